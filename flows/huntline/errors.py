@@ -1,0 +1,91 @@
+"""Every error huntline raises on purpose.
+
+One root, :class:`HuntlineError`, and one subclass per stage, so the CLI can tell an expected
+failure (exit 1, clean message) from a bug (exit 3, traceback in a log file).
+
+Prefect persists a failed task's exception by pickling it, so every error here must survive a
+pickle round trip. Context travels as keyword-only arguments that are kept on the instance and
+restored by ``__reduce__``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HuntlineError(Exception):
+    """Root of all huntline errors.
+
+    Args:
+        message: What went wrong, in words the user understands.
+        hint: What the user can do about it, if anything.
+        **context: Extra facts (file, step, image, uri, ...) kept for programs and logs.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.context = context
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.hint, self.context))
+
+
+def _rebuild(
+    cls: type[HuntlineError], message: str, hint: str | None, context: dict[str, Any]
+) -> HuntlineError:
+    return cls(message, hint=hint, **context)
+
+
+class BookError(HuntlineError, ValueError):
+    """A hunt book could not be read or is invalid. ``problems`` lists every problem found."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: list[str] | None = None,
+        hint: str | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, hint=hint, problems=problems or [], **context)
+        self.problems: list[str] = problems or []
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  {problem}" for problem in self.problems)]
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class CompileError(HuntlineError, ValueError):
+    """The steps of a valid book do not form a runnable plan (e.g. a variable read before set)."""
+
+
+class DataSourceError(HuntlineError):
+    """A data source is unknown, misconfigured, unreachable, or answered with an error."""
+
+
+class FetchError(HuntlineError):
+    """Fetched data could not be turned into tables (e.g. a malformed STIX bundle)."""
+
+
+class AnalyticsError(HuntlineError):
+    """An analytics container or function failed, timed out, or wrote output that breaks the
+    contract."""
+
+
+class StorageError(HuntlineError, OSError):
+    """Object storage could not be read or written."""
+
+
+class AlertError(HuntlineError):
+    """An alert condition could not be evaluated, or a destination refused an alert."""
+
+
+class ServerError(HuntlineError):
+    """The Prefect server could not be reached or started."""
