@@ -1,0 +1,224 @@
+"""The hunt book schema, v1.
+
+A hunt book is declarative: metadata, a list of steps and an alert. ``get`` steps fetch an
+entity type from a data source with a STIX pattern; ``apply`` steps run an analytics over
+variables; the ``alert`` section picks rows of one variable and raises alerts on them.
+
+Every model forbids unknown keys, so a typo (``wehre:``) is an error instead of a silently
+ignored field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+LEVELS = ("informational", "low", "medium", "high", "critical")
+Level = Literal["informational", "low", "medium", "high", "critical"]
+TAG = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``30m``, ``24h``, ``7d`` or ``2w`` into a timedelta."""
+    match = DURATION.match(text)
+    if not match:
+        raise ValueError(f"expected a duration such as 30m, 24h or 7d, got {text!r}")
+    amount, unit = match.groups()
+    return timedelta(**{DURATION_UNITS[unit]: int(amount)})
+
+
+class Window(Strict):
+    """A time window: either ``last: 24h`` (relative to the run) or absolute ``start``/``stop``."""
+
+    last: str | None = Field(default=None, description="Relative window, e.g. 24h", examples=["24h"])
+    start: datetime | None = Field(default=None, description="Absolute start (ISO 8601)")
+    stop: datetime | None = Field(default=None, description="Absolute stop (ISO 8601)")
+
+    @field_validator("last")
+    @classmethod
+    def _check_last(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("start", "stop")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Window:
+        if self.last and (self.start or self.stop):
+            raise ValueError("give either last: or start:/stop:, not both")
+        if not self.last and not (self.start and self.stop):
+            raise ValueError("give last: (e.g. 24h) or both start: and stop:")
+        if self.start and self.stop and self.start >= self.stop:
+            raise ValueError("start must be before stop")
+        return self
+
+    def resolve(self, now: datetime) -> tuple[datetime, datetime]:
+        """The absolute (start, stop) of this window for a run at ``now``."""
+        if self.last:
+            return now - parse_duration(self.last), now
+        assert self.start and self.stop
+        return self.start, self.stop
+
+
+class GetStep(Strict):
+    """``get: VAR``: fetch entities of one type from a data source with a STIX pattern."""
+
+    get: str = Field(pattern=VARIABLE_NAME, description="The variable the rows go into")
+    entity: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", description="STIX cyber-observable type", examples=["process"]
+    )
+    source: str = Field(
+        alias="from",
+        min_length=1,
+        description="A stix-shifter profile name, a file:// bundle or an http(s):// bundle",
+    )
+    where: str = Field(min_length=1, description="STIX pattern", examples=["[process:name = 'cmd.exe']"])
+    window: Window | None = None
+    limit: int | None = Field(default=None, gt=0, description="At most this many observations")
+
+    @field_validator("where")
+    @classmethod
+    def _pattern_shape(cls, value: str) -> str:
+        stripped = value.strip()
+        if not stripped.startswith("["):
+            raise ValueError("a STIX pattern starts with '[', e.g. [process:name = 'cmd.exe']")
+        return stripped
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        return (self.get,)
+
+
+ParameterValue = str | int | float | bool | list[str | int | float]
+
+
+class ApplyStep(Strict):
+    """``apply: NAME``: run an analytics over variables (the Kestrel analytics contract)."""
+
+    apply: str = Field(
+        min_length=1,
+        description="docker://NAME, a bare NAME (image kestrel-analytics-NAME), a full image "
+        "reference, or python://module:function",
+        examples=["susp_scoring", "docker://susp_scoring"],
+    )
+    on: list[Annotated[str, Field(pattern=VARIABLE_NAME)]] = Field(min_length=1)
+    with_: dict[str, ParameterValue] = Field(default_factory=dict, alias="with")
+    timeout: str = Field(default="10m", description="Kill the analytics after this long")
+    network: bool = Field(default=False, description="Give the container network access")
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _single_variable(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def timeout_seconds(self) -> float:
+        return parse_duration(self.timeout).total_seconds()
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return tuple(self.on)
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        return tuple(self.on)
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for kind in ("get", "apply"):
+            if kind in value:
+                return kind
+        return None
+    return "get" if isinstance(value, GetStep) else "apply" if isinstance(value, ApplyStep) else None
+
+
+Step = Annotated[
+    Annotated[GetStep, Tag("get")] | Annotated[ApplyStep, Tag("apply")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="each step starts with get: or apply:",
+    ),
+]
+
+
+class Alert(Strict):
+    """Raise one alert per row of ``on`` that meets ``when``."""
+
+    on: str = Field(pattern=VARIABLE_NAME, description="The variable whose rows are checked")
+    when: str = Field(
+        min_length=1,
+        description="Row condition over columns",
+        examples=["x_suspicious_score >= 2 and parent_ref.name != 'explorer.exe'"],
+    )
+    severity: Level = "medium"
+    title: str = Field(
+        min_length=1,
+        description="Template with {column} placeholders",
+        examples=["Suspicious {name} (score {x_suspicious_score})"],
+    )
+    fields: list[str] = Field(
+        default_factory=list, description="Extra columns each alert carries besides id and type"
+    )
+
+
+def _sigma_tag(tag: str) -> str:
+    if not TAG.match(tag):
+        raise ValueError(f"tag {tag!r} is not Sigma-style (lower case, dotted), e.g. attack.t1059.001")
+    return tag
+
+
+class HuntBook(Strict):
+    """A whole hunt book."""
+
+    id: UUID = Field(description="Stable identity of the hunt; keeps its runs and alerts together")
+    title: str = Field(min_length=1)
+    description: str = ""
+    author: str = ""
+    tags: list[Annotated[str, AfterValidator(_sigma_tag)]] = Field(
+        default_factory=list, examples=[["attack.t1059.001"]]
+    )
+    level: Level = "medium"
+    window: Window = Field(
+        default_factory=lambda: Window(last="24h"),
+        description="Default time window of every get step",
+    )
+    steps: list[Step] = Field(min_length=1)
+    alert: Alert | None = None

@@ -1,0 +1,206 @@
+"""Row conditions: the small expression language of ``alert.when``.
+
+A condition reads like Python and is evaluated column-wise over a whole table::
+
+    x_suspicious_score >= 2 and parent_ref.name in ['winword.exe', 'excel.exe']
+    contains(command_line, '-enc') or not exists(user_ref.user_id)
+
+Only a safe subset is accepted: names and dotted names (column ``parent_ref.name``), literals,
+comparisons (``== != < <= > >= in``, ``not in``), ``and``/``or``/``not``, and the functions in
+:data:`FUNCTIONS`. Anything else (attribute calls, subscripts, lambdas, imports) is rejected at
+parse time, so a hunt book can never run arbitrary code. Columns whose names are not Python
+identifiers are written ``col("hashes.'SHA-256'")``.
+
+The book stage parses conditions to validate them; the alert stage evaluates them.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from huntline.errors import HuntlineError
+
+
+class ConditionError(HuntlineError, ValueError):
+    """A condition does not parse, or cannot be evaluated on a table."""
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype("string")
+
+
+FUNCTIONS: dict[str, Callable[..., pd.Series]] = {
+    "contains": lambda s, text: _text(s).str.contains(text, regex=False).fillna(False),
+    "icontains": lambda s, text: _text(s).str.lower().str.contains(text.lower(), regex=False).fillna(False),
+    "matches": lambda s, pattern: _text(s).str.contains(pattern, regex=True).fillna(False),
+    "startswith": lambda s, text: _text(s).str.startswith(text).fillna(False),
+    "endswith": lambda s, text: _text(s).str.endswith(text).fillna(False),
+    "exists": lambda s: s.notna(),
+    "missing": lambda s: s.isna(),
+    "lower": lambda s: _text(s).str.lower(),
+}
+COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed condition and the columns it reads."""
+
+    text: str
+    tree: ast.Expression
+    columns: tuple[str, ...]
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse and check a condition; raises :class:`ConditionError` naming what is not allowed."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ConditionError(f"condition does not parse at column {error.offset}: {error.msg}") from error
+    columns: list[str] = []
+    _check(tree.body, columns)
+    return Condition(text=text, tree=tree, columns=tuple(dict.fromkeys(columns)))
+
+
+def _column_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        parent = _column_name(node.value)
+        return f"{parent}.{node.attr}" if parent else None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "col"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
+def _check(node: ast.expr, columns: list[str]) -> None:
+    column = _column_name(node)
+    if column is not None:
+        if column in FUNCTIONS:
+            raise ConditionError(f"{column} is a function: call it, e.g. {column}(command_line, ...)")
+        columns.append(column)
+        return
+    if isinstance(node, ast.Constant):
+        return
+    if isinstance(node, ast.List | ast.Tuple):
+        if not all(isinstance(item, ast.Constant) for item in node.elts):
+            raise ConditionError("lists may hold only literal values")
+        return
+    if isinstance(node, ast.BoolOp):
+        for value in node.values:
+            _check(value, columns)
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub):
+        _check(node.operand, columns)
+        return
+    if isinstance(node, ast.Compare):
+        for op in node.ops:
+            if type(op) not in COMPARISONS and not isinstance(op, ast.In | ast.NotIn):
+                raise ConditionError(f"comparison {type(op).__name__} is not supported")
+        for part in (node.left, *node.comparators):
+            _check(part, columns)
+        return
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id not in FUNCTIONS:
+            known = ", ".join(sorted(FUNCTIONS))
+            raise ConditionError(f"unknown function {node.func.id!r} (known: {known}, col)")
+        if node.keywords:
+            raise ConditionError(f"{node.func.id}() takes no keyword arguments")
+        for argument in node.args:
+            _check(argument, columns)
+        return
+    raise ConditionError(f"{ast.unparse(node)!r} is not allowed in a condition")
+
+
+def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:
+    """The boolean mask of rows of ``table`` that meet ``condition``.
+
+    Raises:
+        ConditionError: if the condition reads a column the table lacks.
+    """
+    missing = [column for column in condition.columns if column not in table.columns]
+    if missing:
+        raise ConditionError(
+            f"condition {condition.text!r} reads column(s) {', '.join(missing)} that the table "
+            "does not have",
+            hint=f"columns available: {', '.join(map(str, table.columns))}",
+        )
+    try:
+        result = _evaluate(condition.tree.body, table)
+    except (TypeError, ValueError) as error:
+        raise ConditionError(f"condition {condition.text!r} cannot be evaluated: {error}") from error
+    if not isinstance(result, pd.Series):
+        result = pd.Series(bool(result), index=table.index)
+    return result.fillna(False).astype(bool)
+
+
+def _evaluate(node: ast.expr, table: pd.DataFrame) -> Any:
+    column = _column_name(node)
+    if column is not None:
+        return table[column]
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        return [item.value for item in node.elts]  # type: ignore[attr-defined]
+    if isinstance(node, ast.BoolOp):
+        values = [_as_mask(_evaluate(value, table), table) for value in node.values]
+        combine = operator.and_ if isinstance(node.op, ast.And) else operator.or_
+        result = values[0]
+        for value in values[1:]:
+            result = combine(result, value)
+        return result
+    if isinstance(node, ast.UnaryOp):
+        operand = _evaluate(node.operand, table)
+        return ~_as_mask(operand, table) if isinstance(node.op, ast.Not) else -operand
+    if isinstance(node, ast.Compare):
+        return _compare(node, table)
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    return FUNCTIONS[node.func.id](*(_evaluate(argument, table) for argument in node.args))
+
+
+def _compare(node: ast.Compare, table: pd.DataFrame) -> pd.Series:
+    result = pd.Series(True, index=table.index)
+    left = _evaluate(node.left, table)
+    for op, comparator in zip(node.ops, node.comparators, strict=True):
+        right = _evaluate(comparator, table)
+        if isinstance(op, ast.In | ast.NotIn):
+            values = right if isinstance(right, list) else [right]
+            mask = _as_series(left, table).isin(values)
+            step = ~mask if isinstance(op, ast.NotIn) else mask
+        elif right is None or left is None:
+            value = left if right is None else right
+            nulls = _as_series(value, table).isna()
+            step = nulls if isinstance(op, ast.Eq) else ~nulls
+        else:
+            step = _as_mask(COMPARISONS[type(op)](left, right), table)
+        result &= step
+        left = right
+    return result
+
+
+def _as_series(value: Any, table: pd.DataFrame) -> pd.Series:
+    return value if isinstance(value, pd.Series) else pd.Series([value] * len(table), index=table.index)
+
+
+def _as_mask(value: Any, table: pd.DataFrame) -> pd.Series:
+    return _as_series(value, table).fillna(False).astype(bool)
