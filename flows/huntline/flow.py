@@ -1,0 +1,226 @@
+"""The Prefect layer: one generic flow that runs any hunt book, and thin tasks.
+
+A work-pool worker can only load an importable entrypoint, so there is one flow,
+``flows/hunt.py:hunt``, with the book as a parameter, rather than a flow built per book. Each
+task wraps one function of :mod:`huntline.run` and passes only references between tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from pydantic import BaseModel
+
+from huntline import run
+from huntline.book import GetStep, HuntBook, load_book
+from huntline.compile import Plan, compile_book, resolve_windows
+from huntline.storage import TableRef
+
+ALERT_ARTIFACT_ROWS = 200
+
+
+class RunSummary(BaseModel):
+    """What ``huntline run --json`` prints, and what the flow returns."""
+
+    flow_run_id: str
+    hunt_id: str
+    title: str
+    storage: str
+    manifest_uri: str
+    tables: dict[str, TableRef]
+    displays: dict[str, str]
+    alert_count: int
+    alerts: list[run.AlertRecord]
+    alerts_uri: str | None
+    alerts_jsonl_uri: str | None
+    evidence_uri: str | None
+    dry_run: bool
+
+
+@task(name="get", task_run_name="{step_id} get {step.get}", retries=2, retry_delay_seconds=[2, 10])
+def get_task(
+    context: run.RunContext, step_id: str, step: GetStep, window: tuple[datetime, datetime]
+) -> run.StepOutput:
+    output = run.fetch_step(context, step_id, step, window)
+    ref = output.tables[step.get]
+    get_run_logger().info("%s: %d rows of %s into %s", step_id, ref.rows, step.entity, ref.uri)
+    create_link_artifact(
+        key=_artifact_key(step_id, step.get),
+        link=ref.uri,
+        link_text=f"{step.get}: {ref.rows} rows",
+        description=f"`{output.query}`",
+    )
+    return output
+
+
+@task(name="apply", task_run_name="{step_id} apply {step.apply}")
+def apply_task(
+    context: run.RunContext, step_id: str, step: Any, upstream: list[run.StepOutput]
+) -> run.StepOutput:
+    inputs = {name: ref for output in upstream for name, ref in output.tables.items()}
+    output = run.apply_step(context, step_id, step, {name: inputs[name] for name in step.on})
+    logger = get_run_logger()
+    for name, ref in output.tables.items():
+        logger.info("%s: %s now has %d rows, %d columns", step_id, name, ref.rows, len(ref.columns))
+    if output.display_uri:
+        create_link_artifact(
+            key=_artifact_key(step_id, "display"),
+            link=output.display_uri,
+            link_text=f"display of {output.image}",
+        )
+    return output
+
+
+@task(name="alert")
+def alert_task(
+    context: run.RunContext, book: HuntBook, upstream: run.StepOutput, raised_at: datetime
+) -> run.AlertOutput:
+    assert book.alert is not None
+    output = run.alert_step(context, book, upstream.tables[book.alert.on], raised_at)
+    logger = get_run_logger()
+    for record in output.alerts:
+        verb = "would raise" if context.dry_run else "ALERT"
+        logger.warning("%s [%s] %s", verb, record.severity, record.title)
+    create_table_artifact(
+        key="alerts",
+        table=[
+            {
+                "severity": a.severity,
+                "title": a.title,
+                "entity": a.entity_id,
+                "evidence": a.evidence_uri,
+            }
+            for a in output.alerts[:ALERT_ARTIFACT_ROWS]
+        ],
+        description=f"{len(output.alerts)} alert(s) from {book.title}"
+        + (" (dry run: not delivered)" if context.dry_run else ""),
+    )
+    return output
+
+
+@flow(name="hunt", flow_run_name="{book}", log_prints=True)
+def hunt(
+    book: str,
+    start: datetime | None = None,
+    stop: datetime | None = None,
+    dry_run: bool = False,
+    storage: str | None = None,
+) -> RunSummary:
+    """Run one hunt book: fetch, analyse, alert.
+
+    Args:
+        book: Path of the hunt book (relative to the working directory of the run).
+        start: Window start for every get step; defaults from the book.
+        stop: Window stop; give both or neither.
+        dry_run: Compute and store alerts, but deliver none.
+        storage: Object storage root (file://DIR or s3://BUCKET/PREFIX); defaults to
+            HUNTLINE_STORAGE, then file://.huntline/store.
+    """
+    from huntline.storage import open_store
+
+    hunt_book = load_book(book)
+    plan = compile_book(hunt_book)
+    now = datetime.now(UTC)
+    windows = resolve_windows(plan, now, _utc(start), _utc(stop))
+    context = run.RunContext(
+        storage=open_store(storage).root,
+        hunt_id=str(hunt_book.id),
+        run_date=now.strftime("%Y-%m-%d"),
+        flow_run_id=str(flow_run.get_id() or "local"),
+        dry_run=dry_run,
+    )
+    outputs: list[run.StepOutput] = []
+    alerts: run.AlertOutput | None = None
+    futures: dict[str, PrefectFuture[run.StepOutput]] = {}
+    try:
+        _submit_steps(plan, context, windows, futures)
+        outputs = [future.result() for future in futures.values()]
+        if plan.alert is not None and plan.alert_input is not None:
+            alerts = alert_task(context, hunt_book, futures[plan.alert_input].result(), now)
+    except BaseException as error:
+        run.write_manifest(
+            context,
+            book_path=book,
+            book=hunt_book,
+            windows=windows,
+            steps=[f.result() for f in futures.values() if f.state.is_completed()],
+            alerts=None,
+            status="failed",
+            error=run.failure_summary(error),
+        )
+        raise
+    manifest_uri = run.write_manifest(
+        context,
+        book_path=book,
+        book=hunt_book,
+        windows=windows,
+        steps=outputs,
+        alerts=alerts,
+        status="completed",
+    )
+    create_link_artifact(key="manifest", link=manifest_uri, link_text="run manifest")
+    return _summary(context, hunt_book, plan, outputs, alerts, manifest_uri)
+
+
+def _submit_steps(
+    plan: Plan,
+    context: run.RunContext,
+    windows: dict[str, tuple[datetime, datetime]],
+    futures: dict[str, PrefectFuture[run.StepOutput]],
+) -> None:
+    """Submit every step, each waiting only on the steps it reads from (the DAG)."""
+    for planned in plan.steps:
+        if isinstance(planned.step, GetStep):
+            futures[planned.id] = get_task.submit(
+                context, planned.id, planned.step, windows[planned.id]
+            )
+        else:
+            upstream = [futures[step_id] for step_id in planned.depends_on]
+            futures[planned.id] = apply_task.submit(context, planned.id, planned.step, upstream)
+
+
+def _summary(
+    context: run.RunContext,
+    book: HuntBook,
+    plan: Plan,
+    outputs: list[run.StepOutput],
+    alerts: run.AlertOutput | None,
+    manifest_uri: str,
+) -> RunSummary:
+    by_step = {output.step_id: output for output in outputs}
+    tables = {
+        variable: by_step[step_id].tables[variable]
+        for variable, step_id in plan.final_writers.items()
+    }
+    displays = {o.step_id: o.display_uri for o in outputs if o.display_uri}
+    return RunSummary(
+        flow_run_id=context.flow_run_id,
+        hunt_id=context.hunt_id,
+        title=book.title,
+        storage=context.storage,
+        manifest_uri=manifest_uri,
+        tables=tables,
+        displays=displays,
+        alert_count=len(alerts.alerts) if alerts else 0,
+        alerts=alerts.alerts if alerts else [],
+        alerts_uri=alerts.alerts_table.uri if alerts and alerts.alerts_table else None,
+        alerts_jsonl_uri=alerts.alerts_jsonl_uri if alerts else None,
+        evidence_uri=alerts.evidence.uri if alerts and alerts.evidence else None,
+        dry_run=context.dry_run,
+    )
+
+
+def _artifact_key(*parts: str) -> str:
+    # Artifact keys allow lower-case letters, digits and dashes only.
+    return "-".join(parts).lower().replace("_", "-")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

@@ -1,0 +1,248 @@
+"""The work of each task of a hunt run, as plain functions.
+
+The Prefect layer (:mod:`huntline.flow`) wraps these one-to-one, so they can be tested without
+Prefect, and a task only ever passes small references (:class:`~huntline.storage.TableRef`) to
+the next. Every table a step produces lands in object storage under
+``<hunt-id>/<run-date>/<flow-run-id>/<step>/<variable>.parquet``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
+from huntline.analytics import ContainerLimits, image_for, merge_output, run_container
+from huntline.book import ApplyStep, GetStep, HuntBook
+from huntline.compile import with_window
+from huntline.errors import AnalyticsError, DataSourceError, FetchError, HuntlineError
+from huntline.fetch import Window, flatten, resolve_source
+from huntline.storage import TableRef, TableWriter, open_store, read_table, write_table
+
+
+class RunContext(BaseModel):
+    """Where one run keeps its objects, and how it was asked to run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    storage: str
+    hunt_id: str
+    run_date: str
+    flow_run_id: str
+    dry_run: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.hunt_id}/{self.run_date}/{self.flow_run_id}"
+
+    def key(self, step_id: str, name: str) -> str:
+        return f"{self.prefix}/{step_id}/{name}"
+
+
+class StepOutput(BaseModel):
+    """What a get or apply step leaves behind: one table per variable it writes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step_id: str
+    tables: dict[str, TableRef]
+    display_uri: str | None = None
+    image: str | None = None
+    image_id: str | None = None
+    query: str | None = None
+    source: str | None = None
+
+
+class AlertOutput(BaseModel):
+    """What the alert step leaves behind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alerts: list[AlertRecord]
+    alerts_table: TableRef | None
+    alerts_jsonl_uri: str | None
+    evidence: TableRef | None
+    delivered: bool
+
+
+def fetch_step(
+    context: RunContext,
+    step_id: str,
+    step: GetStep,
+    window: tuple[datetime, datetime],
+    page_size: int = 1000,
+) -> StepOutput:
+    """Fetch one ``get`` step, page by page, straight into a parquet object.
+
+    Each page is flattened and appended as it arrives, so memory stays bounded by the page.
+    If the source fails part way, the pages fetched so far are kept under
+    ``<variable>.partial.parquet`` and the error says how far it got.
+    """
+    store = open_store(context.storage)
+    source = resolve_source(step.source)
+    query = with_window(step.where, *window)
+    key = context.key(step_id, f"{step.get}.parquet")
+    with TableWriter(store, key) as writer:
+        pages = 0
+        try:
+            pages = asyncio.run(_drain(source, step, Window(*window), writer))
+        except (DataSourceError, FetchError) as error:
+            if writer.rows:
+                writer.key = context.key(step_id, f"{step.get}.partial.parquet")
+                partial = writer.commit()
+                error.context["partial"] = partial.uri
+                error.message += f" (after {writer.rows} rows; kept in {partial.uri})"
+            raise
+        ref = writer.commit()
+    return StepOutput(
+        step_id=step_id,
+        tables={step.get: ref},
+        query=f"{step.entity} FROM {source.describe()} WHERE {query} ({pages} pages)",
+        source=source.describe(),
+    )
+
+
+async def _drain(source, step: GetStep, window: Window, writer: TableWriter) -> int:  # type: ignore[no-untyped-def]
+    pages = 0
+    async for page in source.pages(step.where, window, limit=step.limit):
+        pages += 1
+        table = flatten(page, step.entity)
+        if len(table):
+            writer.append(table)
+    return pages
+
+
+def apply_step(context: RunContext, step_id: str, step: ApplyStep, inputs: dict[str, TableRef]) -> StepOutput:
+    """Run one analytics over its input variables and store the merged variables.
+
+    The inputs stay in storage whatever happens. On failure the container's logs are stored
+    beside the step as ``container.log`` and named in the error.
+    """
+    store = open_store(context.storage)
+    image = image_for(step.apply)
+    with tempfile.TemporaryDirectory(prefix="huntline-apply-") as scratch:
+        workdir = Path(scratch)
+        variables = [read_table(store, inputs[name]) for name in step.on]
+        files = []
+        for index, frame in enumerate(variables):
+            path = workdir / f"in-{index}.parquet"
+            frame.to_parquet(path, compression="gzip", index=False)
+            files.append(path)
+        limits = ContainerLimits(timeout=step.timeout_seconds, network=step.network)
+        try:
+            result = run_container(image, files, step.with_, workdir / "data", limits)
+        except AnalyticsError as error:
+            logs = str(error.context.get("logs") or "")
+            if logs:
+                store.put_bytes(context.key(step_id, "container.log"), logs.encode())
+                error.context["logs_uri"] = store.uri(context.key(step_id, "container.log"))
+            raise
+        store.put_bytes(context.key(step_id, "container.log"), result.logs.encode())
+        tables: dict[str, TableRef] = {}
+        for index, name in enumerate(step.on):
+            output = result.outputs.get(index)
+            merged = (
+                variables[index]
+                if output is None
+                else merge_output(variables[index], output, image=image, file=output.name)
+            )
+            tables[name] = write_table(store, context.key(step_id, f"{name}.parquet"), merged)
+        display_uri = None
+        if result.display is not None:
+            display_key = context.key(step_id, result.display.name)
+            store.put_file(display_key, result.display)
+            display_uri = store.uri(display_key)
+    return StepOutput(
+        step_id=step_id, tables=tables, display_uri=display_uri, image=image, image_id=result.image_id
+    )
+
+
+def alert_step(
+    context: RunContext, book: HuntBook, table: TableRef, raised_at: datetime
+) -> AlertOutput:
+    """Evaluate the alert condition, store evidence and alerts, and (unless dry) deliver them."""
+    assert book.alert is not None
+    store = open_store(context.storage)
+    matches = matching_rows(read_table(store, table), book.alert)
+    if matches.empty:
+        return AlertOutput(
+            alerts=[], alerts_table=None, alerts_jsonl_uri=None, evidence=None, delivered=False
+        )
+    evidence = write_table(store, context.key("alert", "evidence.parquet"), matches)
+    alerts = build_alerts(
+        book, matches, evidence_uri=evidence.uri, flow_run_id=context.flow_run_id, raised_at=raised_at
+    )
+    alerts_table = write_table(store, context.key("alert", "alerts.parquet"), alerts_frame(alerts))
+    jsonl_key = context.key("alert", "alerts.jsonl")
+    store.put_bytes(jsonl_key, alerts_jsonl(alerts))
+    return AlertOutput(
+        alerts=alerts,
+        alerts_table=alerts_table,
+        alerts_jsonl_uri=store.uri(jsonl_key),
+        evidence=evidence,
+        delivered=not context.dry_run,
+    )
+
+
+def failure_summary(error: BaseException) -> str:
+    """One line for the manifest about why a run failed."""
+    if isinstance(error, HuntlineError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
+
+
+def write_manifest(
+    context: RunContext,
+    *,
+    book_path: str,
+    book: HuntBook,
+    windows: dict[str, tuple[datetime, datetime]],
+    steps: list[StepOutput],
+    alerts: AlertOutput | None,
+    status: str,
+    error: str | None = None,
+) -> str:
+    """Record what the run read, ran and wrote, so it can be inspected and replayed.
+
+    It names inputs (the book and its sha256), each step's tables with hashes, image ids, time
+    windows and library versions. It holds no data source settings, so no secret can leak here.
+    """
+    import hashlib
+    from importlib.metadata import version
+
+    import orjson
+
+    book_bytes = Path(book_path).read_bytes()
+    manifest = {
+        "hunt": {"id": str(book.id), "title": book.title, "level": book.level, "tags": book.tags},
+        "book": {"path": book_path, "sha256": hashlib.sha256(book_bytes).hexdigest()},
+        "flow_run_id": context.flow_run_id,
+        "dry_run": context.dry_run,
+        "status": status,
+        "error": error,
+        "windows": {
+            step_id: {"start": start.isoformat(), "stop": stop.isoformat()}
+            for step_id, (start, stop) in windows.items()
+        },
+        "steps": [step.model_dump(mode="json") for step in steps],
+        "alerts": None
+        if alerts is None
+        else {
+            "count": len(alerts.alerts),
+            "table": alerts.alerts_table.model_dump(mode="json") if alerts.alerts_table else None,
+            "jsonl": alerts.alerts_jsonl_uri,
+            "evidence": alerts.evidence.model_dump(mode="json") if alerts.evidence else None,
+        },
+        "versions": {
+            name: version(name)
+            for name in ("huntline", "prefect", "stix-shifter", "pandas", "pyarrow", "docker")
+        },
+    }
+    store = open_store(context.storage)
+    key = f"{context.prefix}/manifest.json"
+    store.put_bytes(key, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return store.uri(key)
