@@ -1,0 +1,158 @@
+"""Find or start the Prefect server a hunt runs against.
+
+If ``PREFECT_API_URL`` is set, that server is used. Otherwise huntline starts a real local
+server (``prefect server start`` on SQLite, bound to 127.0.0.1) under its state directory and
+reuses it while it lives, so ``huntline run`` works on a fresh machine with nothing configured.
+Ephemeral mode is avoided on purpose: it takes over 20 s to start on small machines and runs
+no scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from huntline.errors import ServerError
+
+DEFAULT_PORT = 4200
+START_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class Server:
+    api_url: str
+    ui_url: str
+    pid: int | None = None
+    log: Path | None = None
+
+    def flow_run_url(self, flow_run_id: str) -> str:
+        return f"{self.ui_url}/runs/flow-run/{flow_run_id}"
+
+
+def state_dir() -> Path:
+    """Where huntline keeps its local server, store and logs (``HUNTLINE_STATE_DIR``)."""
+    return Path(os.environ.get("HUNTLINE_STATE_DIR", ".huntline")).resolve()
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _ui_of(api_url: str) -> str:
+    return api_url.removesuffix("/api")
+
+
+def _record(home: Path) -> Path:
+    return home / "server.json"
+
+
+def running_local_server(home: Path) -> Server | None:
+    """The local server recorded under ``home``, if it still answers."""
+    try:
+        data = json.loads(_record(home).read_text())
+    except (OSError, ValueError):
+        return None
+    if not healthy(data["api_url"]):
+        return None
+    return Server(data["api_url"], _ui_of(data["api_url"]), data.get("pid"), Path(data["log"]))
+
+
+def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
+    """The server to run against: ``PREFECT_API_URL``, or a local one, started if need be.
+
+    Sets ``PREFECT_API_URL`` in this process so Prefect's client uses the server.
+    """
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        if not healthy(configured, timeout=10):
+            raise ServerError(
+                f"the Prefect server at PREFECT_API_URL={configured} does not answer",
+                hint="start it, or unset PREFECT_API_URL to let huntline start a local one",
+            )
+        return Server(configured, os.environ.get("PREFECT_UI_URL", _ui_of(configured)))
+    home = state_dir() / "prefect"
+    server = running_local_server(home) or start_local_server(home, progress)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    return server
+
+
+def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: None) -> Server:
+    """Start ``prefect server start`` on 127.0.0.1 in the background and wait until healthy."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = _free_port(DEFAULT_PORT)
+    api_url = f"http://127.0.0.1:{port}/api"
+    log = home / "server.log"
+    environment = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_API_URL": api_url,
+    }
+    environment.pop("PREFECT_API_URL", None)
+    progress(f"starting a local Prefect server on {_ui_of(api_url)} (log: {log})")
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            start_new_session=True,  # outlives this command, to be reused by the next run
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if healthy(api_url):
+            server = Server(api_url, _ui_of(api_url), process.pid, log)
+            _record(home).write_text(
+                json.dumps({"api_url": api_url, "pid": process.pid, "log": str(log)})
+            )
+            progress(f"Prefect server ready after {START_TIMEOUT - (deadline - time.monotonic()):.0f} s")
+            return server
+        if process.poll() is not None:
+            break
+        time.sleep(1)
+    process.kill()
+    tail = log.read_text(errors="replace")[-2000:]
+    raise ServerError(
+        f"the local Prefect server did not become healthy within {START_TIMEOUT:.0f} s",
+        hint=f"see {log}; last output:\n{tail}",
+    )
+
+
+def stop_local_server(home: Path | None = None) -> bool:
+    """Stop the recorded local server; returns whether one was running."""
+    home = home or state_dir() / "prefect"
+    server = running_local_server(home)
+    if server is None or server.pid is None:
+        return False
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    _record(home).unlink(missing_ok=True)
+    return True
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise ServerError("no free port on 127.0.0.1 for a Prefect server")
