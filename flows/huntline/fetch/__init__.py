@@ -1,0 +1,37 @@
+"""The fetch stage: data sources, STIX patterns with a time window, and STIX -> tables.
+
+::
+
+    source = resolve_source("file://hunts/data/bundle.json")   # or a URL, or a profile name
+    async for page in source.pages("[process:name = 'cmd.exe']", window, limit=10_000):
+        table = flatten(page, "process")
+
+Contracts: every query carries the run's window as START/STOP (:mod:`.pattern`); pages are STIX
+2.0 observed-data with embedded ``objects``; tables use Kestrel/firepit column names and ids
+(:mod:`.flatten`). Errors are :class:`~huntline.errors.DataSourceError` for the source and
+:class:`~huntline.errors.FetchError` for the data, and never carry credentials.
+"""
+
+from huntline.fetch.base import DataSource, ObservedData, Window
+from huntline.fetch.bundle import BundleSource
+from huntline.fetch.flatten import entity_types, flatten, sco_id
+from huntline.fetch.pattern import with_window
+from huntline.fetch.profiles import Profile, find_profile, known_profiles
+from huntline.fetch.resolve import resolve_source
+from huntline.fetch.stixshifter import StixShifterSource
+
+__all__ = [
+    "BundleSource",
+    "DataSource",
+    "ObservedData",
+    "Profile",
+    "StixShifterSource",
+    "Window",
+    "entity_types",
+    "find_profile",
+    "flatten",
+    "known_profiles",
+    "resolve_source",
+    "sco_id",
+    "with_window",
+]

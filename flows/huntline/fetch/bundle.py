@@ -1,0 +1,171 @@
+"""A local STIX 2.0 bundle as a data source (``file://PATH``).
+
+stix-shifter's stix_bundle connector only speaks HTTP, so local bundles are matched here with
+stix2-matcher, the library stix_bundle itself uses, and in the same way: every binding of the
+pattern counts, not only the first (``stix2matcher.matcher.match`` stops at the first).
+
+The window is applied before matching, with the semantics of a STIX START/STOP qualifier: an
+observation is kept when ``[first_observed, last_observed]`` overlaps ``[start, stop)``. A
+START/STOP the author wrote into the pattern is honoured by the matcher on top of that.
+
+The file is read on every :meth:`BundleSource.pages` call, never at construction, so a source
+can be built (and a plan explained) without touching the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+from stix2matcher import matcher as stix2matcher
+
+from huntline.errors import DataSourceError, FetchError
+from huntline.fetch.base import ObservedData, Window
+
+
+class BundleSource:
+    """A :class:`~huntline.fetch.base.DataSource` reading one STIX 2.0 bundle from disk."""
+
+    def __init__(self, path: Path, *, name: str | None = None) -> None:
+        self.path = path
+        self.name = name or f"file://{path}"
+
+    def describe(self) -> str:
+        return f"stix bundle file {self.path}"
+
+    def __repr__(self) -> str:
+        return f"BundleSource({str(self.path)!r})"
+
+    async def pages(
+        self,
+        pattern: str,
+        window: Window,
+        *,
+        limit: int | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[list[ObservedData]]:
+        """Yield pages of the bundle's observed-data that match; see :meth:`DataSource.pages`."""
+        if page_size < 1:
+            raise DataSourceError(f"page_size must be at least 1, got {page_size}")
+        observed = in_window(read_observed_data(self.path), window)
+        matched = match_all(pattern, observed, source=self.name)
+        if limit is not None:
+            matched = matched[: max(limit, 0)]
+        for first in range(0, len(matched), page_size):
+            yield matched[first : first + page_size]
+
+
+def read_observed_data(path: Path) -> list[ObservedData]:
+    """The observed-data objects of the bundle at ``path``.
+
+    Raises:
+        DataSourceError: The file cannot be read.
+        FetchError: It is not JSON, not a bundle with ``objects``, or holds STIX 2.1 observations.
+    """
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise DataSourceError(
+            f"cannot read STIX bundle {path}: {error.strerror or error}",
+            file=str(path),
+            hint="file:// paths are relative to the current directory unless absolute",
+        ) from None
+    try:
+        bundle = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise FetchError(
+            f"STIX bundle {path}:{error.lineno}:{error.colno} is not valid JSON: {error.msg}",
+            file=str(path),
+            line=error.lineno,
+            column=error.colno,
+        ) from None
+    objects = bundle.get("objects") if isinstance(bundle, dict) else None
+    if not isinstance(objects, list):
+        what = "has no 'objects' list" if isinstance(bundle, dict) else "is not a JSON object"
+        raise FetchError(
+            f"STIX bundle {path} {what}",
+            file=str(path),
+            hint='a bundle looks like {"type": "bundle", "objects": [...]}',
+        )
+    observed = [o for o in objects if isinstance(o, dict) and o.get("type") == "observed-data"]
+    for index, obs in enumerate(observed):
+        problem = _observation_problem(obs)
+        if problem:
+            raise FetchError(
+                f"STIX bundle {path}: observed-data #{index} ({obs.get('id', 'no id')}) {problem}",
+                file=str(path),
+            )
+    return observed
+
+
+def _observation_problem(obs: dict[str, Any]) -> str | None:
+    if "object_refs" in obs and "objects" not in obs:
+        return "is STIX 2.1 (object_refs); only STIX 2.0 bundles with embedded objects are read"
+    if not isinstance(obs.get("objects"), dict):
+        return "has no 'objects' mapping"
+    for key in ("id", "first_observed", "last_observed"):
+        if not isinstance(obs.get(key), str):
+            return f"has no {key}"
+    return None
+
+
+def in_window(observed: list[ObservedData], window: Window) -> list[ObservedData]:
+    """The observations whose time span overlaps the half-open window ``[start, stop)``."""
+    if not observed:
+        return []
+    first = _utc([obs["first_observed"] for obs in observed])
+    last = _utc([obs["last_observed"] for obs in observed])
+    keep = (first < pd.Timestamp(window.stop)) & (last >= pd.Timestamp(window.start))
+    return [obs for obs, kept in zip(observed, keep.tolist(), strict=True) if kept]
+
+
+def _utc(stamps: list[str]) -> pd.Series:
+    try:
+        return pd.Series(pd.to_datetime(stamps, utc=True, format="ISO8601"))
+    except (ValueError, TypeError) as error:
+        raise FetchError(f"observed-data has an invalid timestamp: {error}") from None
+
+
+def match_all(pattern: str, observed: list[ObservedData], *, source: str) -> list[ObservedData]:
+    """Every observation that takes part in any binding of ``pattern``, in bundle order."""
+    if not observed:
+        return []
+    try:
+        compiled = stix2matcher.Pattern(pattern, stix_version="2.0")
+        listener = _Listener(observed, False, stix_version="2.0")
+        compiled.walk(listener)
+        matched_ids = {
+            sdo["id"]
+            for binding in listener.matched()
+            for sdo in listener.get_sdos_from_binding(binding)
+        }
+    except Exception as error:  # the matcher raises bare exceptions for bad patterns
+        raise DataSourceError(
+            f"data source {source!r}: cannot match STIX pattern {pattern!r}: {error}",
+            source=source,
+            pattern=pattern,
+        ) from error
+    return [obs for obs in observed if obs["id"] in matched_ids]
+
+
+class _Listener(stix2matcher.MatchListener):  # type: ignore[misc]
+    """stix2-matcher's listener with START/STOP fixed for the installed grammar.
+
+    stix2-patterns 2.x parses STIX 2.0 START/STOP operands as timestamp literals (t'...'), but
+    stix2-matcher 3.0.0 looks them up as string literals and fails with AttributeError. Here the
+    two timestamps are read from the tokens' text instead.
+    """
+
+    def exitStartStopQualifier(self, ctx: Any) -> None:
+        start, stop = (_timestamp_literal(ctx.TimestampLiteral(i).getText()) for i in (0, 1))
+        self._MatchListener__push((start, stop), "exitStartStopQualifier")
+
+
+def _timestamp_literal(text: str) -> datetime:
+    """``t'2021-01-01T00:00:00Z'`` -> an aware datetime."""
+    body = text[2:-1] if text.startswith("t'") else text.strip("'")
+    return datetime.fromisoformat(body.replace("Z", "+00:00"))
