@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Set up everything huntline needs on a fresh Debian machine (run as root), idempotently:
+#   - Debian packages: docker.io and debootstrap (and, with --test, mariadb-server);
+#   - a running Docker engine;
+#   - the venv .venv with huntline installed (versions pinned by constraints.txt);
+#   - the local base image and the analytics images.
+#
+# Sourced by scripts/sample_hunt.sh and scripts/test.sh, so both start from the same state.
+# Usage: scripts/bootstrap.sh [--test]
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+with_test=0
+[ "${1:-}" = "--test" ] && with_test=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# 1. Debian packages.
+packages=(docker.io debootstrap ca-certificates)
+[ "$with_test" = 1 ] && packages+=(mariadb-server)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. A Docker engine.
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd"
+  mkdir -p "$repo/.huntline"
+  nohup dockerd >"$repo/.huntline/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see .huntline/dockerd.log" >&2; exit 1; }
+fi
+
+# 3. The venv.
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null || python=python3
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=".venv/.huntline-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  say "installing huntline and its pinned dependencies into .venv (a few minutes the first time)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -c constraints.txt -e ".[test]"
+  touch "$stamp"
+fi
+
+# 4. Images: a local base (no registry needed), then the analytics images on it.
+export HUNTLINE_BASE_IMAGE="${HUNTLINE_BASE_IMAGE:-huntline-base:bookworm}"
+bash scripts/build_base_image.sh "$HUNTLINE_BASE_IMAGE"
+ca_args=()
+[ -f /etc/ssl/certs/ca-certificates.crt ] && ca_args=(--ca-bundle /etc/ssl/certs/ca-certificates.crt)
+say "building analytics images on $HUNTLINE_BASE_IMAGE"
+.venv/bin/huntline images build --base-image "$HUNTLINE_BASE_IMAGE" "${ca_args[@]}"
