@@ -1,0 +1,99 @@
+"""file:// bundles: window, pattern matching the stix_bundle way, and clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from huntline.errors import DataSourceError, FetchError
+from huntline.fetch import BundleSource, Window, resolve_source
+
+FILES = Path(__file__).resolve().parents[2] / "files" / "fetch"
+ALL_2021 = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
+
+
+def fetch(source: BundleSource, pattern: str, window: Window = ALL_2021, **kw: int) -> list:
+    async def collect() -> list:
+        return [page async for page in source.pages(pattern, window, **kw)]
+
+    return asyncio.run(collect())
+
+
+def ids(pages: list) -> list[str]:
+    return [obs["id"].split("--")[1][:8] for page in pages for obs in page]
+
+
+def test_every_binding_counts_not_only_the_first() -> None:
+    source = BundleSource(FILES / "processes.json")
+    pages = fetch(source, "[process:name = 'whoami'] OR [ipv4-addr:value = '10.0.0.2']")
+    assert ids(pages) == ["41eb677f", "119dbc00"]
+
+
+def test_window_overlap_is_half_open() -> None:
+    source = BundleSource(FILES / "processes.json")
+    pattern = "[ipv4-addr:value LIKE '%'] OR [process:pid > 0]"
+    # The second observation spans 10:00-10:05 on May 3rd.
+    touching_stop = Window(datetime(2021, 5, 2, tzinfo=UTC), datetime(2021, 5, 3, 10, tzinfo=UTC))
+    assert ids(fetch(source, pattern, touching_stop)) == []
+    inside = Window(datetime(2021, 5, 3, 10, 4, tzinfo=UTC), datetime(2021, 5, 4, tzinfo=UTC))
+    assert ids(fetch(source, pattern, inside)) == ["119dbc00"]
+
+
+def test_start_stop_written_in_the_pattern_is_honoured() -> None:
+    source = BundleSource(FILES / "processes.json")
+    pattern = (
+        "[process:pid > 0] START t'2021-05-01T00:00:00Z' STOP t'2021-05-02T00:00:00Z'"
+        " OR [ipv4-addr:value LIKE '%'] START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00Z'"
+    )
+    assert ids(fetch(source, pattern)) == ["41eb677f"]
+
+
+def test_paging_and_limit(shared_data: Path) -> None:
+    source = resolve_source(f"file://{shared_data / 'stix' / 'test_bundle.json'}")
+    window = Window(datetime(2020, 6, 30, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC))
+    pages = fetch(source, "[ipv4-addr:value LIKE '%']", window, page_size=30)  # type: ignore[arg-type]
+    assert [len(page) for page in pages] == [30, 30, 30, 10]
+    pages = fetch(source, "[ipv4-addr:value LIKE '%']", window, page_size=30, limit=45)  # type: ignore[arg-type]
+    assert [len(page) for page in pages] == [30, 15]
+
+
+def test_malformed_json_names_file_line_and_column() -> None:
+    path = FILES / "malformed.json"
+    with pytest.raises(FetchError) as caught:
+        fetch(BundleSource(path), "[process:pid > 0]")
+    assert caught.value.message == (
+        f"STIX bundle {path}:4:30 is not valid JSON: unexpected character, expected a string key"
+    )
+    assert caught.value.context == {"file": str(path), "line": 4, "column": 30}
+
+
+def test_bundle_without_objects() -> None:
+    path = FILES / "no_objects.json"
+    with pytest.raises(FetchError) as caught:
+        fetch(BundleSource(path), "[process:pid > 0]")
+    assert caught.value.message == f"STIX bundle {path} has no 'objects' list"
+
+
+def test_missing_file_is_a_data_source_error(tmp_path: Path) -> None:
+    path = tmp_path / "nope.json"
+    with pytest.raises(DataSourceError) as caught:
+        fetch(BundleSource(path), "[process:pid > 0]")
+    assert caught.value.message == f"cannot read STIX bundle {path}: No such file or directory"
+
+
+def test_stix_21_observations_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "b21.json"
+    path.write_text(
+        '{"type": "bundle", "objects": [{"type": "observed-data", "id": "observed-data--1",'
+        ' "object_refs": ["process--2"]}]}'
+    )
+    with pytest.raises(FetchError, match=r"observed-data #0 \(observed-data--1\) is STIX 2.1"):
+        fetch(BundleSource(path), "[process:pid > 0]")
+
+
+def test_bad_pattern_is_a_data_source_error() -> None:
+    with pytest.raises(DataSourceError, match="cannot match STIX pattern"):
+        fetch(BundleSource(FILES / "processes.json"), "[process:pid >>> 0]")
