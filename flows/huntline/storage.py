@@ -232,7 +232,7 @@ def open_store(root: str | None = None) -> ObjectStore:
 
 def key_of(store: ObjectStore, uri: str) -> str:
     """The key of ``uri`` inside ``store``; raises if the URI lies elsewhere."""
-    probe = store.uri("")
+    probe = store.uri("").rstrip("/") + "/"
     if not uri.startswith(probe):
         raise StorageError(f"{uri} is not inside the store {store.root}", uri=uri)
     return uri[len(probe) :]

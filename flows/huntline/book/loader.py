@@ -95,6 +95,8 @@ def _describe(error: Any, location: Location) -> str:
         return "unknown key" + (f" (did you mean {guesses[0]!r}?)" if guesses else "")
     if error["type"] == "missing":
         return "required but missing"
+    if error["type"] == "literal_error":
+        return f"expected one of {error['ctx']['expected']}, got {error['input']!r}"
     return message.removeprefix("Value error, ")
 
 
@@ -142,10 +144,18 @@ def parse_book(text: str, file: str = "<string>") -> HuntBook:
     if book is not None:
         problems.extend(_semantic_problems(book, file, lines))
     if problems:
+        problems.sort(key=_line_of)
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise BookError(f"{file}: {count}", problems=problems, file=file)
     assert book is not None
     return book
+
+
+def _line_of(problem: str) -> int:
+    """The line number in a ``FILE:LINE field: message`` problem, for sorting."""
+    location = problem.split(" ", 1)[0]
+    number = location.rsplit(":", 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
@@ -159,12 +169,13 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
     for index, step in enumerate(book.steps):
         if isinstance(step, GetStep):
             for message in run_validator(step.where, stix_version="2.0"):
-                report(("steps", index, "where"), f"invalid STIX pattern: {message}")
+                report(("steps", index, "where"), f"invalid STIX pattern: {message.removeprefix('FAIL: ')}")
         elif isinstance(step, ApplyStep):
             for position, variable in enumerate(step.on):
                 if variable not in defined:
                     report(("steps", index, "on", position), _undefined(variable, defined))
-        defined.update(step.writes)
+        if isinstance(step, GetStep):
+            defined.add(step.get)
     if book.alert is not None:
         if book.alert.on not in defined:
             report(("alert", "on"), _undefined(book.alert.on, defined))

@@ -1,0 +1,75 @@
+"""Row conditions: a safe expression subset, evaluated column-wise."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from huntline.condition import ConditionError, evaluate, parse_condition
+
+
+@pytest.fixture
+def procs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": ["cmd.exe", "powershell.exe", "notepad.exe", None],
+            "x_suspicious_score": [2, 3, 0, 1],
+            "parent_ref.name": ["WINWORD.EXE", "cmd.exe", "explorer.exe", None],
+            "command_line": ["cmd /c whoami", "powershell -enc AAA", "notepad a.txt", None],
+            "hashes.'SHA-256'": ["aa", "bb", None, "cc"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x_suspicious_score >= 2", [True, True, False, False]),
+        ("x_suspicious_score >= 2 and parent_ref.name == 'WINWORD.EXE'", [True, False, False, False]),
+        ("name in ['cmd.exe', 'notepad.exe']", [True, False, True, False]),
+        ("name not in ['cmd.exe']", [False, True, True, True]),
+        ("contains(command_line, '-enc') or x_suspicious_score == 0", [False, True, True, False]),
+        ("icontains(parent_ref.name, 'winword')", [True, False, False, False]),
+        ("matches(command_line, '^cmd ')", [True, False, False, False]),
+        ("not exists(name)", [False, False, False, True]),
+        ("name == None", [False, False, False, True]),
+        ("0 < x_suspicious_score < 3", [True, False, False, True]),
+        ("col(\"hashes.'SHA-256'\") == 'bb'", [False, True, False, False]),
+        ("lower(name) == 'cmd.exe'", [True, False, False, False]),
+    ],
+)
+def test_conditions_select_rows(procs: pd.DataFrame, text: str, expected: list[bool]) -> None:
+    assert evaluate(parse_condition(text), procs).tolist() == expected
+
+
+def test_columns_read_are_known() -> None:
+    condition = parse_condition("a.b > 1 and contains(c, 'x') and col('d e') == 1")
+    assert condition.columns == ("a.b", "c", "d e")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("__import__('os')", "unknown function '__import__'"),
+        ("__import__('os').system('id')", "is not allowed in a condition"),
+        ("name.upper()", "'name.upper()' is not allowed in a condition"),
+        ("name[0] == 'c'", "'name[0]' is not allowed in a condition"),
+        ("x >", "condition does not parse at column"),
+        ("(lambda: 1)()", "is not allowed in a condition"),
+        ("name in [other]", "lists may hold only literal values"),
+    ],
+)
+def test_unsafe_or_broken_conditions_are_rejected(text: str, message: str) -> None:
+    with pytest.raises(ConditionError, match=re.escape(message)):
+        parse_condition(text)
+
+
+def test_missing_column_is_named(procs: pd.DataFrame) -> None:
+    with pytest.raises(ConditionError) as caught:
+        evaluate(parse_condition("score > 1"), procs)
+    assert caught.value.message == (
+        "condition 'score > 1' reads column(s) score that the table does not have"
+    )
+    assert "x_suspicious_score" in (caught.value.hint or "")
