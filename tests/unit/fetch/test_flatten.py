@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from huntline.errors import FetchError
 from huntline.fetch import entity_types, flatten
 from huntline.fetch.bundle import read_observed_data

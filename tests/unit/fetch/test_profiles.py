@@ -6,7 +6,6 @@ import pickle
 from pathlib import Path
 
 import pytest
-
 from huntline.errors import DataSourceError
 from huntline.fetch import StixShifterSource, find_profile, known_profiles, resolve_source
 
@@ -65,7 +64,9 @@ def test_partial_and_invalid_environment_profiles() -> None:
     with pytest.raises(DataSourceError) as caught:
         find_profile("x", environ=env)
     assert "hunter2" not in str(caught.value)
-    assert caught.value.message.startswith("data source 'x': STIXSHIFTER_X_CONFIG is not valid JSON")
+    assert caught.value.message.startswith(
+        "data source 'x': STIXSHIFTER_X_CONFIG is not valid JSON"
+    )
 
 
 def test_malformed_profiles_file(tmp_path: Path) -> None:

@@ -1,0 +1,131 @@
+"""Fetch end to end: a real HTTP server, stix-shifter's stix_bundle connector, file:// bundles."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from huntline.errors import DataSourceError, FetchError
+from huntline.fetch import DataSource, Window, flatten, resolve_source
+
+# test_bundle.json observes 2020-06-30 19:25-19:30; the connector's default is "the last 5 min".
+JUNE_30 = Window(datetime(2020, 6, 30, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC))
+ALL_IPS = "[ipv4-addr:value LIKE '%']"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def bundle_server(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving the sample bundles plus a malformed one."""
+    root = tmp_path_factory.mktemp("bundles")
+    for bundle in (shared_data / "stix").glob("*.json"):
+        shutil.copy(bundle, root / bundle.name)
+    (root / "malformed.json").write_text('{"type": "bundle", "objects": [}')
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def fetch(source: DataSource, pattern: str, window: Window = JUNE_30, **kw: int) -> list[list]:
+    async def collect() -> list[list]:
+        return [page async for page in source.pages(pattern, window, **kw)]
+
+    return asyncio.run(collect())
+
+
+@pytest.mark.server
+def test_http_bundle_through_stix_bundle_connector(bundle_server: str, shared_data: Path) -> None:
+    source = resolve_source(f"{bundle_server}/test_bundle.json")
+    assert source.describe() == f"stix_bundle {bundle_server}/test_bundle.json"
+    pages = fetch(source, ALL_IPS, page_size=30)
+    assert [len(page) for page in pages] == [30, 30, 30, 10]
+    observed = [obs for page in pages for obs in page]
+    table = flatten(observed, "network-traffic")
+    assert len(table) == 100
+    assert {"src_ref.value", "dst_ref.value", "dst_port"} <= set(table.columns)
+
+    # The same bundle read from disk gives the same observations and the same table.
+    local = resolve_source(f"file://{shared_data / 'stix' / 'test_bundle.json'}")
+    local_observed = [obs for page in fetch(local, ALL_IPS, page_size=30) for obs in page]
+    assert [o["id"] for o in local_observed] == [o["id"] for o in observed]
+    assert flatten(local_observed, "network-traffic").equals(table)
+
+
+@pytest.mark.server
+def test_http_limit_and_window(bundle_server: str) -> None:
+    source = resolve_source(f"{bundle_server}/test_bundle.json")
+    assert [len(p) for p in fetch(source, ALL_IPS, page_size=30, limit=45)] == [30, 15]
+    june_29 = Window(datetime(2020, 6, 29, tzinfo=UTC), datetime(2020, 6, 30, tzinfo=UTC))
+    assert fetch(source, ALL_IPS, june_29) == []
+
+
+@pytest.mark.server
+def test_http_compound_pattern_windows_every_branch(bundle_server: str) -> None:
+    source = resolve_source(f"{bundle_server}/test_bundle_2.json")
+    window = Window(datetime(2020, 9, 11, tzinfo=UTC), datetime(2020, 9, 12, tzinfo=UTC))
+    pattern = "[network-traffic:dst_port = 22] OR [ipv4-addr:value = '192.168.5.11']"
+    observed = [obs for page in fetch(source, pattern, window) for obs in page]
+    assert observed
+    assert all(obs["type"] == "observed-data" and "objects" in obs for obs in observed)
+
+
+@pytest.mark.server
+def test_unreachable_http_source_is_a_clear_error() -> None:
+    with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/bundle.json"
+    with pytest.raises(DataSourceError) as caught:
+        fetch(resolve_source(url), ALL_IPS)
+    error = caught.value
+    assert error.message.startswith(f"data source '{url}' (stix_bundle {url}): results failed: ")
+    assert "Cannot connect to host 127.0.0.1" in error.message
+    assert error.hint == "check that the data source is running and reachable from this host"
+    assert error.context["code"] == "service_unavailable"
+
+
+@pytest.mark.server
+def test_missing_and_malformed_http_bundles(bundle_server: str) -> None:
+    with pytest.raises(DataSourceError, match=r"results failed: .*404"):
+        fetch(resolve_source(f"{bundle_server}/nope.json"), ALL_IPS)
+    with pytest.raises(DataSourceError, match=r"Invalid STIX bundle\. Malformed JSON"):
+        fetch(resolve_source(f"{bundle_server}/malformed.json"), ALL_IPS)
+
+
+def test_file_bundle_relative_path(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(shared_data / "stix" / "powershell_search_stix_result.json", tmp_path / "p.json")
+    monkeypatch.chdir(tmp_path)
+    window = Window(datetime(2021, 2, 1, tzinfo=UTC), datetime(2021, 4, 1, tzinfo=UTC))
+    pages = fetch(resolve_source("file://p.json"), "[process:name = 'powershell.exe']", window)
+    table = flatten([obs for page in pages for obs in page], "process")
+    assert len(table) == 10  # both processes of each of the 5 matching observations
+    assert set(table["parent_ref.name"].dropna()) == {"compattelrunner.exe"}
+
+
+def test_malformed_file_bundle(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "bundle",\n "objects": [1, 2,]}')
+    with pytest.raises(FetchError) as caught:
+        fetch(resolve_source(f"file://{bad}"), ALL_IPS)
+    assert caught.value.message == (
+        f"STIX bundle {bad}:2:18 is not valid JSON: trailing comma is not allowed"
+    )
