@@ -81,34 +81,27 @@ def compile_book(book: HuntBook) -> Plan:
     return Plan(book=book, steps=tuple(planned), alert=book.alert, alert_input=alert_input)
 
 
-def with_window(pattern: str, start: datetime, stop: datetime) -> str:
-    """The STIX pattern with explicit START/STOP qualifiers for the run's window."""
-    return f"{pattern} START t'{_stix_time(start)}' STOP t'{_stix_time(stop)}'"
-
-
-def _stix_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def explain(plan: Plan, windows: dict[str, tuple[datetime, datetime]]) -> list[dict[str, str]]:
     """One row per task of the plan: what it does, what it reads, and what it would query or run.
 
     ``windows`` gives each get step's resolved (start, stop).
     """
-    from huntline.analytics.contract import image_for
+    from huntline.analytics.contract import image_for, param_value
+    from huntline.fetch import Window
+    from huntline.fetch.pattern import with_window
 
     rows: list[dict[str, str]] = []
     for planned in plan.steps:
         step = planned.step
         after = ", ".join(planned.depends_on) or "-"
         if isinstance(step, GetStep):
-            start, stop = windows[planned.id]
-            detail = f"{step.entity} FROM {step.source} WHERE {with_window(step.where, start, stop)}"
+            query = with_window(step.where, Window(*windows[planned.id]))
+            detail = f"{step.entity} FROM {step.source} WHERE {query}"
             if step.limit:
                 detail += f" LIMIT {step.limit}"
             rows.append({"task": planned.id, "after": after, "writes": step.get, "does": detail})
         else:
-            params = ", ".join(f"{key}={value}" for key, value in step.with_.items())
+            params = ", ".join(f"{key}={param_value(value)}" for key, value in step.with_.items())
             detail = f"image {image_for(step.apply)} ON {', '.join(step.on)}"
             detail += f" WITH {params}" if params else ""
             detail += f" (timeout {step.timeout}, network {'on' if step.network else 'off'})"

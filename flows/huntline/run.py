@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
 from huntline.analytics import ContainerLimits, image_for, merge_output, run_container
 from huntline.book import ApplyStep, GetStep, HuntBook
-from huntline.compile import with_window
 from huntline.errors import AnalyticsError, DataSourceError, FetchError, HuntlineError
 from huntline.fetch import Window, flatten, resolve_source
+from huntline.fetch.pattern import with_window
 from huntline.storage import TableRef, TableWriter, open_store, read_table, write_table
 
 
@@ -84,7 +84,7 @@ def fetch_step(
     """
     store = open_store(context.storage)
     source = resolve_source(step.source)
-    query = with_window(step.where, *window)
+    query = with_window(step.where, Window(*window))
     key = context.key(step_id, f"{step.get}.parquet")
     with TableWriter(store, key) as writer:
         pages = 0

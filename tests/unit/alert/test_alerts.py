@@ -1,0 +1,107 @@
+"""Alerts: one per matching row, with hunt metadata, key fields and evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pandas as pd
+import pytest
+
+from huntline.alert import alerts_frame, alerts_jsonl, build_alerts, matching_rows, render_title
+from huntline.book import parse_book
+from huntline.errors import AlertError
+
+BOOK = """
+id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
+title: Suspicious processes
+tags: [attack.t1059.001]
+steps:
+  - get: procs
+    entity: process
+    from: edr
+    where: "[process:pid > 0]"
+alert:
+  on: procs
+  when: x_suspicious_score >= 2
+  severity: high
+  title: "{name} scored {x_suspicious_score} under {parent_ref.name}"
+  fields: [pid]
+"""
+RAISED = datetime(2024, 6, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def procs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": ["process--a_0", "process--b_0", "process--c_0"],
+            "type": ["process"] * 3,
+            "name": ["cmd.exe", "notepad.exe", "powershell.exe"],
+            "pid": [10, 11, 12],
+            "parent_ref.name": ["WINWORD.EXE", "explorer.exe", None],
+            "x_suspicious_score": [2, 0, 3],
+        }
+    )
+
+
+def test_one_alert_per_matching_row(procs: pd.DataFrame) -> None:
+    book = parse_book(BOOK)
+    assert book.alert is not None
+    matches = matching_rows(procs, book.alert)
+    alerts = build_alerts(
+        book, matches, evidence_uri="file:///e.parquet", flow_run_id="run-1", raised_at=RAISED
+    )
+    assert [a.title for a in alerts] == [
+        "cmd.exe scored 2 under WINWORD.EXE",
+        "powershell.exe scored 3 under -",
+    ]
+    first = alerts[0]
+    assert first.hunt_id == "5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71"
+    assert first.severity == "high" and first.tags == ["attack.t1059.001"]
+    assert first.entity_id == "process--a_0" and first.entity_type == "process"
+    assert first.fields == {
+        "id": "process--a_0",
+        "type": "process",
+        "name": "cmd.exe",
+        "x_suspicious_score": 2,
+        "parent_ref.name": "WINWORD.EXE",
+        "pid": 10,
+    }
+    assert first.evidence_uri == "file:///e.parquet"
+    again = build_alerts(book, matches, evidence_uri="x", flow_run_id="run-2", raised_at=RAISED)
+    assert [a.alert_id for a in again] == [a.alert_id for a in alerts], "stable across runs"
+
+
+def test_stored_forms(procs: pd.DataFrame) -> None:
+    book = parse_book(BOOK)
+    assert book.alert is not None
+    alerts = build_alerts(
+        book, matching_rows(procs, book.alert), evidence_uri="e", flow_run_id="r", raised_at=RAISED
+    )
+    frame = alerts_frame(alerts)
+    assert len(frame) == 2 and frame["tags"].tolist() == ["attack.t1059.001"] * 2
+    assert orjson.loads(frame["fields"][0])["pid"] == 10
+    lines = alerts_jsonl(alerts).splitlines()
+    assert [orjson.loads(line)["title"] for line in lines] == [a.title for a in alerts]
+
+
+def test_no_rows_no_alerts() -> None:
+    book = parse_book(BOOK)
+    assert book.alert is not None
+    assert matching_rows(pd.DataFrame(), book.alert).empty
+
+
+def test_condition_on_missing_column_names_it(procs: pd.DataFrame) -> None:
+    book = parse_book(BOOK.replace("x_suspicious_score >= 2", "score >= 2"))
+    assert book.alert is not None
+    with pytest.raises(AlertError) as caught:
+        matching_rows(procs, book.alert)
+    assert caught.value.message == (
+        "alert.when on procs: condition 'score >= 2' reads column(s) score that the table "
+        "does not have"
+    )
+
+
+def test_render_title_keeps_dotted_names() -> None:
+    assert render_title("{a.b}/{c}", {"a.b": "x", "c": float("nan")}) == "x/-"
