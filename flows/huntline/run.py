@@ -16,7 +16,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
-from huntline.analytics import ContainerLimits, image_for, merge_output, run_container
+from huntline.analytics.contract import image_for
+from huntline.analytics.docker_runner import ContainerLimits, run_container
+from huntline.analytics.merge import merge_output_file
 from huntline.book import ApplyStep, GetStep, HuntBook
 from huntline.errors import AnalyticsError, DataSourceError, FetchError, HuntlineError
 from huntline.fetch import Window, flatten, resolve_source
@@ -148,7 +150,7 @@ def apply_step(context: RunContext, step_id: str, step: ApplyStep, inputs: dict[
             merged = (
                 variables[index]
                 if output is None
-                else merge_output(variables[index], output, image=image, file=output.name)
+                else merge_output_file(variables[index], output, image=image)
             )
             tables[name] = write_table(store, context.key(step_id, f"{name}.parquet"), merged)
         display_uri = None
