@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from huntline.errors import DataSourceError, FetchError
-from huntline.fetch import DataSource, Window, flatten, resolve_source
+from huntline.fetch import DataSource, StixShifterSource, Window, flatten, resolve_source
+from huntline.fetch.retry import RetryPolicy
 
 # test_bundle.json observes 2020-06-30 19:25-19:30; the connector's default is "the last 5 min".
 JUNE_30 = Window(datetime(2020, 6, 30, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC))
@@ -92,13 +93,19 @@ def test_unreachable_http_source_is_a_clear_error() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/bundle.json"
+    source = resolve_source(url)
+    assert isinstance(source, StixShifterSource)
+    source.retry = RetryPolicy(attempts=3, base_delay=0.01)  # unreachable is retried
     with pytest.raises(DataSourceError) as caught:
-        fetch(resolve_source(url), ALL_IPS)
+        fetch(source, ALL_IPS)
     error = caught.value
-    assert error.message.startswith(f"data source '{url}' (stix_bundle {url}): results failed: ")
+    assert error.message.startswith(
+        f"data source '{url}' (stix_bundle {url}): results failed (after 3 attempts): "
+    )
     assert "Cannot connect to host 127.0.0.1" in error.message
     assert error.hint == "check that the data source is running and reachable from this host"
     assert error.context["code"] == "service_unavailable"
+    assert error.context["problem"] == "unreachable"
 
 
 @pytest.mark.server

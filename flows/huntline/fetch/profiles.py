@@ -10,6 +10,11 @@ Existing Kestrel setups must carry over unchanged, so a profile NAME is looked u
 
 Names compare case-insensitively, as environment variable names force upper case anyway.
 
+Values in the file may use ``$NAME`` / ``${NAME}``, expanded from the environment after parsing
+(see :mod:`huntline.fetch.secrets`, which also resolves Prefect Secret block references at fetch
+time). Only the profile asked for is expanded, so an unset variable in another profile does not
+break this one.
+
 ``connection`` and ``config`` hold hosts and credentials. They are excluded from ``repr`` and
 never put in error messages: errors name the profile, the variable or the file, not the values.
 """
@@ -26,6 +31,7 @@ from typing import Any
 import yaml
 
 from huntline.errors import DataSourceError
+from huntline.fetch.secrets import expand_env
 
 ENV_PREFIX = "STIXSHIFTER_"
 ENV_PARTS = ("CONNECTOR", "CONNECTION", "CONFIG")
@@ -62,7 +68,8 @@ def find_profile(
     path = config_file(profiles_file, env)
     profiles = _file_profiles(path) if path else {}
     if name.lower() in profiles:
-        return _parse_profile(name, profiles[name.lower()], origin=str(path))
+        raw = expand_env(profiles[name.lower()], env, where=f"data source {name!r} ({path})")
+        return _parse_profile(name, raw, origin=str(path))
     known = sorted(set(_env_names(env)) | set(profiles))
     where = f"the environment and {path}" if path else "the environment (no stixshifter.yaml)"
     raise DataSourceError(

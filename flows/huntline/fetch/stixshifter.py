@@ -1,16 +1,20 @@
 """A data source behind a stix-shifter connector (elastic_ecs, mysql, stix_bundle over HTTP, ...).
 
-One fetch is: translate the windowed pattern into native queries (a pattern may become several,
-e.g. one per OR branch), run each, wait for async connectors, then page through the results and
-translate every page to STIX observed-data.
+One fetch is: resolve the profile's secrets, check the connector module, translate the windowed
+pattern into native queries (a pattern may become several, e.g. one per OR branch), run each,
+wait for async connectors, then page through the results and translate every page to STIX.
 
 Facts this module is built on (stix-shifter 8.1.3):
 
 - only the ``*_async`` transmission calls and ``translate_async`` work inside a running event
   loop; the sync ones call ``run_until_complete`` on it;
-- connectors report failure as ``{"success": False, "error": ..., "code": ...}``, not by raising;
+- connectors report failure as ``{"success": False, "error": ..., "code": ...}``, not by raising
+  (see :mod:`.retry` for which failures are retried);
 - paging is ``offset``/``length``, but elastic_ecs ignores the offset and pages by search_after
   in ``metadata``, so the ``metadata`` of every answer goes back with the next call;
+- connectors cut a query at ``options.result_limit`` (10,000 by default) without saying so, so a
+  step's ``limit`` becomes the query's result_limit, and a result of exactly result_limit rows is
+  logged as probably cut;
 - ``translate(..., "results", ...)`` takes the identity dict and the list of raw results as
   Python objects and returns a bundle dict.
 """
@@ -22,6 +26,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,23 +35,30 @@ from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window
+from huntline.fetch.connectors import connector_error, option_spec
 from huntline.fetch.pattern import with_window
 from huntline.fetch.profiles import Profile
+from huntline.fetch.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
+from huntline.fetch.secrets import SecretLoader, resolve_secrets
 
 log = logging.getLogger(__name__)
 
 IDENTITY_NAMESPACE = uuid.UUID("5d6b1c9e-2f0a-4a57-9f1e-6c1b0d6f7a01")
-_HINTS = {
-    "service_unavailable": "check that the data source is running and reachable from this host",
-    "authentication_fail": "check the credentials in the profile's config",
-    "translation_error": "check that the connector supports every object and operator used",
-}
+FAILED_STATES = frozenset({"ERROR", "CANCELED", "CANCELLED"})
 
 
 class StixShifterSource:
     """A :class:`~huntline.fetch.base.DataSource` served by a stix-shifter connector module.
 
-    Nothing is contacted until :meth:`pages` runs.
+    Nothing is contacted, and no secret is loaded, until :meth:`pages` or :meth:`open` runs.
+
+    Args:
+        profile: The profile, possibly with ``prefect-secret://`` references still in it.
+        poll_interval: Seconds between status polls of an async connector's search.
+        timeout: Seconds an async search may run before it is abandoned (per native query).
+        call_timeout: Seconds a single connector call may take (a timeout is retried).
+        retry: Retry policy for transient failures (default: 4 attempts, backoff from 1 s).
+        secret_loader: Loads a Prefect Secret block by name (default: ``Secret.aload``).
     """
 
     def __init__(
@@ -55,26 +67,56 @@ class StixShifterSource:
         *,
         poll_interval: float = 1.0,
         timeout: float = 600.0,
+        call_timeout: float = 300.0,
+        retry: RetryPolicy | None = None,
+        secret_loader: SecretLoader | None = None,
     ) -> None:
         self.name = profile.name
         self.profile = profile
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.call_timeout = call_timeout
+        self.retry = retry or RetryPolicy()
+        self.secret_loader = secret_loader
 
     def describe(self) -> str:
         """Connector and address; URL user info is dropped, credentials are never included."""
         connection = self.profile.connection
-        if connection.get("url"):
-            where = redact_url(str(connection["url"]))
-        elif connection.get("host"):
+        url, host = connection.get("url"), connection.get("host")
+        if isinstance(url, str) and url:
+            where = redact_url(url)
+        elif isinstance(host, str | int) and host:
             port = connection.get("port")
-            where = f"{connection['host']}:{port}" if port else str(connection["host"])
+            where = f"{host}:{port}" if isinstance(port, str | int) and port else str(host)
         else:
             where = ""
         return f"{self.profile.connector} {where}".strip()
 
     def __repr__(self) -> str:
         return f"StixShifterSource({self.name!r}, {self.describe()!r})"
+
+    async def open(self, *, limit: int | None = None, retry: RetryPolicy | None = None) -> Session:
+        """Resolve secrets and check the connector; the session makes the connector calls.
+
+        Raises:
+            DataSourceError: A secret cannot be loaded, or the connector is misnamed, not
+                installed or broken.
+        """
+        profile, loaded = await resolve_secrets(self.profile, self.secret_loader)
+        problem = connector_error(profile.connector, source=self.name)
+        if problem is not None:
+            raise problem
+        options = _query_options(profile, limit)
+        connection = {**profile.connection, "options": options}
+        caller = Caller(
+            self.name,
+            self.describe(),
+            secrets=[*_strings(profile.config), *_url_secrets(connection), *loaded],
+            policy=retry or self.retry,
+            call_timeout=self.call_timeout,
+        )
+        transmission = StixTransmission(profile.connector, connection, profile.config)
+        return Session(self, replace(profile, connection=connection), transmission, caller)
 
     async def pages(
         self,
@@ -87,153 +129,187 @@ class StixShifterSource:
         """Yield pages of observed-data; see :meth:`DataSource.pages`."""
         if page_size < 1:
             raise DataSourceError(f"page_size must be at least 1, got {page_size}")
-        queries = await self._translate_query(with_window(pattern, window))
-        transmission = StixTransmission(
-            self.profile.connector, self.profile.connection, self.profile.config
-        )
+        session = await self.open(limit=limit)
+        queries = await session.translate_query(with_window(pattern, window))
         remaining = limit
         for query in queries:
             if remaining is not None and remaining <= 0:
                 return
-            async for page, raw_count in self._run(transmission, query, page_size, remaining):
+            async for page, raw_count in session.run(query, page_size, remaining):
                 if remaining is not None:
                     remaining -= raw_count
                 if page:
                     yield page
 
-    async def _translate_query(self, pattern: str) -> list[Any]:
-        answer = await self._call(
+
+@dataclass
+class Session:
+    """One source's profile with its secrets resolved, ready to call; not safe to log."""
+
+    source: StixShifterSource
+    profile: Profile
+    transmission: StixTransmission
+    caller: Caller
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.profile.connection.get("options") or {})
+
+    async def ping(self) -> None:
+        """Ask the connector whether the source is reachable and accepts the credentials."""
+        await self.caller.call("ping", self.transmission.ping_async)
+
+    async def translate_query(self, pattern: str) -> list[Any]:
+        answer = await self.caller.call(
             "query translation",
-            StixTranslation().translate_async(
-                self.profile.connector, "query", "{}", pattern, self._options()
+            lambda: StixTranslation().translate_async(
+                self.profile.connector, "query", "{}", pattern, self.options
             ),
         )
         queries = answer.get("queries") if isinstance(answer, dict) else None
         if not isinstance(queries, list):
-            raise self._error("query translation", answer)
-        log.debug("%s: %d native queries for %s", self.name, len(queries), pattern)
+            raise self.caller.error("query translation", answer)
+        log.debug("%s: %d native queries for %s", self.source.name, len(queries), pattern)
         return queries
 
-    async def _run(
-        self, transmission: StixTransmission, query: Any, page_size: int, limit: int | None
+    async def run(
+        self, query: Any, page_size: int, limit: int | None
     ) -> AsyncIterator[tuple[list[ObservedData], int]]:
         """Run one native query and yield ``(observed-data page, raw result count)``."""
-        started = await self._call("query", transmission.query_async(query))
-        if not started.get("success"):
-            raise self._error("query", started)
+        started = await self.caller.call("query", lambda: self.transmission.query_async(query))
         search_id = started["search_id"]
         metadata = started.get("metadata")
-        is_async = transmission.is_async()
-        if isinstance(is_async, dict):  # the connector module failed to load
-            raise self._error("connector setup", is_async)
+        is_async = self.transmission.is_async() is True
         try:
             if is_async:
-                await self._wait(transmission, search_id, metadata)
-            offset = 0
+                await self._wait(search_id, metadata)
             fetched = 0
-            while limit is None or fetched < limit:
-                length = page_size if limit is None else min(page_size, limit - fetched)
-                answer = await self._call(
-                    "results",
-                    transmission.results_async(search_id, offset, length, metadata),
-                )
-                if not answer.get("success"):
-                    raise self._error("results", answer)
-                data = answer.get("data") or []
-                metadata = answer.get("metadata", metadata)
-                if not data:
-                    return
-                data = data[:length]  # some connectors ignore length; honour limit anyway
+            async for data in self._raw_pages(search_id, metadata, page_size, limit):
                 fetched += len(data)
-                offset += len(data)
-                yield await self._translate_results(data), len(data)
-                if len(data) < length:
-                    return
+                yield await self.translate_results(data), len(data)
+            self._warn_if_cut(fetched, limit)
         finally:
             if is_async:
-                await self._call("delete", transmission.delete_async(search_id))
+                await self._delete(search_id)
 
-    async def _wait(self, transmission: StixTransmission, search_id: Any, metadata: Any) -> None:
-        """Poll an async connector until its search completes, fails or times out."""
-        deadline = time.monotonic() + self.timeout
+    async def _raw_pages(
+        self, search_id: Any, metadata: Any, page_size: int, limit: int | None
+    ) -> AsyncIterator[list[Any]]:
+        """Raw result pages; stops on an empty or short page, or at ``limit``. Each answer's
+        ``metadata`` goes back with the next call (elastic_ecs pages by it)."""
+        offset = 0
+        while limit is None or offset < limit:
+            length = page_size if limit is None else min(page_size, limit - offset)
+            answer = await self.caller.call(
+                "results",
+                lambda o=offset, n=length, m=metadata: self.transmission.results_async(
+                    search_id, o, n, m
+                ),
+            )
+            data = answer.get("data") or []
+            metadata = answer.get("metadata", metadata)
+            if not data:
+                return
+            data = data[:length]  # some connectors ignore length; honour limit anyway
+            offset += len(data)
+            yield data
+            if len(data) < length:
+                return
+
+    async def _wait(self, search_id: Any, metadata: Any) -> None:
+        """Poll an async connector's search until it completes, fails or times out, logging
+        its progress whenever it changes."""
+        name, timeout = self.source.name, self.source.timeout
+        started = time.monotonic()
+        last_progress: Any = None
         while True:
-            status = await self._call("status", transmission.status_async(search_id, metadata))
-            if not status.get("success"):
-                raise self._error("status", status)
+            status = await self.caller.call(
+                "status", lambda: self.transmission.status_async(search_id, metadata)
+            )
             state = str(status.get("status", "")).upper()
+            progress = status.get("progress")
+            if progress != last_progress:
+                log.info("%s: search %s, %s%% done", name, state.lower() or "running", progress)
+                last_progress = progress
             if state == "COMPLETED":
                 return
-            if state in {"ERROR", "CANCELED", "CANCELLED"}:
-                raise self._error(f"search ({state.lower()})", status)
-            if time.monotonic() > deadline:
+            if state in FAILED_STATES:
+                raise self.caller.error(f"search ({state.lower()})", status)
+            elapsed = time.monotonic() - started
+            if elapsed > timeout:
                 raise DataSourceError(
-                    f"data source {self.name!r} ({self.describe()}): search did not complete "
-                    f"within {self.timeout:.0f} s (last status {state or 'unknown'})",
-                    source=self.name,
+                    f"data source {name!r} ({self.source.describe()}): search did not complete "
+                    f"within {timeout:g} s (last status {state or 'unknown'}, "
+                    f"{progress if progress is not None else '?'}% done)",
+                    source=name,
+                    step="status",
+                    problem=str(Problem.TIMEOUT),
+                    hint=HINTS[Problem.TIMEOUT],
                 )
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(self.source.poll_interval)
 
-    async def _translate_results(self, data: list[Any]) -> list[ObservedData]:
-        bundle = await self._call(
+    async def _delete(self, search_id: Any) -> None:
+        """Free the search on the source; a failure here must not hide the real outcome."""
+        once = replace(self.caller, policy=NO_RETRY)
+        try:
+            await once.call("delete", lambda: self.transmission.delete_async(search_id))
+        except DataSourceError as error:
+            log.warning("%s", error.message)
+
+    async def translate_results(self, data: list[Any]) -> list[ObservedData]:
+        bundle = await self.caller.call(
             "results translation",
-            StixTranslation().translate_async(
-                self.profile.connector, "results", self._identity(), data, self._options()
+            lambda: StixTranslation().translate_async(
+                self.profile.connector, "results", _identity(self.source.name), data, self.options
             ),
         )
         objects = bundle.get("objects") if isinstance(bundle, dict) else None
         if not isinstance(objects, list):
-            if isinstance(bundle, dict) and "success" in bundle:
-                raise self._error("results translation", bundle)
             raise FetchError(
-                f"data source {self.name!r}: results translation returned no STIX bundle",
-                source=self.name,
+                f"data source {self.source.name!r}: results translation returned no STIX bundle",
+                source=self.source.name,
             )
-        return [obj for obj in objects if obj.get("type") == "observed-data"]
+        observed = [obj for obj in objects if obj.get("type") == "observed-data"]
+        if data and not observed:
+            log.warning(
+                "%s: %d results translated to no observed-data; check the connector's mapping",
+                self.source.name,
+                len(data),
+            )
+        return observed
 
-    async def _call(self, step: str, awaitable: Any) -> Any:
-        """Await a stix-shifter call; anything it raises becomes a DataSourceError."""
-        try:
-            return await awaitable
-        except Exception as error:
-            raise DataSourceError(
-                f"data source {self.name!r} ({self.describe()}): {step} failed: "
-                f"{self._redact(str(error))}",
-                source=self.name,
-                step=step,
-            ) from error
+    def _warn_if_cut(self, fetched: int, limit: int | None) -> None:
+        cap = self.options.get("result_limit") or option_spec(
+            self.profile.connector, "result_limit"
+        ).get("default")
+        if isinstance(cap, int) and fetched == cap and (limit is None or fetched < limit):
+            log.warning(
+                "%s: the query returned exactly result_limit=%d results and was probably cut "
+                "by the connector; set a larger connection.options.result_limit or a limit",
+                self.source.name,
+                cap,
+            )
 
-    def _error(self, step: str, answer: Any) -> DataSourceError:
-        """The error for a ``success: False`` answer, in the connector's own words."""
-        message = answer.get("error", answer) if isinstance(answer, dict) else answer
-        code = answer.get("code") if isinstance(answer, dict) else None
-        return DataSourceError(
-            f"data source {self.name!r} ({self.describe()}): {step} failed: "
-            f"{self._redact(str(message))}",
-            source=self.name,
-            step=step,
-            code=code,
-            hint=_HINTS.get(str(code)),
-        )
 
-    def _options(self) -> dict[str, Any]:
-        options = self.profile.connection.get("options", {})
-        return dict(options) if isinstance(options, dict) else {}
+def _query_options(profile: Profile, limit: int | None) -> dict[str, Any]:
+    """The connection options for one fetch: the step's limit becomes the result_limit."""
+    raw = profile.connection.get("options", {})
+    options = dict(raw) if isinstance(raw, dict) else {}
+    if limit is not None and "result_limit" not in options:
+        spec = option_spec(profile.connector, "result_limit")
+        if spec:
+            options["result_limit"] = min(limit, int(spec.get("max", limit)))
+    return options
 
-    def _identity(self) -> dict[str, Any]:
-        """The identity stix-shifter stamps as ``created_by_ref``; stable per source name."""
-        return {
-            "type": "identity",
-            "id": f"identity--{uuid.uuid5(IDENTITY_NAMESPACE, self.name)}",
-            "name": self.name,
-            "identity_class": "events",
-        }
 
-    def _redact(self, text: str) -> str:
-        """Blank out every credential-like string of the profile that a message might echo."""
-        for secret in _strings(self.profile.config) + _url_secrets(self.profile.connection):
-            if len(secret) >= 3:
-                text = text.replace(secret, "***")
-        return text
+def _identity(name: str) -> dict[str, Any]:
+    """The identity stix-shifter stamps as ``created_by_ref``; stable per source name."""
+    return {
+        "type": "identity",
+        "id": f"identity--{uuid.uuid5(IDENTITY_NAMESPACE, name)}",
+        "name": name,
+        "identity_class": "events",
+    }
 
 
 def redact_url(url: str) -> str:
