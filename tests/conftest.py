@@ -130,3 +130,55 @@ def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"huntline-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=moto_server).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Prefect server (``prefect server start`` on SQLite) for the whole session."""
+    import signal
+
+    from huntline.server import start_local_server
+
+    server = start_local_server(tmp_path_factory.mktemp("prefect-home"))
+    try:
+        yield server
+    finally:
+        if server.pid:
+            os.killpg(server.pid, signal.SIGTERM)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port on 127.0.0.1 where nothing listens."""
+    return free_port()
+
+
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+@pytest.fixture(scope="session")
+def build_test_image(docker_client: object, base_image: str):  # type: ignore[no-untyped-def]
+    """Build an image folder on the local base image with the host CA bundle; cached by Docker."""
+    from huntline.analytics.images import build_image
+
+    def build(name: str, root: Path, tag: str | None = None, base: str | None = None) -> str:
+        return build_image(
+            name,
+            base_image=base or base_image,
+            ca_bundle=HOST_CA if HOST_CA.is_file() else None,
+            root=root,
+            tag=tag,
+            client=docker_client,
+        )
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def susp_scoring_image(build_test_image) -> str:  # type: ignore[no-untyped-def]
+    return str(build_test_image("susp_scoring", REPO / "analytics_images"))
+
+
+@pytest.fixture(scope="session")
+def crashing_image(build_test_image) -> str:  # type: ignore[no-untyped-def]
+    return str(build_test_image("analytics_crash", REPO / "tests" / "files", "huntline-test-crash:test"))

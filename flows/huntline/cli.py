@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,8 +20,8 @@ from rich.table import Table
 
 from huntline.errors import BookError, HuntlineError
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _timestamp(text: str) -> datetime:
@@ -74,11 +75,31 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+class _QuietExpectedErrors(logging.Filter):
+    """Drop the traceback from Prefect's log of an expected failure: the message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HuntlineError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from huntline.book import load_book
+    from huntline.compile import compile_book, resolve_windows
     from huntline.server import ensure_server
 
+    # Fail on a broken book before any server or flow run is involved.
+    resolve_windows(compile_book(load_book(args.book)), datetime.now(UTC), args.start, args.stop)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
     from huntline.flow import hunt
+
+    quiet = _QuietExpectedErrors()
+    for name in ["prefect", *logging.root.manager.loggerDict]:
+        if name.startswith("prefect"):
+            for handler in logging.getLogger(name).handlers:
+                handler.addFilter(quiet)
 
     state = hunt(
         book=args.book,

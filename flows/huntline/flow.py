@@ -42,7 +42,9 @@ class RunSummary(BaseModel):
     dry_run: bool
 
 
-@task(name="get", task_run_name="{step_id} get {step.get}", retries=2, retry_delay_seconds=[2, 10])
+# No task-level retries: the data source layer retries transient errors with backoff itself,
+# and a permanent one (bad credentials, a malformed bundle) would only fail again.
+@task(name="get", task_run_name="{step_id} get {step.get}")
 def get_task(
     context: run.RunContext, step_id: str, step: GetStep, window: tuple[datetime, datetime]
 ) -> run.StepOutput:
