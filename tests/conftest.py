@@ -35,7 +35,10 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout: public STIX bundles and parquet samples."""
-    for candidate in (REPO.parent / "shared" / "data", Path(os.environ.get("HUNTLINE_SHARED_DATA", ""))):
+    for candidate in (
+        REPO.parent / "shared" / "data",
+        Path(os.environ.get("HUNTLINE_SHARED_DATA", "")),
+    ):
         if candidate.is_dir():
             return candidate
     pytest.skip("shared/data is not beside this checkout")
@@ -181,4 +184,6 @@ def susp_scoring_image(build_test_image) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def crashing_image(build_test_image) -> str:  # type: ignore[no-untyped-def]
-    return str(build_test_image("analytics_crash", REPO / "tests" / "files", "huntline-test-crash:test"))
+    return str(
+        build_test_image("analytics_crash", REPO / "tests" / "files", "huntline-test-crash:test")
+    )

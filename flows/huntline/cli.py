@@ -158,7 +158,9 @@ def cmd_images_build(args: argparse.Namespace) -> int:
             Path(args.root) / name if not Path(name).is_dir() else Path(name),
             base_image=args.base_image,
             ca_bundle=Path(args.ca_bundle) if args.ca_bundle else None,
-            progress=lambda line: err.print(f"[dim]  {line}[/]", markup=False) if args.verbose else None,
+            progress=lambda line: (
+                err.print(f"[dim]  {line}[/]", markup=False) if args.verbose else None
+            ),
         )
         out.print(f"[green]✓[/] {tag}")
     return 0
@@ -204,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--json", action="store_true", help="print a machine-readable summary")
 
     compile_ = commands.add_parser(
-        "compile", parents=[window], help="show the task graph, queries and images (touches nothing)"
+        "compile",
+        parents=[window],
+        help="show the task graph, queries and images (touches nothing)",
     )
     compile_.add_argument("book", metavar="BOOK")
     compile_.add_argument("--explain", action="store_true", help="explain the plan (the default)")
@@ -212,8 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[window], help="run a hunt book through Prefect")
     run.add_argument("book", metavar="BOOK")
-    run.add_argument("--storage", help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
-                     "or file://.huntline/store)")
+    run.add_argument(
+        "--storage",
+        help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
+        "or file://.huntline/store)",
+    )
     run.add_argument("--dry-run", action="store_true", help="compute alerts but deliver none")
     run.set_defaults(handler=cmd_run)
 

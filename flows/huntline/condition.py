@@ -37,7 +37,9 @@ def _text(series: pd.Series) -> pd.Series:
 
 FUNCTIONS: dict[str, Callable[..., pd.Series]] = {
     "contains": lambda s, text: _text(s).str.contains(text, regex=False).fillna(False),
-    "icontains": lambda s, text: _text(s).str.lower().str.contains(text.lower(), regex=False).fillna(False),
+    "icontains": lambda s, text: (
+        _text(s).str.lower().str.contains(text.lower(), regex=False).fillna(False)
+    ),
     "matches": lambda s, pattern: _text(s).str.contains(pattern, regex=True).fillna(False),
     "startswith": lambda s, text: _text(s).str.startswith(text).fillna(False),
     "endswith": lambda s, text: _text(s).str.endswith(text).fillna(False),
@@ -69,7 +71,9 @@ def parse_condition(text: str) -> Condition:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ConditionError(f"condition does not parse at column {error.offset}: {error.msg}") from error
+        raise ConditionError(
+            f"condition does not parse at column {error.offset}: {error.msg}"
+        ) from error
     columns: list[str] = []
     _check(tree.body, columns)
     return Condition(text=text, tree=tree, columns=tuple(dict.fromkeys(columns)))
@@ -97,7 +101,9 @@ def _check(node: ast.expr, columns: list[str]) -> None:
     column = _column_name(node)
     if column is not None:
         if column in FUNCTIONS:
-            raise ConditionError(f"{column} is a function: call it, e.g. {column}(command_line, ...)")
+            raise ConditionError(
+                f"{column} is a function: call it, e.g. {column}(command_line, ...)"
+            )
         columns.append(column)
         return
     if isinstance(node, ast.Constant):
@@ -148,7 +154,9 @@ def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:
     try:
         result = _evaluate(condition.tree.body, table)
     except (TypeError, ValueError) as error:
-        raise ConditionError(f"condition {condition.text!r} cannot be evaluated: {error}") from error
+        raise ConditionError(
+            f"condition {condition.text!r} cannot be evaluated: {error}"
+        ) from error
     if not isinstance(result, pd.Series):
         result = pd.Series(bool(result), index=table.index)
     return result.fillna(False).astype(bool)
@@ -199,7 +207,11 @@ def _compare(node: ast.Compare, table: pd.DataFrame) -> pd.Series:
 
 
 def _as_series(value: Any, table: pd.DataFrame) -> pd.Series:
-    return value if isinstance(value, pd.Series) else pd.Series([value] * len(table), index=table.index)
+    return (
+        value
+        if isinstance(value, pd.Series)
+        else pd.Series([value] * len(table), index=table.index)
+    )
 
 
 def _as_mask(value: Any, table: pd.DataFrame) -> pd.Series:

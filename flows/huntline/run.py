@@ -118,7 +118,9 @@ async def _drain(source, step: GetStep, window: Window, writer: TableWriter) -> 
     return pages
 
 
-def apply_step(context: RunContext, step_id: str, step: ApplyStep, inputs: dict[str, TableRef]) -> StepOutput:
+def apply_step(
+    context: RunContext, step_id: str, step: ApplyStep, inputs: dict[str, TableRef]
+) -> StepOutput:
     """Run one analytics over its input variables and store the merged variables.
 
     The inputs stay in storage whatever happens. On failure the container's logs are stored
@@ -159,7 +161,11 @@ def apply_step(context: RunContext, step_id: str, step: ApplyStep, inputs: dict[
             store.put_file(display_key, result.display)
             display_uri = store.uri(display_key)
     return StepOutput(
-        step_id=step_id, tables=tables, display_uri=display_uri, image=image, image_id=result.image_id
+        step_id=step_id,
+        tables=tables,
+        display_uri=display_uri,
+        image=image,
+        image_id=result.image_id,
     )
 
 
@@ -176,7 +182,11 @@ def alert_step(
         )
     evidence = write_table(store, context.key("alert", "evidence.parquet"), matches)
     alerts = build_alerts(
-        book, matches, evidence_uri=evidence.uri, flow_run_id=context.flow_run_id, raised_at=raised_at
+        book,
+        matches,
+        evidence_uri=evidence.uri,
+        flow_run_id=context.flow_run_id,
+        raised_at=raised_at,
     )
     alerts_table = write_table(store, context.key("alert", "alerts.parquet"), alerts_frame(alerts))
     jsonl_key = context.key("alert", "alerts.jsonl")

@@ -105,8 +105,17 @@ def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: N
     progress(f"starting a local Prefect server on {_ui_of(api_url)} (log: {log})")
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -120,7 +129,9 @@ def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: N
             _record(home).write_text(
                 json.dumps({"api_url": api_url, "pid": process.pid, "log": str(log)})
             )
-            progress(f"Prefect server ready after {START_TIMEOUT - (deadline - time.monotonic()):.0f} s")
+            progress(
+                f"Prefect server ready after {START_TIMEOUT - (deadline - time.monotonic()):.0f} s"
+            )
             return server
         if process.poll() is not None:
             break

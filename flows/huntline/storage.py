@@ -106,13 +106,17 @@ class FileStore:
                 writer(handle)  # type: ignore[operator]
             os.replace(temporary, target)
         except OSError as error:
-            raise StorageError(f"cannot write {self.uri(key)}: {error}", uri=self.uri(key)) from error
+            raise StorageError(
+                f"cannot write {self.uri(key)}: {error}", uri=self.uri(key)
+            ) from error
 
     def get_bytes(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
         except OSError as error:
-            raise StorageError(f"cannot read {self.uri(key)}: {error}", uri=self.uri(key)) from error
+            raise StorageError(
+                f"cannot read {self.uri(key)}: {error}", uri=self.uri(key)
+            ) from error
 
     def download(self, key: str, path: Path) -> None:
         path.write_bytes(self.get_bytes(key))
@@ -196,14 +200,18 @@ class S3Store:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 return False
-            raise StorageError(f"cannot read {self.uri(key)}: {error}", uri=self.uri(key)) from error
+            raise StorageError(
+                f"cannot read {self.uri(key)}: {error}", uri=self.uri(key)
+            ) from error
         return True
 
     def list(self, prefix: str = "") -> list[str]:
         paginator = self._client.get_paginator("list_objects_v2")
         full = self._key(prefix)
         keys: list[str] = []
-        pages = self._call("list", prefix, lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=full)))
+        pages = self._call(
+            "list", prefix, lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=full))
+        )
         for page in pages:
             keys.extend(item["Key"] for item in page.get("Contents", []))
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -219,7 +227,9 @@ def open_store(root: str | None = None) -> ObjectStore:
     parsed = urlparse(root)
     if parsed.scheme == "s3":
         if not parsed.netloc:
-            raise StorageError(f"storage URI {root!r} names no bucket", hint="use s3://BUCKET/PREFIX")
+            raise StorageError(
+                f"storage URI {root!r} names no bucket", hint="use s3://BUCKET/PREFIX"
+            )
         return S3Store(parsed.netloc, parsed.path)
     if parsed.scheme == "file":
         return FileStore(Path(parsed.netloc + parsed.path))
@@ -275,7 +285,11 @@ class TableWriter:
         self._parts: list[Path] = []
 
     def append(self, batch: pd.DataFrame | pa.Table) -> None:
-        table = batch if isinstance(batch, pa.Table) else pa.Table.from_pandas(batch, preserve_index=False)
+        table = (
+            batch
+            if isinstance(batch, pa.Table)
+            else pa.Table.from_pandas(batch, preserve_index=False)
+        )
         if table.num_rows == 0 and table.num_columns == 0:
             return
         part = self._workdir / f"part-{len(self._parts):06d}.parquet"
@@ -286,14 +300,21 @@ class TableWriter:
     def commit(self) -> TableRef:
         """Write the final object and return its reference."""
         final = self._workdir / "table.parquet"
-        schema = unify_schemas(pq.read_schema(part) for part in self._parts) if self._parts else pa.schema([])
+        schema = (
+            unify_schemas(pq.read_schema(part) for part in self._parts)
+            if self._parts
+            else pa.schema([])
+        )
         with pq.ParquetWriter(final, schema, compression="gzip") as writer:
             for part in self._parts:
                 table = pq.read_table(part)
                 writer.write_table(_conform(table, schema))
         self.store.put_file(self.key, final)
         return TableRef(
-            uri=self.store.uri(self.key), rows=self.rows, columns=schema.names, sha256=sha256_of(final)
+            uri=self.store.uri(self.key),
+            rows=self.rows,
+            columns=schema.names,
+            sha256=sha256_of(final),
         )
 
     def close(self) -> None:
@@ -332,7 +353,9 @@ def read_table(store: ObjectStore, ref: TableRef | str) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except (OSError, ValueError, pa.ArrowException) as error:
-            raise StorageError(f"{uri} is not a readable parquet table: {error}", uri=uri) from error
+            raise StorageError(
+                f"{uri} is not a readable parquet table: {error}", uri=uri
+            ) from error
 
 
 @contextmanager

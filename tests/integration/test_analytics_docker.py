@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
 from huntline.analytics.docker_runner import ContainerLimits, run_container
 from huntline.analytics.images import build_image, list_images
 from huntline.analytics.merge import merge_output_file

@@ -50,7 +50,9 @@ def test_sample_hunt_on_local_storage(
     repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
 ) -> None:
     store = tmp_path / "store"
-    result = huntline(repo_root, prefect_server, "run", SAMPLE, "--json", "--storage", f"file://{store}")
+    result = huntline(
+        repo_root, prefect_server, "run", SAMPLE, "--json", "--storage", f"file://{store}"
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
 
@@ -62,7 +64,11 @@ def test_sample_hunt_on_local_storage(
     assert procs["rows"] == 64 and "x_suspicious_score" in procs["columns"]
 
     run_dir = store / summary["hunt_id"]
-    files = {p.relative_to(run_dir).as_posix().split("/", 2)[2] for p in run_dir.rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(run_dir).as_posix().split("/", 2)[2]
+        for p in run_dir.rglob("*")
+        if p.is_file()
+    }
     assert {
         "00_get/procs.parquet",
         "01_apply/procs.parquet",
@@ -101,7 +107,9 @@ def test_sample_hunt_on_s3(
     assert any(key.endswith("/alert/alerts.jsonl") for key in keys)
 
 
-def test_dry_run_delivers_nothing(repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path) -> None:
+def test_dry_run_delivers_nothing(
+    repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
+) -> None:
     result = huntline(
         repo_root, prefect_server, "run", SAMPLE, "--dry-run", "--storage", f"file://{tmp_path}"
     )
@@ -128,7 +136,9 @@ steps:
     return path
 
 
-def test_malformed_book_fails_with_its_place(repo_root: Path, prefect_server, tmp_path: Path) -> None:
+def test_malformed_book_fails_with_its_place(
+    repo_root: Path, prefect_server, tmp_path: Path
+) -> None:
     book = tmp_path / "broken.yaml"
     book.write_text(write_book(tmp_path / "ok.yaml", "edr").read_text().replace("where:", "wehre:"))
     result = huntline(repo_root, prefect_server, "run", str(book))

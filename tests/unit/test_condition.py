@@ -27,7 +27,10 @@ def procs() -> pd.DataFrame:
     ("text", "expected"),
     [
         ("x_suspicious_score >= 2", [True, True, False, False]),
-        ("x_suspicious_score >= 2 and parent_ref.name == 'WINWORD.EXE'", [True, False, False, False]),
+        (
+            "x_suspicious_score >= 2 and parent_ref.name == 'WINWORD.EXE'",
+            [True, False, False, False],
+        ),
         ("name in ['cmd.exe', 'notepad.exe']", [True, False, True, False]),
         ("name not in ['cmd.exe']", [False, True, True, True]),
         ("contains(command_line, '-enc') or x_suspicious_score == 0", [False, True, True, False]),

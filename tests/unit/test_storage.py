@@ -31,9 +31,13 @@ def test_write_and_read_table_round_trip(tmp_path: Path) -> None:
     assert ref.uri == (tmp_path / "hunt/2024-01-01/run/00_get/procs.parquet").as_uri()
     on_disk = (tmp_path / "hunt/2024-01-01/run/00_get/procs.parquet").read_bytes()
     assert ref.sha256 == hashlib.sha256(on_disk).hexdigest()
-    assert pq.ParquetFile(tmp_path / "hunt/2024-01-01/run/00_get/procs.parquet").metadata.row_group(
-        0
-    ).column(0).compression == "GZIP"
+    assert (
+        pq.ParquetFile(tmp_path / "hunt/2024-01-01/run/00_get/procs.parquet")
+        .metadata.row_group(0)
+        .column(0)
+        .compression
+        == "GZIP"
+    )
     pd.testing.assert_frame_equal(read_table(store, ref), frame, check_dtype=False)
 
 
@@ -62,5 +66,5 @@ def test_file_store_leaves_no_partial_objects(tmp_path: Path) -> None:
 def test_unreadable_table_is_a_clear_error(tmp_path: Path) -> None:
     store = FileStore(tmp_path)
     store.put_bytes("garbage.parquet", b"not parquet")
-    with pytest.raises(StorageError, match="garbage.parquet is not a readable parquet table"):
+    with pytest.raises(StorageError, match=r"garbage\.parquet is not a readable parquet table"):
         read_table(store, store.uri("garbage.parquet"))

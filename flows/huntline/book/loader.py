@@ -40,7 +40,9 @@ class _Lines:
         return self.lines.get(path, 1)
 
 
-def _construct(node: yaml.Node, path: Location, lines: _Lines, file: str, problems: list[str]) -> Any:
+def _construct(
+    node: yaml.Node, path: Location, lines: _Lines, file: str, problems: list[str]
+) -> Any:
     lines.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -72,8 +74,8 @@ def _clean_location(location: tuple[int | str, ...]) -> Location:
     """Drop pydantic's union tags (``steps.0.get.where`` → ``steps.0.where``)."""
     cleaned: list[int | str] = []
     for index, part in enumerate(location):
-        after_step_index = index >= 2 and location[index - 2] == "steps" and isinstance(
-            location[index - 1], int
+        after_step_index = (
+            index >= 2 and location[index - 2] == "steps" and isinstance(location[index - 1], int)
         )
         if after_step_index and part in STEP_TAGS and index + 1 < len(location):
             continue
@@ -139,7 +141,9 @@ def parse_book(text: str, file: str = "<string>") -> HuntBook:
     except ValidationError as error:
         for item in error.errors():
             location = _clean_location(tuple(item["loc"]))
-            problems.append(f"{file}:{lines.line(location)} {_dotted(location)}: {_describe(item, location)}")
+            problems.append(
+                f"{file}:{lines.line(location)} {_dotted(location)}: {_describe(item, location)}"
+            )
         book = None
     if book is not None:
         problems.extend(_semantic_problems(book, file, lines))
@@ -169,7 +173,10 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
     for index, step in enumerate(book.steps):
         if isinstance(step, GetStep):
             for message in run_validator(step.where, stix_version="2.0"):
-                report(("steps", index, "where"), f"invalid STIX pattern: {message.removeprefix('FAIL: ')}")
+                report(
+                    ("steps", index, "where"),
+                    f"invalid STIX pattern: {message.removeprefix('FAIL: ')}",
+                )
         elif isinstance(step, ApplyStep):
             for position, variable in enumerate(step.on):
                 if variable not in defined:

@@ -50,7 +50,9 @@ def parse_duration(text: str) -> timedelta:
 class Window(Strict):
     """A time window: either ``last: 24h`` (relative to the run) or absolute ``start``/``stop``."""
 
-    last: str | None = Field(default=None, description="Relative window, e.g. 24h", examples=["24h"])
+    last: str | None = Field(
+        default=None, description="Relative window, e.g. 24h", examples=["24h"]
+    )
     start: datetime | None = Field(default=None, description="Absolute start (ISO 8601)")
     stop: datetime | None = Field(default=None, description="Absolute stop (ISO 8601)")
 
@@ -91,14 +93,18 @@ class GetStep(Strict):
 
     get: str = Field(pattern=VARIABLE_NAME, description="The variable the rows go into")
     entity: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9-]*$", description="STIX cyber-observable type", examples=["process"]
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="STIX cyber-observable type",
+        examples=["process"],
     )
     source: str = Field(
         alias="from",
         min_length=1,
         description="A stix-shifter profile name, a file:// bundle or an http(s):// bundle",
     )
-    where: str = Field(min_length=1, description="STIX pattern", examples=["[process:name = 'cmd.exe']"])
+    where: str = Field(
+        min_length=1, description="STIX pattern", examples=["[process:name = 'cmd.exe']"]
+    )
     window: Window | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
 
@@ -166,7 +172,9 @@ def _step_kind(value: Any) -> str | None:
             if kind in value:
                 return kind
         return None
-    return "get" if isinstance(value, GetStep) else "apply" if isinstance(value, ApplyStep) else None
+    return (
+        "get" if isinstance(value, GetStep) else "apply" if isinstance(value, ApplyStep) else None
+    )
 
 
 Step = Annotated[
@@ -201,7 +209,9 @@ class Alert(Strict):
 
 def _sigma_tag(tag: str) -> str:
     if not TAG.match(tag):
-        raise ValueError(f"tag {tag!r} is not Sigma-style (lower case, dotted), e.g. attack.t1059.001")
+        raise ValueError(
+            f"tag {tag!r} is not Sigma-style (lower case, dotted), e.g. attack.t1059.001"
+        )
     return tag
 
 

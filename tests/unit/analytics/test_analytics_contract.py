@@ -6,6 +6,7 @@ import doctest
 import pickle
 
 import pytest
+
 from huntline.analytics import contract
 from huntline.errors import AnalyticsError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from huntline.analytics.images import follow_build, image_dir, list_images, stage_context
 from huntline.errors import AnalyticsError
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from huntline.analytics.merge import merge_output, merge_output_file, read_output
 from huntline.errors import AnalyticsError
 

@@ -76,7 +76,7 @@ def test_not_a_mapping() -> None:
 
 
 def test_missing_file() -> None:
-    with pytest.raises(BookError, match="cannot read hunt book nowhere.yaml"):
+    with pytest.raises(BookError, match=r"cannot read hunt book nowhere\.yaml"):
         load_book("nowhere.yaml")
 
 
@@ -84,7 +84,7 @@ def test_on_key_is_not_read_as_boolean() -> None:
     # YAML 1.1 reads a bare `on` as True; hunt books must not.
     book = parse_book(
         "id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11\ntitle: t\nsteps:\n"
-        "  - get: p\n    entity: process\n    from: edr\n    where: \"[process:pid > 0]\"\n"
+        '  - get: p\n    entity: process\n    from: edr\n    where: "[process:pid > 0]"\n'
         "  - apply: x\n    on: p\n"
     )
     assert isinstance(book.steps[1], ApplyStep) and book.steps[1].on == ["p"]
