@@ -25,22 +25,18 @@ pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = REPO / "tests" / "files"
-HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 PREFIX = "huntline-test-analytics-"
 TAG = ":test"  # a tag makes it a full reference, used as is (a bare name gets the Kestrel prefix)
 BUILD_TIMES: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
-def images(docker_client: Any, base_image: str) -> dict[str, str]:
+def images(build_test_image: Callable[..., str], base_image: str) -> dict[str, str]:
     """Every image the tests run, built once; build durations land in BUILD_TIMES."""
-    ca = HOST_CA if HOST_CA.is_file() else None
 
     def build(name: str, root: Path, base: str, tag: str | None = None) -> str:
         started = time.monotonic()
-        built = build_image(
-            name, base_image=base, ca_bundle=ca, root=root, tag=tag, client=docker_client
-        )
+        built = build_test_image(name, root, tag, base)
         BUILD_TIMES[built] = time.monotonic() - started
         return built
 
