@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import DataSource, StixShifterSource, Window, flatten, resolve_source
 from huntline.fetch.retry import RetryPolicy

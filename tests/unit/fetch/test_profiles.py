@@ -6,6 +6,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+
 from huntline.errors import DataSourceError
 from huntline.fetch import StixShifterSource, find_profile, known_profiles, resolve_source
 

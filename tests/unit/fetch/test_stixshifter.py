@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
+
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, Window
 from huntline.fetch import stixshifter as module
