@@ -48,8 +48,9 @@ fi
 stamp=".venv/.huntline-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing huntline and its pinned dependencies into .venv (a few minutes the first time)"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -c constraints.txt -e ".[test]"
+  # Some hosts configure extra local indexes that do not exist; pip warns once per package.
+  .venv/bin/pip install -q -c constraints.txt -e ".[test]" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   touch "$stamp"
 fi
 
