@@ -179,14 +179,14 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     home = state_dir() / "prefect"
     if args.action == "start":
-        server = ensure_server(progress=lambda message: err.print(message))
-        out.print(f"Prefect UI: {server.ui_url}")
+        started = ensure_server(progress=lambda message: err.print(message))
+        out.print(f"Prefect UI: {started.ui_url}")
     elif args.action == "stop":
         out.print("stopped" if stop_local_server(home) else "no local server was running")
     else:
-        server = running_local_server(home)
-        out.print(f"running: {server.ui_url}" if server else "not running")
-        return 0 if server else 1
+        running = running_local_server(home)
+        out.print(f"running: {running.ui_url}" if running else "not running")
+        return 0 if running else 1
     return 0
 
 

@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from huntline import run
+from huntline.alert import AlertRecord
 from huntline.book import GetStep, HuntBook, load_book
 from huntline.compile import Plan, compile_book, resolve_windows
 from huntline.storage import TableRef
@@ -35,7 +36,7 @@ class RunSummary(BaseModel):
     tables: dict[str, TableRef]
     displays: dict[str, str]
     alert_count: int
-    alerts: list[run.AlertRecord]
+    alerts: list[AlertRecord]
     alerts_uri: str | None
     alerts_jsonl_uri: str | None
     evidence_uri: str | None
@@ -182,7 +183,8 @@ def _submit_steps(
                 context, planned.id, planned.step, windows[planned.id]
             )
         else:
-            upstream = [futures[step_id] for step_id in planned.depends_on]
+            # Prefect resolves the futures to their StepOutputs before the task runs.
+            upstream: Any = [futures[step_id] for step_id in planned.depends_on]
             futures[planned.id] = apply_task.submit(context, planned.id, planned.step, upstream)
 
 
