@@ -6,8 +6,9 @@ queue, so a fast source waits for the consumer instead of piling pages up in mem
 
 Rules, chosen for hunts:
 
-- every row says where it came from: :func:`fetch_tables` adds an ``x_datasource`` column with
-  the source's name (the profile name, or the URL without credentials);
+- every row says where it came from: each observed-data gets an ``x_datasource`` property (a
+  custom property, which STIX allows on any object) with the source's name (the profile name,
+  or the URL without credentials), and :func:`fetch_tables` adds an ``x_datasource`` column;
 - ``limit`` caps the step as a whole, not each source: the variable never holds more than
   ``limit`` observations. Which source fills it first is a race, so use a limit as a safety cap,
   not as a sample;
@@ -118,6 +119,8 @@ async def fetch_sources(
             progress[name].pages += 1
             progress[name].observations += len(page)
             if page:
+                for observation in page:
+                    observation[DATASOURCE_COLUMN] = name
                 yield SourcePage(name, page)
             if limit is not None and total >= limit:
                 return
