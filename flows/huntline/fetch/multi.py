@@ -21,7 +21,7 @@ Rules, chosen for hunts:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,7 @@ async def fetch_sources(
     limit: int | None = None,
     page_size: int = 1000,
     resolve: Callable[[str], DataSource] = resolve_source,
-) -> AsyncIterator[SourcePage]:
+) -> AsyncGenerator[SourcePage, None]:
     """Fetch ``pattern`` in ``window`` from every source at once; yield pages as they arrive.
 
     Args:

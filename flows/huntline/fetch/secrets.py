@@ -92,7 +92,7 @@ async def load_prefect_secret(name: str) -> Any:
     """The value of the Prefect Secret block ``name``, from the configured Prefect API."""
     from prefect.blocks.system import Secret  # imported late: prefect is slow to import
 
-    block = await Secret.aload(name)
+    block: Secret[Any] = await Secret.aload(name)
     return block.get()
 
 

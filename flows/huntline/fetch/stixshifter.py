@@ -22,6 +22,7 @@ Facts this module is built on (stix-shifter 8.1.3):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -200,12 +201,10 @@ class Session:
         offset = 0
         while limit is None or offset < limit:
             length = page_size if limit is None else min(page_size, limit - offset)
-            answer = await self.caller.call(
-                "results",
-                lambda o=offset, n=length, m=metadata: self.transmission.results_async(
-                    search_id, o, n, m
-                ),
+            results = functools.partial(
+                self.transmission.results_async, search_id, offset, length, metadata
             )
+            answer = await self.caller.call("results", results)
             data = answer.get("data") or []
             metadata = answer.get("metadata", metadata)
             if not data:
