@@ -8,13 +8,15 @@
 
 Contracts: every query carries the run's window as START/STOP (:mod:`.pattern`); pages are STIX
 2.0 observed-data with embedded ``objects``; tables use Kestrel/firepit column names and ids
-(:mod:`.flatten`). Errors are :class:`~huntline.errors.DataSourceError` for the source and
+(:mod:`.flatten`), one row per entity; a paged fetch merges entities across pages with
+:class:`.EntitySpool`. Errors are :class:`~huntline.errors.DataSourceError` for the source and
 :class:`~huntline.errors.FetchError` for the data, and never carry credentials.
 """
 
 from huntline.fetch.base import DataSource, ObservedData, Window
 from huntline.fetch.bundle import BundleSource
-from huntline.fetch.flatten import entity_types, flatten, sco_id
+from huntline.fetch.entities import EntitySpool
+from huntline.fetch.flatten import entity_types, flatten, flatten_all, flatten_arrow
 from huntline.fetch.pattern import with_window
 from huntline.fetch.profiles import Profile, find_profile, known_profiles
 from huntline.fetch.resolve import resolve_source
@@ -23,6 +25,7 @@ from huntline.fetch.stixshifter import StixShifterSource
 __all__ = [
     "BundleSource",
     "DataSource",
+    "EntitySpool",
     "ObservedData",
     "Profile",
     "StixShifterSource",
@@ -30,8 +33,9 @@ __all__ = [
     "entity_types",
     "find_profile",
     "flatten",
+    "flatten_all",
+    "flatten_arrow",
     "known_profiles",
     "resolve_source",
-    "sco_id",
     "with_window",
 ]

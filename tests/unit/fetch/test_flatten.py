@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from huntline.errors import FetchError
 from huntline.fetch import entity_types, flatten
 from huntline.fetch.bundle import read_observed_data
@@ -18,49 +19,62 @@ def observed() -> list[dict]:
     return read_observed_data(FILES / "processes.json")
 
 
-def test_process_rows_follow_references_three_deep(observed: list[dict]) -> None:
+CHILD = "process--a4baca71-4198-5581-bd16-501655282218"
+PARENT = "process--db91dc5e-3cea-59f8-9119-a6bd291c5586"
+WHOAMI = "file--8db56e11-93ed-5e30-b939-b0e4fd27e745"
+BASH = "file--a1a67d6e-dd16-5d07-bec0-297e96c10d0a"
+USR_BIN = "directory--7282c95d-70ac-58f1-9c75-11817ccf7849"
+
+
+def test_process_rows_follow_references_the_firepit_way(observed: list[dict]) -> None:
     table = flatten(observed, "process")
-    assert list(table["id"]) == [
-        "process--41eb677f-0335-49da-98b8-375e22f8c94e_0",
-        "process--41eb677f-0335-49da-98b8-375e22f8c94e_3",
-    ]
+    # Neither process has a unique id or a host: deterministic per-occurrence ids.
+    assert list(table["id"]) == [CHILD, PARENT]
     child = table.iloc[0].dropna().to_dict()
     assert child == {
         "type": "process",
-        "id": "process--41eb677f-0335-49da-98b8-375e22f8c94e_0",
+        "id": CHILD,
         "pid": 864,
         "name": "whoami",
         "command_line": "whoami",
+        "binary_ref": WHOAMI,
+        "parent_ref": PARENT,
+        "child_refs": f'["{PARENT}"]',
         "x_aslr_enabled": True,
-        "binary_ref.id": "file--41eb677f-0335-49da-98b8-375e22f8c94e_1",
         "binary_ref.type": "file",
+        "binary_ref.id": WHOAMI,
         "binary_ref.name": "whoami",
         "binary_ref.hashes.'SHA-256'": "aa11",
         "binary_ref.hashes.MD5": "bb22",
-        "binary_ref.parent_directory_ref.id": "directory--41eb677f-0335-49da-98b8-375e22f8c94e_2",
         "binary_ref.parent_directory_ref.type": "directory",
+        "binary_ref.parent_directory_ref.id": USR_BIN,
         "binary_ref.parent_directory_ref.path": "/usr/bin",
-        "parent_ref.id": "process--41eb677f-0335-49da-98b8-375e22f8c94e_3",
         "parent_ref.type": "process",
+        "parent_ref.id": PARENT,
         "parent_ref.pid": 3140,
         "parent_ref.name": "bash",
         "parent_ref.command_line": "bash",
-        "parent_ref.binary_ref.id": "file--41eb677f-0335-49da-98b8-375e22f8c94e_4",
         "parent_ref.binary_ref.type": "file",
+        "parent_ref.binary_ref.id": BASH,
         "parent_ref.binary_ref.name": "bash",
-        "parent_ref.binary_ref.parent_directory_ref.id": (
-            "directory--41eb677f-0335-49da-98b8-375e22f8c94e_2"
-        ),
         "parent_ref.binary_ref.parent_directory_ref.type": "directory",
+        "parent_ref.binary_ref.parent_directory_ref.id": USR_BIN,
         "parent_ref.binary_ref.parent_directory_ref.path": "/usr/bin",
         "first_observed": "2021-05-01T20:20:39.851Z",
         "last_observed": "2021-05-01T20:20:39.851Z",
         "number_observed": 1,
     }
-    # The dangling parent_ref ("9") and the child_refs list are dropped, as firepit does.
-    assert "parent_ref.id" not in table.iloc[1].dropna()
-    assert not [c for c in table.columns if c.endswith(("_ref", "_refs"))]
+    # The grandparent columns exist (firepit's shape) but the parent's parent_ref ("9") dangles.
+    assert table["parent_ref.parent_ref.name"].isna().all()
+    assert "parent_ref" not in table.iloc[1].dropna()
     assert list(table.columns[-3:]) == ["first_observed", "last_observed", "number_observed"]
+
+
+def test_one_directory_row_for_two_references(observed: list[dict]) -> None:
+    directories = flatten(observed, "directory")
+    assert directories[["id", "path", "number_observed"]].to_dict("records") == [
+        {"id": USR_BIN, "path": "/usr/bin", "number_observed": 1}
+    ]
 
 
 def test_network_traffic_matches_the_sample_shape(observed: list[dict], shared_data: Path) -> None:
