@@ -286,3 +286,20 @@ def test_check_source_reports_each_step(mariadb: Any, monkeypatch: pytest.Monkey
     assert report.diagnosis == "bad credentials"
     assert report.lines()[-1] == "  hint: check the credentials in the profile's config"
     assert "Wr0ng-pa55word" not in "\n".join(report.lines())
+
+
+@pytest.mark.server
+def test_password_from_a_real_prefect_secret_block(mariadb: Any, prefect_server: Any) -> None:
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    config = {"auth": {"username": mariadb.user, "password": {"prefect_secret": "hunt-db-pw"}}}
+    source = StixShifterSource(Profile("vault-lab", "mysql", mariadb.connection(), config))
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
+        Secret(value=mariadb.password).save("hunt-db-pw", overwrite=True)
+        assert sum(len(page) for page in fetch(source, CMD)) == 10
+        Secret(value="Wr0ng-pa55word").save("hunt-db-pw", overwrite=True)  # rotated, wrongly
+        with pytest.raises(DataSourceError) as caught:
+            fetch(source, CMD)
+    assert caught.value.context["problem"] == "bad credentials"
+    assert "Wr0ng-pa55word" not in str(caught.value)
