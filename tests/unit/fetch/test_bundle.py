@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import BundleSource, Window, resolve_source
 

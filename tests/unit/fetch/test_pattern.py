@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import Window, with_window
 from huntline.fetch.pattern import observation_spans, stix_timestamp
