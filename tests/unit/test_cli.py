@@ -89,3 +89,33 @@ def test_unexpected_errors_exit_3_with_a_log(
     assert "unexpected error: bug" in capsys.readouterr().err
     (log,) = (tmp_path / "logs").glob("crash-*.log")
     assert "RuntimeError: bug" in log.read_text()
+
+
+def test_datasources_list_and_check(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, unused_port: int
+) -> None:
+    monkeypatch.setenv("STIXSHIFTER_EDR_CONNECTOR", "mysql")
+    monkeypatch.setenv(
+        "STIXSHIFTER_EDR_CONNECTION",
+        json.dumps(
+            {"host": "127.0.0.1", "port": unused_port, "database": "h", "options": {"table": "e"}}
+        ),
+    )
+    monkeypatch.setenv(
+        "STIXSHIFTER_EDR_CONFIG", json.dumps({"auth": {"username": "u", "password": "s3cret"}})
+    )
+    monkeypatch.setenv("STIXSHIFTER_SIEM_CONNECTOR", "qradr")
+    monkeypatch.setenv("STIXSHIFTER_SIEM_CONNECTION", "{}")
+    monkeypatch.setenv("STIXSHIFTER_SIEM_CONFIG", "{}")
+    assert cli.main(["datasources", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "edr" in listing and "siem" in listing and "s3cret" not in listing
+
+    assert cli.main(["datasources", "check", "siem"]) == 1
+    err = capsys.readouterr().err
+    assert "diagnosis: wrong connector name" in err
+    assert "hint: did you mean 'qradar'?" in err
+
+    assert cli.main(["datasources", "check", "edr"]) == 1
+    err = capsys.readouterr().err
+    assert "diagnosis: unreachable" in err and "s3cret" not in err
