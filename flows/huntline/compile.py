@@ -96,7 +96,7 @@ def explain(plan: Plan, windows: dict[str, tuple[datetime, datetime]]) -> list[d
         after = ", ".join(planned.depends_on) or "-"
         if isinstance(step, GetStep):
             query = with_window(step.where, Window(*windows[planned.id]))
-            detail = f"{step.entity} FROM {step.source} WHERE {query}"
+            detail = f"{step.entity} FROM {', '.join(step.sources)} WHERE {query}"
             if step.limit:
                 detail += f" LIMIT {step.limit}"
             rows.append({"task": planned.id, "after": after, "writes": step.get, "does": detail})

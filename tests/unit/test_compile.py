@@ -58,7 +58,7 @@ def test_explain_golden_table() -> None:
             "task": "01_get",
             "after": "-",
             "writes": "conns",
-            "does": "network-traffic FROM https://example.org/bundle.json WHERE "
+            "does": "network-traffic FROM https://example.org/bundle.json, siem WHERE "
             "[network-traffic:dst_port = 443] "
             "START t'2024-01-01T00:00:00.000Z' STOP t'2024-01-02T00:00:00.000Z'",
         },

@@ -97,16 +97,23 @@ class GetStep(Strict):
         description="STIX cyber-observable type",
         examples=["process"],
     )
-    source: str = Field(
+    sources: list[Annotated[str, Field(min_length=1)]] = Field(
         alias="from",
         min_length=1,
-        description="A stix-shifter profile name, a file:// bundle or an http(s):// bundle",
+        description="One or more data sources, fetched concurrently: stix-shifter profile names, "
+        "file:// bundles or http(s):// bundles",
+        examples=["edr", ["edr", "siem"]],
     )
     where: str = Field(
         min_length=1, description="STIX pattern", examples=["[process:name = 'cmd.exe']"]
     )
     window: Window | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _single_source(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("where")
     @classmethod

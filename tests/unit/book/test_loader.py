@@ -24,7 +24,7 @@ def test_valid_book_parses_into_typed_steps() -> None:
     book = load_book(BOOKS / "valid.yaml")
     assert [type(step) for step in book.steps] == [GetStep, GetStep, ApplyStep, ApplyStep]
     procs, conns, scoring, cluster = book.steps
-    assert isinstance(procs, GetStep) and procs.source == "edr" and procs.limit == 5000
+    assert isinstance(procs, GetStep) and procs.sources == ["edr"] and procs.limit == 5000
     assert isinstance(conns, GetStep) and conns.window is not None
     assert isinstance(scoring, ApplyStep) and scoring.on == ["procs"]
     assert scoring.with_ == {"threshold": 2, "columns": ["a", "b"]}
