@@ -69,6 +69,12 @@ ID_PROPERTIES: dict[str, tuple[str, ...]] = {
     "x509-certificate": ("hashes", "serial_number"),
     "x-oca-asset": ("host_id", "device_id", "name", "hostname"),
 }
+#: Types whose id depends only on the SCO itself (no reference, no observation context).
+SELF_CONTAINED = frozenset(
+    t
+    for t, props in ID_PROPERTIES.items()
+    if t != "process" and not any(p.endswith("_ref") for p in props)
+)
 PROCESS_UNIQUE_ID_KEYS = ("process_id", "process_uid", "process_unique_id", "process_guid")
 # Compared with the keys as written, so STIX 2.0's unquoted ``SHA-256`` only matches MD5 here.
 PREFERRED_HASHES = ("MD5", "'SHA-1'", "'SHA-256'", "'SHA-512'")
@@ -102,6 +108,13 @@ class IdCache:
     def __init__(self, size: int = 200_000) -> None:
         self._ids: dict[bytes, str] = {}
         self._size = size
+        self.by_content: dict[bytes, str] = {}
+
+    def remember(self, content: bytes, sco_id: str) -> None:
+        """Remember the id of an SCO whose id depends on nothing but its own content."""
+        if len(self.by_content) >= self._size:
+            self.by_content.clear()
+        self.by_content[content] = sco_id
 
     def id_for(self, sco_type: str, contrib: dict[str, Any]) -> str:
         name = canonical_json(contrib)

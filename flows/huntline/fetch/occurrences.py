@@ -26,7 +26,10 @@ becomes text: ``str()`` of each value, with booleans as ``1``/``0`` as SQLite st
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
@@ -36,6 +39,7 @@ import pyarrow as pa
 from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
 from huntline.fetch.identity import (
+    SELF_CONTAINED,
     IdCache,
     identifying_properties,
     observation_digest,
@@ -54,9 +58,26 @@ def occurrence_tables(observed: list[ObservedData], ids: IdCache) -> dict[str, p
         FetchError: An observed-data is not STIX 2.0 with embedded objects.
     """
     rows: dict[str, list[dict[str, Any]]] = {}
-    for obs in observed:
-        _observation_rows(obs, ids, rows)
-    return {sco_type: rows_to_table(found) for sco_type, found in rows.items()}
+    with _collector_paused():
+        for obs in observed:
+            _observation_rows(obs, ids, rows)
+        return {sco_type: rows_to_table(found) for sco_type, found in rows.items()}
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while flattening.
+
+    Flattening makes millions of small acyclic dicts, and every collection walks the whole heap
+    (the page, and often a whole parsed bundle); that alone cost more than the flattening.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _observation_rows(
@@ -109,9 +130,18 @@ class _Ids:
         known = self.known.get(key)
         if known is None:
             sco = self.objects[key]
+            content = None
+            if sco["type"] in SELF_CONTAINED:  # the same address, user, host recur constantly
+                content = orjson.dumps(sco)
+                known = self.cache.by_content.get(content)
+                if known is not None:
+                    self.known[key] = known
+                    return known
             last = self.obs.get("last_observed")
             contrib = identifying_properties(sco, self.objects, last, self._target)
             known = self.known[key] = self._id(sco["type"], key, contrib)
+            if content is not None and contrib:
+                self.cache.remember(content, known)
         return known
 
     def _target(self, key: str) -> str:
@@ -129,24 +159,33 @@ class _Ids:
 
 
 def _flat_row(sco: dict[str, Any], key: str, objects: dict[str, Any], ids: _Ids) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    _normalise(sco, "", flat, top=True)
+    if _is_flat(sco):  # the common case: no nesting and no hyphen, so no renaming
+        items: Iterable[tuple[str, Any]] = ((k, v) for k, v in sco.items() if k not in _SKIPPED)
+    else:
+        flat: dict[str, Any] = {}
+        _normalise(sco, "", flat, top=True)
+        items = flat.items()
     row: dict[str, Any] = {}
-    for name, value in flat.items():
-        if name.endswith("_ref"):
-            if not _is_sco(objects, value):
-                continue  # dangling: firepit drops it
-            value = ids.of(value)
-        elif name.endswith("_refs"):
-            targets = value if isinstance(value, list) else [value]
-            resolved = [ids.of(t) for t in targets if t != key and _is_sco(objects, t)]
-            if not resolved:
-                continue
-            value = resolved
+    for name, value in items:
+        if name[-1] in "fs" and name.endswith(("_ref", "_refs")):
+            if name[-1] == "f":
+                if not _is_sco(objects, value):
+                    continue  # dangling: firepit drops it
+                value = ids.of(value)
+            else:
+                targets = value if isinstance(value, list) else [value]
+                value = [ids.of(t) for t in targets if t != key and _is_sco(objects, t)]
+                if not value:
+                    continue
         if len(name) > 48 or "extensions." in name:
             name = _SHORTEN.sub("x_", name)
-        row[name] = json_text(value) if isinstance(value, (list, dict)) else value
+        kind = type(value)
+        row[name] = json_text(value) if kind is list or kind is dict else value
     return row
+
+
+def _is_flat(sco: dict[str, Any]) -> bool:
+    return not any(type(value) is dict or "-" in name for name, value in sco.items())
 
 
 def _is_sco(objects: dict[str, Any], key: Any) -> bool:

@@ -1,0 +1,231 @@
+"""Benchmark: huntline's STIX -> tables against firepit 2.3's ``cache()`` + ``lookup()``.
+
+::
+
+    python bench/fetch_flatten.py                      # 10k and 100k
+    python bench/fetch_flatten.py --sizes 10000,100000,1000000 --firepit-max 100000
+
+For each size a bundle is generated (``bench/stixgen.py``, seed 1, 10 % matching) and each side
+runs in its own subprocess, so its peak RSS (``VmHWM``) is its own:
+
+- ``huntline``: parse the bundle (orjson), flatten pages of 1,000 into an ``EntitySpool``, and
+  build the merged, dereferenced table of every SCO type; ``flatten`` is the same without parsing;
+- ``firepit``: ``cache()`` the file and ``lookup()`` every SCO type (skipped above
+  ``--firepit-max``: it runs at roughly 1-2k observations/s);
+- ``get file://``: ``resolve_source("file://...").pages`` (stix2-matcher) + spool + ``TableWriter``;
+- ``get stix_bundle``: the same through stix-shifter's stix_bundle connector from a local HTTP
+  server, on a small bundle (``--http-size``), because the connector re-downloads and re-matches
+  the whole bundle for every page.
+
+Tables are checked equal to firepit's (the oracle of ``tests/unit/fetch``) up to
+``--check-max`` observations. Results print as a table and go to ``bench/results/*.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import stixgen  # noqa: E402
+
+PAGE = 1000
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_huntline(path: Path) -> dict[str, Any]:
+    from huntline.fetch import EntitySpool
+    from huntline.fetch.bundle import read_observed_data
+
+    start = time.perf_counter()
+    observed = read_observed_data(path)
+    parsed = time.perf_counter()
+    with EntitySpool() as spool:
+        for first in range(0, len(observed), PAGE):
+            spool.add(observed[first : first + PAGE])
+        rows = {t: spool.table(t).num_rows for t in spool.types()}
+    done = time.perf_counter()
+    return {"observations": len(observed), "seconds": done - start,
+            "flatten_seconds": done - parsed, "rows": rows}  # fmt: skip
+
+
+def run_firepit(path: Path) -> dict[str, Any]:
+    import firepit
+
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        store = firepit.get_storage(f"{scratch}/fp.db", "bench")
+        store.cache("q", [str(path)])
+        rows = {}
+        for sco_type in store.types():
+            if sco_type in ("identity", "observed-data") or sco_type.startswith("__"):
+                continue
+            view = "v_" + sco_type.replace("-", "_")
+            store.extract(view, sco_type, "q", None)
+            rows[sco_type] = len(store.lookup(view))
+        done = time.perf_counter()
+    return {"seconds": done - start, "rows": rows}
+
+
+def run_get(path: Path, via: str) -> dict[str, Any]:
+    import functools
+    import http.server
+    import threading
+
+    from huntline.fetch import EntitySpool, Window, resolve_source
+    from huntline.storage import FileStore, TableWriter
+
+    window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    server = None
+    uri = f"file://{path}"
+    if via == "stix_bundle":
+        handler = functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=str(path.parent)
+        )
+        handler.log_message = lambda *a: None  # type: ignore[method-assign]
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        uri = f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
+
+    async def fetch(spool: EntitySpool) -> int:
+        pages = 0
+        async for page in resolve_source(uri).pages(stixgen.MATCH_PATTERN, window, page_size=PAGE):
+            spool.add(page)
+            pages += 1
+        return pages
+
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        with EntitySpool() as spool, TableWriter(FileStore(Path(scratch)), "p.parquet") as writer:
+            pages = asyncio.run(fetch(spool))
+            for batch in spool.batches("process"):
+                writer.append(batch)
+            ref = writer.commit()
+        done = time.perf_counter()
+    if server:
+        server.shutdown()
+    return {"seconds": done - start, "pages": pages, "observations": spool.observations,
+            "process_rows": ref.rows}  # fmt: skip
+
+
+def check_equal(path: Path) -> dict[str, Any]:
+    """The oracle test's full comparison (firepit runs again, in this subprocess)."""
+    sys.path.insert(0, str(HERE.parent / "tests" / "unit" / "fetch"))
+    from test_flatten_vs_firepit import assert_same
+
+    from huntline.fetch import flatten_all
+    from huntline.fetch.bundle import read_observed_data
+
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            assert_same(path, Path(scratch), flatten_all(read_observed_data(path)))
+        except AssertionError as error:
+            return {"equal": False, "difference": str(error)[:500]}
+    return {"equal": True}
+
+
+WORKERS = {"huntline": run_huntline, "firepit": run_firepit, "check": check_equal,
+           "get-file": lambda p: run_get(p, "file"),
+           "get-stix_bundle": lambda p: run_get(p, "stix_bundle")}  # fmt: skip
+
+
+def in_subprocess(worker: str, path: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--worker", worker, str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bundle(directory: Path, size: int) -> Path:
+    path = directory / f"stixgen-{size}-seed1.json"
+    if not path.exists():
+        stixgen.write_bundle(path, size, seed=1, match_fraction=0.1)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--firepit-max", type=int, default=100_000)
+    parser.add_argument("--check-max", type=int, default=10_000)
+    parser.add_argument("--get-max", type=int, default=100_000)
+    parser.add_argument("--http-size", type=int, default=2_000)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "huntline-bench")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        result = WORKERS[args.worker[0]](Path(args.worker[1]))
+        result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        print(json.dumps(result))
+        return 0
+    args.data.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": _machine(), "sizes": {}}
+    for size in [int(s) for s in args.sizes.split(",")]:
+        path = bundle(args.data, size)
+        entry: dict[str, Any] = {"huntline": in_subprocess("huntline", path)}
+        if size <= args.firepit_max:
+            entry["firepit"] = in_subprocess("firepit", path)
+        if size <= args.check_max:
+            entry["check"] = in_subprocess("check", path)
+        if size <= args.get_max:
+            entry["get_file"] = in_subprocess("get-file", path)
+        results["sizes"][size] = entry
+        _print(size, entry)
+    small = bundle(args.data, args.http_size)
+    results["get_stix_bundle"] = {args.http_size: in_subprocess("get-stix_bundle", small)}
+    results["get_file_small"] = {args.http_size: in_subprocess("get-file", small)}
+    for name in ("get_stix_bundle", "get_file_small"):
+        _print(args.http_size, {name: results[name][args.http_size]})
+    out = HERE / "results" / f"fetch_flatten-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"results: {out}")
+    return 0
+
+
+def _print(size: int, entry: dict[str, Any]) -> None:
+    hunt, fire = entry.get("huntline"), entry.get("firepit")
+    for name, result in entry.items():
+        if name == "check":
+            print(f"{size:>9,} tables equal to firepit: {result.get('equal')}")
+            continue
+        if "error" in result:
+            print(f"{size:>9,} {name:<16} ERROR {result['error']}")
+            continue
+        rate = (result.get("observations") or size) / result["seconds"]
+        line = f"{size:>9,} {name:<16} {result['seconds']:9.2f} s {rate:>11,.0f} obs/s"
+        line += f"  peak RSS {result['peak_rss_mb']:7.1f} MB"
+        if name == "huntline":
+            line += f"  (flatten only {size / result['flatten_seconds']:,.0f} obs/s)"
+            if fire and "seconds" in fire:
+                line += f"  {fire['seconds'] / result['seconds']:.1f}x firepit"
+        print(line)
+    del hunt
+
+
+def _machine() -> dict[str, Any]:
+    memory = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return {"cpus": os.cpu_count(), "memory_gib": round(int(memory) / 2**20, 1),
+            "python": platform.python_version(), "platform": platform.platform()}  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

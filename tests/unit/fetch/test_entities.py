@@ -1,0 +1,128 @@
+"""Entity identity and merging: one row per entity, firepit's ids, Kestrel's aggregates."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from huntline.fetch import EntitySpool, flatten_arrow
+from huntline.fetch.identity import IdCache
+from huntline.fetch.occurrences import sco_ids
+
+
+def obs(
+    n: int, objects: dict[str, Any], first: str, last: str | None = None, count: int = 1
+) -> dict:
+    return {
+        "type": "observed-data",
+        "id": f"observed-data--00000000-0000-4000-8000-{n:012d}",
+        "first_observed": first,
+        "last_observed": last or first,
+        "number_observed": count,
+        "objects": objects,
+    }
+
+
+def rows(observed: list[dict], entity: str) -> list[dict]:
+    return flatten_arrow(observed, entity).to_pylist()
+
+
+def test_one_row_per_address_with_min_max_and_sum() -> None:
+    observed = [
+        obs(1, {"0": {"type": "ipv4-addr", "value": "10.0.0.1"}}, "2024-01-02T00:00:00Z", count=3),
+        obs(2, {"0": {"type": "ipv4-addr", "value": "10.0.0.1"}}, "2024-01-01T00:00:00Z", count=2),
+        obs(3, {"0": {"type": "ipv4-addr", "value": "10.0.0.2"}}, "2024-01-03T00:00:00Z"),
+    ]
+    table = rows(observed, "ipv4-addr")
+    columns = ("value", "first_observed", "last_observed", "number_observed")
+    assert [tuple(r[c] for c in columns) for r in table] == [
+        ("10.0.0.1", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", 5),
+        ("10.0.0.2", "2024-01-03T00:00:00Z", "2024-01-03T00:00:00Z", 1),
+    ]  # fmt: skip
+
+
+def test_last_non_null_value_wins_and_an_observation_counts_once() -> None:
+    user = {"type": "user-account", "user_id": "alice"}
+    observed = [
+        obs(1, {"0": {**user, "display_name": "A"}, "1": {**user, "x_shell": "sh"}}, "2024-01-01"),
+        obs(2, {"0": {**user, "display_name": "B"}}, "2024-01-02T00:00:00Z"),
+        obs(3, {"0": {**user, "display_name": None}}, "2024-01-03T00:00:00Z"),
+    ]  # fmt: skip
+    [alice] = rows(observed, "user-account")
+    assert (alice["display_name"], alice["x_shell"], alice["number_observed"]) == ("B", "sh", 3)
+
+
+def test_ids_equal_firepit_makeid() -> None:
+    stix21 = pytest.importorskip("firepit.stix21")
+    objects = {
+        "0": {"type": "process", "pid": 4, "name": "a", "binary_ref": "1"},
+        "1": {"type": "file", "name": "a", "hashes": {"SHA-256": "ff", "SHA-1": "ee"},
+              "parent_directory_ref": "2"},
+        "2": {"type": "directory", "path": "C:/Windows"},
+        "3": {"type": "x-oca-asset", "hostname": "h1"},
+        "4": {"type": "ipv4-addr", "value": "10.0.0.1"},
+        "5": {"type": "network-traffic", "src_ref": "4", "dst_port": 443, "protocols": ["tcp"]},
+        "6": {"type": "user-account", "user_id": "é/ü"},
+    }  # fmt: skip
+    observation = obs(1, objects, "2024-01-01T00:00:00Z")
+    ours = sco_ids(observation, IdCache())
+    theirs = {
+        key: stix21.makeid(copy.deepcopy(sco), copy.deepcopy(observation))
+        for key, sco in objects.items()
+    }
+    assert ours == theirs
+
+
+def test_anonymous_ids_are_deterministic_and_independent_of_the_observation_id() -> None:
+    event = {
+        "0": {"type": "x-oca-event", "action": "x"},
+        "1": {"type": "x-oca-event", "action": "x"},
+    }
+    first = sco_ids(obs(1, event, "2024-01-01T00:00:00Z"))
+    again = sco_ids(obs(2, event, "2024-01-01T00:00:00Z"))  # a rerun: new observed-data id
+    later = sco_ids(obs(3, event, "2024-01-01T00:00:01Z"))
+    assert first == again
+    assert first["0"] != first["1"]
+    assert not set(first.values()) & set(later.values())
+
+
+def test_refs_lists_are_unioned_and_dangling_refs_dropped() -> None:
+    def seen(n: int, targets: list[str]) -> dict:
+        objects: dict[str, Any] = {
+            "0": {"type": "x-oca-asset", "hostname": "h", "ip_refs": targets},
+            "1": {"type": "ipv4-addr", "value": "10.0.0.1"},
+            "2": {"type": "ipv4-addr", "value": f"10.0.0.{n + 1}"},
+        }
+        return obs(n, objects, f"2024-01-0{n}T00:00:00Z")
+
+    [host] = rows([seen(1, ["1", "9"]), seen(2, ["2", "1"])], "x-oca-asset")
+    v1, v2, v3 = (sco_ids(seen(n, []))[k] for n, k in ((1, "1"), (1, "2"), (2, "2")))
+    assert v1 != v2 and v2 != v3
+    assert host["ip_refs"] == f'["{v1}","{v3}"]'.replace("/", "\\/")
+
+
+def test_types_that_differ_between_pages_become_text(tmp_path: Any) -> None:
+    pages = [
+        [obs(1, {"0": {"type": "x-thing", "value": 1, "flag": True}}, "2024-01-01T00:00:00Z")],
+        [obs(2, {"0": {"type": "x-thing", "value": "two", "flag": "yes"}}, "2024-01-02T00:00:00Z")],
+    ]
+    with EntitySpool(tmp_path, flush_rows=1) as spool:
+        for page in pages:
+            spool.add(page)
+        table = spool.table("x-thing").to_pylist()
+    assert [(r["value"], r["flag"]) for r in table] == [("1", "1"), ("two", "yes")]
+
+
+def test_reference_to_an_unexpected_type_gives_empty_columns() -> None:
+    objects = {
+        "0": {"type": "network-traffic", "src_ref": "1", "dst_ref": "2", "dst_port": 1},
+        "1": {"type": "mac-addr", "value": "00:11:22:33:44:55"},
+        "2": {"type": "ipv4-addr", "value": "10.0.0.9"},
+    }
+    [flow] = rows([obs(1, objects, "2024-01-01T00:00:00Z")], "network-traffic")
+    assert flow["src_ref"].startswith("mac-addr--")  # the id is kept
+    assert flow["src_ref.value"] is None  # firepit follows src_ref into ipv4/ipv6 only
+    assert flow["dst_ref.value"] == "10.0.0.9"
+    assert flow["dst_ref.type"] == "ipv4-addr"
