@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,13 +180,16 @@ class EntitySpool:
 
     def table(self, entity: str) -> pa.Table:
         """The table of ``entity`` as Kestrel analytics see it: see :func:`entity_table`."""
-        return entity_table({t: self.entities(t) for t in self.types()}, entity)
+        return entity_table(_Merged(self), entity)
 
-    def batches(self, entity: str, rows: int = 100_000) -> Iterator[pa.Table]:
-        """:meth:`table` in slices of ``rows``, e.g. for ``TableWriter.append``."""
-        table = self.table(entity)
-        for start in range(0, table.num_rows, rows):
-            yield table.slice(start, rows)
+    def batches(self, entity: str, rows: int = 50_000) -> Iterator[pa.Table]:
+        """:meth:`table` in slices of ``rows``, e.g. for ``TableWriter.append``.
+
+        Each slice is dereferenced on its own, so the wide table is never whole in memory.
+        """
+        base = self.entities(entity)
+        for start in range(0, max(base.num_rows, 1), rows):
+            yield entity_table(_Merged(self), entity, base.slice(start, rows))
 
     def _spill(self, sco_type: str) -> None:
         tables = self._buffers.pop(sco_type, [])
@@ -213,21 +216,48 @@ class EntitySpool:
         self.close()
 
 
+class _Merged(Mapping[str, pa.Table]):
+    """The spool's merged tables by type, merged only when first looked up."""
+
+    def __init__(self, spool: EntitySpool) -> None:
+        self.spool = spool
+        self.names = spool.types()
+
+    def __getitem__(self, sco_type: str) -> pa.Table:
+        if sco_type not in self.names:
+            raise KeyError(sco_type)
+        return self.spool.entities(sco_type)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 def _read(path: Path) -> pa.Table:
     with pa.memory_map(str(path)) as source:
         return pa.ipc.open_file(source).read_all()
 
 
-def entity_table(entities: dict[str, pa.Table], entity: str) -> pa.Table:
+def entity_table(
+    entities: Mapping[str, pa.Table], entity: str, base: pa.Table | None = None
+) -> pa.Table:
     """The Kestrel-shaped table of ``entity``: ``type``, ``id``, its properties, dereferenced
     ``<ref>.<column>`` columns, then ``first_observed``, ``last_observed``, ``number_observed``.
+
+    Args:
+        entities: The merged entities of every type, by type.
+        entity: The type of the table.
+        base: Only these rows of ``entities[entity]`` (default: all).
     """
-    base = entities.get(entity)
+    if base is None:
+        base = entities.get(entity)
     if base is None or base.num_rows == 0:
         empty = pa.array([], pa.large_string())
         columns = {"type": empty, "id": empty, "first_observed": empty, "last_observed": empty}
         return pa.table({**columns, "number_observed": pa.array([], pa.int64())})
-    names, arrays = Resolver(entities).resolve(entity)
+    names, arrays = Resolver(entities).resolve(entity, base)
     own = [c for c in base.column_names if c not in OBSERVATION_COLUMNS]
     tail = [c for c in OBSERVATION_COLUMNS if c in base.column_names]
     all_names = ["type", *own, *names, *tail]

@@ -80,6 +80,11 @@ PROCESS_UNIQUE_ID_KEYS = ("process_id", "process_uid", "process_unique_id", "pro
 PREFERRED_HASHES = ("MD5", "'SHA-1'", "'SHA-256'", "'SHA-512'")
 
 
+def compact(data: bytes) -> bytes:
+    """A right-sized copy: orjson's bytes keep a ~4 KB buffer, too much for a cache key."""
+    return bytes(memoryview(data))
+
+
 def canonical_json(value: Any) -> bytes:
     """JSON with sorted keys, compact, non-ASCII kept and ``/`` escaped: ujson's bytes.
 
@@ -114,7 +119,7 @@ class IdCache:
         """Remember the id of an SCO whose id depends on nothing but its own content."""
         if len(self.by_content) >= self._size:
             self.by_content.clear()
-        self.by_content[content] = sco_id
+        self.by_content[compact(content)] = sco_id
 
     def id_for(self, sco_type: str, contrib: dict[str, Any]) -> str:
         name = canonical_json(contrib)
@@ -122,7 +127,7 @@ class IdCache:
         if known is None:
             if len(self._ids) >= self._size:
                 self._ids.clear()  # bounded memory; a miss only costs one sha1
-            known = self._ids[name] = uuid5(ID_NAMESPACE, name)
+            known = self._ids[compact(name)] = uuid5(ID_NAMESPACE, name)
         return f"{sco_type}--{known}"
 
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -158,34 +158,93 @@ class _Ids:
         return occurrence_id(sco_type, self._digest, key)
 
 
+class _Shape(NamedTuple):
+    """What one set of property names needs, worked out once: most SCOs share a few shapes."""
+
+    plain: bool  # no name is quoted, shortened or nested by its name alone
+    skipped: tuple[str, ...]
+    refs: tuple[str, ...]
+    ref_lists: tuple[str, ...]
+
+
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
+
+
+def _shape(names: tuple[str, ...]) -> _Shape:
+    found = _SHAPES.get(names)
+    if found is None:
+        if len(_SHAPES) > 10_000:
+            _SHAPES.clear()
+        plain = not any("-" in n or len(n) > 48 or n == "extensions" for n in names)
+        found = _SHAPES[names] = _Shape(
+            plain,
+            tuple(n for n in names if n in _SKIPPED),
+            tuple(n for n in names if n.endswith("_ref")),
+            tuple(n for n in names if n.endswith("_refs")),
+        )
+    return found
+
+
 def _flat_row(sco: dict[str, Any], key: str, objects: dict[str, Any], ids: _Ids) -> dict[str, Any]:
-    if _is_flat(sco):  # the common case: no nesting and no hyphen, so no renaming
-        items: Iterable[tuple[str, Any]] = ((k, v) for k, v in sco.items() if k not in _SKIPPED)
+    shape = _shape(tuple(sco))
+    if shape.plain:
+        kinds = set(map(type, sco.values()))
+        if dict not in kinds:  # the common case: copy, then fix only what needs it
+            row = dict(sco)
+            for name in shape.skipped:
+                del row[name]
+            for name in shape.refs:
+                _set_ref(row, name, objects, ids)
+            for name in shape.ref_lists:
+                _set_ref_list(row, name, key, objects, ids)
+            if list in kinds:
+                for name, value in row.items():
+                    if type(value) is list:
+                        row[name] = json_text(value)
+            return row
+    return _nested_row(sco, key, objects, ids)
+
+
+def _set_ref(row: dict[str, Any], name: str, objects: dict[str, Any], ids: _Ids) -> None:
+    if _is_sco(objects, row[name]):
+        row[name] = ids.of(row[name])
     else:
-        flat: dict[str, Any] = {}
-        _normalise(sco, "", flat, top=True)
-        items = flat.items()
+        del row[name]  # dangling: firepit drops it
+
+
+def _set_ref_list(
+    row: dict[str, Any], name: str, key: str, objects: dict[str, Any], ids: _Ids
+) -> None:
+    value = row[name]
+    targets = value if isinstance(value, list) else [value]
+    resolved = [ids.of(t) for t in targets if t != key and _is_sco(objects, t)]
+    if resolved:
+        row[name] = json_text(resolved)
+    else:
+        del row[name]
+
+
+def _nested_row(
+    sco: dict[str, Any], key: str, objects: dict[str, Any], ids: _Ids
+) -> dict[str, Any]:
+    """The general case: nested dicts, quoted and shortened names."""
+    flat: dict[str, Any] = {}
+    _normalise(sco, "", flat, top=True)
     row: dict[str, Any] = {}
-    for name, value in items:
-        if name[-1] in "fs" and name.endswith(("_ref", "_refs")):
-            if name[-1] == "f":
-                if not _is_sco(objects, value):
-                    continue  # dangling: firepit drops it
-                value = ids.of(value)
-            else:
-                targets = value if isinstance(value, list) else [value]
-                value = [ids.of(t) for t in targets if t != key and _is_sco(objects, t)]
-                if not value:
-                    continue
+    for name, value in flat.items():
+        row[name] = value
+        if name.endswith("_ref"):
+            _set_ref(row, name, objects, ids)
+        elif name.endswith("_refs"):
+            _set_ref_list(row, name, key, objects, ids)
+        if name not in row:
+            continue
+        value = row.pop(name)
         if len(name) > 48 or "extensions." in name:
             name = _SHORTEN.sub("x_", name)
         kind = type(value)
         row[name] = json_text(value) if kind is list or kind is dict else value
     return row
-
-
-def _is_flat(sco: dict[str, Any]) -> bool:
-    return not any(type(value) is dict or "-" in name for name, value in sco.items())
 
 
 def _is_sco(objects: dict[str, Any], key: Any) -> bool:

@@ -30,6 +30,7 @@ Everything is done column-wise with Arrow ``index_in`` + ``take``, never row by 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,15 +96,19 @@ def copied_columns(table: pa.Table) -> list[str]:
 class Resolver:
     """Builds the dereferenced columns of one root table from every type's merged entities."""
 
-    def __init__(self, tables: dict[str, pa.Table]) -> None:
+    def __init__(self, tables: Mapping[str, pa.Table]) -> None:
         self.tables = tables
         self.mixed_ips = all(t in tables for t in _IP)
         self.names: list[str] = []
         self.arrays: list[pa.Array] = []
 
-    def resolve(self, root: str) -> tuple[list[str], list[pa.Array]]:
-        """``(names, arrays)`` of the dotted columns for the rows of ``tables[root]``."""
-        table = self.tables[root]
+    def resolve(self, root: str, rows: pa.Table | None = None) -> tuple[list[str], list[pa.Array]]:
+        """``(names, arrays)`` of the dotted columns for ``rows`` (default: all) of ``root``.
+
+        Only the tables of the types actually followed are read from ``tables``, so a lazy
+        mapping merges nothing else.
+        """
+        table = self.tables[root] if rows is None else rows
         self._follow(root, table, None, "", top=True, depth=0)
         return self.names, self.arrays
 
