@@ -13,11 +13,14 @@ so tests compute what they expect from the same rows without importing this conf
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,3 +245,52 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def bundle_server(
+    shared_data: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving the shared sample bundles, the sample hunt's bundle,
+    and a malformed one; yields its base URL."""
+    root = tmp_path_factory.mktemp("bundles")
+    for bundle in [
+        *(shared_data / "stix").glob("*.json"),
+        *(repo_root / "hunts/data").glob("*.json"),
+    ]:
+        shutil.copy(bundle, root / bundle.name)
+    (root / "malformed.json").write_text('{"type": "bundle", "objects": [}')
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def huntline(repo_root: Path, prefect_server: Any) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the ``huntline`` command as a user would, from the repository root, against the
+    session's Prefect server. Keyword ``env`` adds environment variables."""
+    import os
+    import sys
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "PREFECT_API_URL": prefect_server.api_url, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "huntline.cli", *args],
+            cwd=repo_root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    return run

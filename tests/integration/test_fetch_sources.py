@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import http.server
 import shutil
 import socket
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,28 +17,6 @@ from huntline.fetch.retry import RetryPolicy
 # test_bundle.json observes 2020-06-30 19:25-19:30; the connector's default is "the last 5 min".
 JUNE_30 = Window(datetime(2020, 6, 30, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC))
 ALL_IPS = "[ipv4-addr:value LIKE '%']"
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def bundle_server(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An HTTP server on 127.0.0.1 serving the sample bundles plus a malformed one."""
-    root = tmp_path_factory.mktemp("bundles")
-    for bundle in (shared_data / "stix").glob("*.json"):
-        shutil.copy(bundle, root / bundle.name)
-    (root / "malformed.json").write_text('{"type": "bundle", "objects": [}')
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def fetch(source: DataSource, pattern: str, window: Window = JUNE_30, **kw: int) -> list[list]:

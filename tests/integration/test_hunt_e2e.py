@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -17,20 +15,6 @@ pytestmark = [pytest.mark.server, pytest.mark.docker]
 
 SAMPLE = "hunts/suspicious_processes.yaml"
 EXPECTED_ALERTS = 6
-
-
-def huntline(repo: Path, server, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """Run the huntline command as a user would, against the test Prefect server."""
-    environment = {**os.environ, "PREFECT_API_URL": server.api_url, **(env or {})}
-    environment.pop("PREFECT_UI_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "huntline.cli", *args],
-        cwd=repo,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def prefect_get(server, path: str) -> dict:  # type: ignore[no-untyped-def]
@@ -47,12 +31,10 @@ def artifacts_of(server, flow_run_id: str) -> list[dict]:  # type: ignore[no-unt
 
 
 def test_sample_hunt_on_local_storage(
-    repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
 ) -> None:
     store = tmp_path / "store"
-    result = huntline(
-        repo_root, prefect_server, "run", SAMPLE, "--json", "--storage", f"file://{store}"
-    )
+    result = huntline("run", SAMPLE, "--json", "--storage", f"file://{store}")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
 
@@ -92,11 +74,9 @@ def test_sample_hunt_on_local_storage(
 
 
 def test_sample_hunt_on_s3(
-    repo_root: Path, prefect_server, susp_scoring_image: str, s3_bucket: str
+    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, s3_bucket: str
 ) -> None:
-    result = huntline(
-        repo_root, prefect_server, "run", SAMPLE, "--json", "--storage", f"s3://{s3_bucket}/hunts"
-    )
+    result = huntline("run", SAMPLE, "--json", "--storage", f"s3://{s3_bucket}/hunts")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["manifest_uri"].startswith(f"s3://{s3_bucket}/hunts/{summary['hunt_id']}/")
@@ -108,11 +88,9 @@ def test_sample_hunt_on_s3(
 
 
 def test_dry_run_delivers_nothing(
-    repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
 ) -> None:
-    result = huntline(
-        repo_root, prefect_server, "run", SAMPLE, "--dry-run", "--storage", f"file://{tmp_path}"
-    )
+    result = huntline("run", SAMPLE, "--dry-run", "--storage", f"file://{tmp_path}")
     assert result.returncode == 0, result.stderr
     assert f"would raise {EXPECTED_ALERTS} alert(s)" in " ".join(result.stdout.split())
     assert "Flow run" in result.stdout
@@ -137,22 +115,22 @@ steps:
 
 
 def test_malformed_book_fails_with_its_place(
-    repo_root: Path, prefect_server, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, tmp_path: Path
 ) -> None:
     book = tmp_path / "broken.yaml"
     book.write_text(write_book(tmp_path / "ok.yaml", "edr").read_text().replace("where:", "wehre:"))
-    result = huntline(repo_root, prefect_server, "run", str(book))
+    result = huntline("run", str(book))
     assert result.returncode == 1
     assert f"{book}:8 steps[0].wehre: unknown key (did you mean 'where'?)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_unreachable_data_source_fails_clearly(
-    repo_root: Path, prefect_server, unused_port: int, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, unused_port: int, tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{unused_port}/bundle.json"
     book = write_book(tmp_path / "unreachable.yaml", url)
-    result = huntline(repo_root, prefect_server, "run", str(book))
+    result = huntline("run", str(book))
     assert result.returncode == 1, result.stderr
     message = result.stderr.split("error:", 1)[1]
     assert url in message or f"127.0.0.1:{unused_port}" in message
@@ -161,7 +139,7 @@ def test_unreachable_data_source_fails_clearly(
 
 
 def test_failing_container_fails_clearly_and_keeps_inputs(
-    repo_root: Path, prefect_server, crashing_image: str, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, crashing_image: str, tmp_path: Path
 ) -> None:
     book = write_book(
         tmp_path / "crash.yaml",
@@ -169,7 +147,7 @@ def test_failing_container_fails_clearly_and_keeps_inputs(
         image=crashing_image,
     )
     store = tmp_path / "store"
-    result = huntline(repo_root, prefect_server, "run", str(book), "--storage", f"file://{store}")
+    result = huntline("run", str(book), "--storage", f"file://{store}")
     assert result.returncode == 1, result.stderr
     message = " ".join(result.stderr.split("error:", 1)[1].split())
     assert crashing_image in message and "exit" in message
