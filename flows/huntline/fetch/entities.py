@@ -66,7 +66,7 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
         if column in present:
             names.append(column)
             arrays.append(merged.column(f"{column}_{how}"))
-    return pa.table(arrays, names=names)
+    return pa.table(arrays, names=names).combine_chunks()  # one chunk: lookups never copy it
 
 
 def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
@@ -182,7 +182,7 @@ class EntitySpool:
         """The table of ``entity`` as Kestrel analytics see it: see :func:`entity_table`."""
         return entity_table(_Merged(self), entity)
 
-    def batches(self, entity: str, rows: int = 50_000) -> Iterator[pa.Table]:
+    def batches(self, entity: str, rows: int = 200_000) -> Iterator[pa.Table]:
         """:meth:`table` in slices of ``rows``, e.g. for ``TableWriter.append``.
 
         Each slice is dereferenced on its own, so the wide table is never whole in memory.

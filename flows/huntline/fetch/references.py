@@ -188,5 +188,7 @@ def _positions(ids: pa.Array, target: pa.Table) -> pa.Array:
 
 
 def _aligned(column: pa.ChunkedArray, rows: pa.Array | None) -> pa.Array:
-    array = column.combine_chunks()
-    return array if rows is None else array.take(rows)
+    """``column`` at ``rows``; only the taken values are copied, never the whole column."""
+    if rows is None:
+        return column.combine_chunks()
+    return column.take(rows).combine_chunks()
