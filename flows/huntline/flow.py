@@ -51,7 +51,15 @@ def get_task(
 ) -> run.StepOutput:
     output = run.fetch_step(context, step_id, step, window)
     ref = output.tables[step.get]
-    get_run_logger().info("%s: %d rows of %s into %s", step_id, ref.rows, step.entity, ref.uri)
+    logger = get_run_logger()
+    logger.info("%s: %d rows of %s into %s", step_id, ref.rows, step.entity, ref.uri)
+    if ref.rows == 0:
+        logger.warning(
+            "%s: no %s matched %s in the window; the sources answered without error",
+            step_id,
+            step.entity,
+            step.where,
+        )
     create_link_artifact(
         key=_artifact_key(step_id, step.get),
         link=ref.uri,
@@ -68,6 +76,8 @@ def apply_task(
     inputs = {name: ref for output in upstream for name, ref in output.tables.items()}
     output = run.apply_step(context, step_id, step, {name: inputs[name] for name in step.on})
     logger = get_run_logger()
+    if output.image_id is None:
+        logger.warning("%s: every input is empty, so %s did not run", step_id, output.image)
     for name, ref in output.tables.items():
         logger.info("%s: %s now has %d rows, %d columns", step_id, name, ref.rows, len(ref.columns))
     if output.display_uri:

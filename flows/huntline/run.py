@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
@@ -21,9 +23,18 @@ from huntline.analytics.docker_runner import ContainerLimits, run_container
 from huntline.analytics.merge import merge_output_file
 from huntline.book import ApplyStep, GetStep, HuntBook
 from huntline.errors import AnalyticsError, DataSourceError, FetchError, HuntlineError
-from huntline.fetch import Window, flatten, resolve_source
+from huntline.fetch import Window
+from huntline.fetch.entities import EntitySpool
+from huntline.fetch.multi import DATASOURCE_COLUMN, fetch_sources
 from huntline.fetch.pattern import with_window
-from huntline.storage import TableRef, TableWriter, open_store, read_table, write_table
+from huntline.storage import (
+    ObjectStore,
+    TableRef,
+    TableWriter,
+    open_store,
+    read_table,
+    write_table,
+)
 
 
 class RunContext(BaseModel):
@@ -78,44 +89,76 @@ def fetch_step(
     window: tuple[datetime, datetime],
     page_size: int = 1000,
 ) -> StepOutput:
-    """Fetch one ``get`` step, page by page, straight into a parquet object.
+    """Fetch one ``get`` step from all its sources at once into one parquet object.
 
-    Each page is flattened and appended as it arrives, so memory stays bounded by the page.
-    If the source fails part way, the pages fetched so far are kept under
-    ``<variable>.partial.parquet`` and the error says how far it got.
+    Pages are flattened as they arrive and spooled to local disk, one spool per source, so
+    memory stays bounded by the page size. Each spool then merges the occurrences of an entity
+    into one row (firepit's identity rules), every row gets ``x_datasource``, and the rows are
+    streamed into object storage. If a source fails part way, what was fetched so far is kept
+    under ``<variable>.partial.parquet`` and the error says where.
     """
     store = open_store(context.storage)
-    source = resolve_source(step.source)
-    query = with_window(step.where, Window(*window))
-    key = context.key(step_id, f"{step.get}.parquet")
-    with TableWriter(store, key) as writer:
-        pages = 0
+    fetch_window = Window(*window)
+    query = with_window(step.where, fetch_window)
+    with ExitStack() as stack:
+        spools: dict[str, EntitySpool] = {}
         try:
-            pages = asyncio.run(_drain(source, step, Window(*window), writer))
+            pages = asyncio.run(_spool_pages(step, fetch_window, page_size, spools, stack))
         except (DataSourceError, FetchError) as error:
-            if writer.rows:
-                writer.key = context.key(step_id, f"{step.get}.partial.parquet")
-                partial = writer.commit()
+            partial = _keep_partial(
+                store, context.key(step_id, f"{step.get}.partial.parquet"), spools, step.entity
+            )
+            if partial is not None:
                 error.context["partial"] = partial.uri
-                error.message += f" (after {writer.rows} rows; kept in {partial.uri})"
+                error.message += f" (fetched so far: {partial.rows} rows, kept in {partial.uri})"
             raise
-        ref = writer.commit()
+        ref = _write_entities(
+            store, context.key(step_id, f"{step.get}.parquet"), spools, step.entity
+        )
+    sources = ", ".join(step.sources)
     return StepOutput(
         step_id=step_id,
         tables={step.get: ref},
-        query=f"{step.entity} FROM {source.describe()} WHERE {query} ({pages} pages)",
-        source=source.describe(),
+        query=f"{step.entity} FROM {sources} WHERE {query} ({pages} pages)",
+        source=sources,
     )
 
 
-async def _drain(source, step: GetStep, window: Window, writer: TableWriter) -> int:  # type: ignore[no-untyped-def]
+async def _spool_pages(
+    step: GetStep,
+    window: Window,
+    page_size: int,
+    spools: dict[str, EntitySpool],
+    stack: ExitStack,
+) -> int:
     pages = 0
-    async for page in source.pages(step.where, window, limit=step.limit):
+    stream = fetch_sources(step.sources, step.where, window, limit=step.limit, page_size=page_size)
+    async for page in stream:
         pages += 1
-        table = flatten(page, step.entity)
-        if len(table):
-            writer.append(table)
+        if page.source not in spools:
+            spools[page.source] = stack.enter_context(EntitySpool())
+        spools[page.source].add(page.observed)
     return pages
+
+
+def _write_entities(
+    store: ObjectStore, key: str, spools: dict[str, EntitySpool], entity: str
+) -> TableRef:
+    with TableWriter(store, key) as writer:
+        for source, spool in spools.items():
+            for batch in spool.batches(entity):
+                writer.append(
+                    batch.append_column(DATASOURCE_COLUMN, pa.array([source] * len(batch)))
+                )
+        return writer.commit()
+
+
+def _keep_partial(
+    store: ObjectStore, key: str, spools: dict[str, EntitySpool], entity: str
+) -> TableRef | None:
+    if not any(spool.observations for spool in spools.values()):
+        return None
+    return _write_entities(store, key, spools, entity)
 
 
 def apply_step(
@@ -128,6 +171,12 @@ def apply_step(
     """
     store = open_store(context.storage)
     image = image_for(step.apply)
+    if all(inputs[name].rows == 0 for name in step.on):
+        # Nothing to analyse: the variables stay as they are, and no container runs on empty
+        # tables that most analytics would reject for their missing columns.
+        return StepOutput(
+            step_id=step_id, tables={name: inputs[name] for name in step.on}, image=image
+        )
     with tempfile.TemporaryDirectory(prefix="huntline-apply-") as scratch:
         workdir = Path(scratch)
         variables = [read_table(store, inputs[name]) for name in step.on]
