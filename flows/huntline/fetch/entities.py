@@ -139,9 +139,11 @@ class EntitySpool:
             for batch in spool.batches("process"):
                 writer.append(batch)
 
-    Memory while adding is bounded by ``flush_rows`` occurrences per type; :meth:`table` holds
-    the merged entities of the types the root table references, never the raw occurrences of
-    other types.
+    Memory while adding is bounded by ``flush_rows`` occurrences per type plus the id caches
+    (bounded). Merging is not: :meth:`entities` merges one type's occurrences in memory, and
+    :meth:`table`/:meth:`batches` keep the merged tables of the root type and of the types it
+    references (only those), so that part grows with the number of distinct entities.
+    :meth:`batches` dereferences slice by slice, so the wide table is never whole.
     """
 
     def __init__(self, directory: Path | None = None, *, flush_rows: int = 50_000) -> None:

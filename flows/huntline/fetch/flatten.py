@@ -20,8 +20,9 @@ Columns (:mod:`.occurrences`, :mod:`.references`)
     JSON text; references dereferenced into ``<ref>.<column>`` columns with firepit's names
     (``parent_ref.name``, ``binary_ref.parent_directory_ref.path``, ``src_ref.value``); then
     ``first_observed``, ``last_observed``, ``number_observed``. Beyond firepit's columns,
-    huntline keeps each bare ``*_ref`` (the target's id) and each ``*_refs`` list (a JSON list
-    of target ids, which firepit keeps in a side table ``lookup()`` does not return).
+    huntline keeps each bare ``*_ref`` (the target's id), each ``*_refs`` list (a JSON list
+    of target ids, which firepit keeps in a side table ``lookup()`` does not return), and
+    ``<ref>.type`` (as in Kestrel's analytics inputs).
 
 Types
     JSON types are kept (booleans stay booleans where SQLite would give 1/0); a property with
