@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+T = TypeVar("T")
 VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -88,6 +90,14 @@ class Window(Strict):
         return self.start, self.stop
 
 
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# A list that a book may also write as a single item: `on: procs` or `on: [procs, conns]`.
+OneOrMore = Annotated[list[T], BeforeValidator(_listed)]
+
+
 class GetStep(Strict):
     """``get: VAR``: fetch entities of one type from a data source with a STIX pattern."""
 
@@ -97,7 +107,7 @@ class GetStep(Strict):
         description="STIX cyber-observable type",
         examples=["process"],
     )
-    sources: list[Annotated[str, Field(min_length=1)]] = Field(
+    sources: OneOrMore[Annotated[str, Field(min_length=1)]] = Field(
         alias="from",
         min_length=1,
         description="One or more data sources, fetched concurrently: stix-shifter profile names, "
@@ -109,11 +119,6 @@ class GetStep(Strict):
     )
     window: Window | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
-
-    @field_validator("sources", mode="before")
-    @classmethod
-    def _single_source(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     @field_validator("where")
     @classmethod
@@ -144,15 +149,10 @@ class ApplyStep(Strict):
         "reference, or python://module:function",
         examples=["susp_scoring", "docker://susp_scoring"],
     )
-    on: list[Annotated[str, Field(pattern=VARIABLE_NAME)]] = Field(min_length=1)
+    on: OneOrMore[Annotated[str, Field(pattern=VARIABLE_NAME)]] = Field(min_length=1)
     with_: dict[str, ParameterValue] = Field(default_factory=dict, alias="with")
     timeout: str = Field(default="10m", description="Kill the analytics after this long")
     network: bool = Field(default=False, description="Give the container network access")
-
-    @field_validator("on", mode="before")
-    @classmethod
-    def _single_variable(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     @field_validator("timeout")
     @classmethod
