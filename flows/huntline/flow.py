@@ -20,6 +20,7 @@ from huntline import run
 from huntline.alert import AlertRecord
 from huntline.book import GetStep, HuntBook, load_book
 from huntline.compile import Plan, compile_book, resolve_windows
+from huntline.errors import StorageError
 from huntline.storage import TableRef
 
 ALERT_ARTIFACT_ROWS = 200
@@ -156,16 +157,20 @@ def hunt(
         if plan.alert is not None and plan.alert_input is not None:
             alerts = alert_task(context, hunt_book, futures[plan.alert_input].result(), now)
     except BaseException as error:
-        run.write_manifest(
-            context,
-            book_path=book,
-            book=hunt_book,
-            windows=windows,
-            steps=[f.result() for f in futures.values() if f.state.is_completed()],
-            alerts=None,
-            status="failed",
-            error=run.failure_summary(error),
-        )
+        try:
+            run.write_manifest(
+                context,
+                book_path=book,
+                book=hunt_book,
+                windows=windows,
+                steps=[f.result() for f in futures.values() if f.state.is_completed()],
+                alerts=None,
+                status="failed",
+                error=run.failure_summary(error),
+            )
+        except StorageError as storage_error:
+            # The run's own error matters more; storage may be what failed in the first place.
+            get_run_logger().warning("could not record the failed run: %s", storage_error)
         raise
     manifest_uri = run.write_manifest(
         context,

@@ -164,11 +164,12 @@ class S3Store:
         return f"s3://{self.bucket}/{self._key(key)}"
 
     def _call(self, action: str, key: str, operation, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return operation(*args, **kwargs)
-        except (BotoCoreError, ClientError) as error:
+        except (BotoCoreError, ClientError, Boto3Error) as error:
             raise StorageError(
                 f"cannot {action} {self.uri(key)}: {error}",
                 uri=self.uri(key),

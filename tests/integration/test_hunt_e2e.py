@@ -155,3 +155,29 @@ def test_failing_container_fails_clearly_and_keeps_inputs(
     assert "00_get/procs.parquet" in kept, "fetched data stays in storage"
     assert "01_apply/container.log" in kept, "the container's logs are kept"
     assert "manifest.json" in kept
+
+
+def test_unreachable_object_storage_fails_clearly(
+    huntline, unused_port: int, tmp_path: Path
+) -> None:
+    book = write_book(tmp_path / "s3.yaml", "file://hunts/data/sample_endpoint_bundle.json")
+    result = huntline(
+        "run",
+        str(book),
+        "--storage",
+        "s3://hunts/prefix",
+        env={
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{unused_port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_MAX_ATTEMPTS": "2",
+        },
+    )
+    assert result.returncode == 1, result.stderr
+    message = " ".join(result.stderr.split("error:", 1)[1].split())
+    assert message.startswith(
+        "cannot write s3://hunts/prefix/0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11/"
+    )
+    assert "hint: check the bucket exists, the credentials, and AWS_ENDPOINT_URL" in message
+    assert "Traceback" not in message
