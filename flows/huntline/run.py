@@ -27,6 +27,7 @@ from huntline.fetch import Window
 from huntline.fetch.entities import EntitySpool
 from huntline.fetch.multi import DATASOURCE_COLUMN, fetch_sources
 from huntline.fetch.pattern import with_window
+from huntline.fetch.select import entity_filter
 from huntline.storage import (
     ObjectStore,
     TableRef,
@@ -106,15 +107,13 @@ def fetch_step(
             pages = asyncio.run(_spool_pages(step, fetch_window, page_size, spools, stack))
         except (DataSourceError, FetchError) as error:
             partial = _keep_partial(
-                store, context.key(step_id, f"{step.get}.partial.parquet"), spools, step.entity
+                store, context.key(step_id, f"{step.get}.partial.parquet"), spools, step
             )
             if partial is not None:
                 error.context["partial"] = partial.uri
                 error.message += f" (fetched so far: {partial.rows} rows, kept in {partial.uri})"
             raise
-        ref = _write_entities(
-            store, context.key(step_id, f"{step.get}.parquet"), spools, step.entity
-        )
+        ref = _write_entities(store, context.key(step_id, f"{step.get}.parquet"), spools, step)
     sources = ", ".join(step.sources)
     return StepOutput(
         step_id=step_id,
@@ -142,11 +141,18 @@ async def _spool_pages(
 
 
 def _write_entities(
-    store: ObjectStore, key: str, spools: dict[str, EntitySpool], entity: str
+    store: ObjectStore, key: str, spools: dict[str, EntitySpool], step: GetStep
 ) -> TableRef:
+    """Stream the entities of ``step.entity`` that meet the step's pattern into ``key``.
+
+    The sources return whole observations; like Kestrel's GET, the variable keeps only the
+    entities that satisfy the pattern's comparisons on their own type.
+    """
+    wanted = entity_filter(step.where, step.entity)
     with TableWriter(store, key) as writer:
         for source, spool in spools.items():
-            for batch in spool.batches(entity):
+            for everything in spool.batches(step.entity):
+                batch = everything.filter(wanted.mask(everything)) if wanted.applies else everything
                 writer.append(
                     batch.append_column(DATASOURCE_COLUMN, pa.array([source] * len(batch)))
                 )
@@ -154,11 +160,11 @@ def _write_entities(
 
 
 def _keep_partial(
-    store: ObjectStore, key: str, spools: dict[str, EntitySpool], entity: str
+    store: ObjectStore, key: str, spools: dict[str, EntitySpool], step: GetStep
 ) -> TableRef | None:
     if not any(spool.observations for spool in spools.values()):
         return None
-    return _write_entities(store, key, spools, entity)
+    return _write_entities(store, key, spools, step)
 
 
 def apply_step(
