@@ -90,7 +90,7 @@ def apply_task(
     return output
 
 
-@task(name="alert")
+@task(name="alert", task_run_name="alert on {book.alert.on}")
 def alert_task(
     context: run.RunContext, book: HuntBook, upstream: run.StepOutput, raised_at: datetime
 ) -> run.AlertOutput:
