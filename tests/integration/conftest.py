@@ -276,7 +276,9 @@ def bundle_server(
 
 
 @pytest.fixture
-def huntline(repo_root: Path, prefect_server: Any) -> Callable[..., subprocess.CompletedProcess[str]]:
+def huntline(
+    repo_root: Path, prefect_server: Any
+) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the ``huntline`` command as a user would, from the repository root, against the
     session's Prefect server. Keyword ``env`` adds environment variables."""
     import os
