@@ -35,13 +35,13 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout: public STIX bundles and parquet samples."""
-    for candidate in (
-        REPO.parent / "shared" / "data",
-        Path(os.environ.get("HUNTLINE_SHARED_DATA", "")),
-    ):
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("shared/data is not beside this checkout")
+    candidates = [REPO.parent / "shared" / "data"]
+    if os.environ.get("HUNTLINE_SHARED_DATA"):
+        candidates.insert(0, Path(os.environ["HUNTLINE_SHARED_DATA"]))
+    for candidate in candidates:
+        if (candidate / "stix").is_dir():
+            return candidate.resolve()
+    pytest.skip("shared/data is not beside this checkout (or set HUNTLINE_SHARED_DATA)")
 
 
 @pytest.fixture(scope="session")
