@@ -112,8 +112,10 @@ class IdCache:
 
     def __init__(self, size: int = 200_000) -> None:
         self._ids: dict[bytes, str] = {}
-        self._size = size
+        self._size = self.size = size
         self.by_content: dict[bytes, str] = {}
+        #: Flattening plans by SCO content (:mod:`.plans`), bounded like the ids.
+        self.plans: dict[bytes, Any] = {}
 
     def remember(self, content: bytes, sco_id: str) -> None:
         """Remember the id of an SCO whose id depends on nothing but its own content."""
