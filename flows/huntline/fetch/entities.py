@@ -1,131 +1,35 @@
-"""Merge SCO occurrences into one row per entity, across every page of a fetch.
+"""Collect the SCO occurrences of a paged fetch and turn them into one table per entity type.
 
-Occurrences (:mod:`.occurrences`) with the same ``id`` are one entity. Merging follows firepit
-2.3, where each occurrence is an upsert ``ON CONFLICT (id)``:
+:class:`EntitySpool` takes pages as they arrive, flattens them (:mod:`.occurrences`), buffers
+the occurrences per type and spills them to Arrow IPC files, then merges them (:mod:`.merge`,
+firepit's upsert rules) and dereferences references (:mod:`.references`) when a table is asked
+for. Memory is bounded at every step:
 
-- a property takes its **last non-null value** in stream order (pages in order, observations in
-  page order, SCOs in ``objects`` order); that includes ``*_ref`` target ids;
-- ``*_refs`` lists are **unioned**, first seen first;
-- ``first_observed`` is the **minimum** and ``last_observed`` the **maximum** over the
-  observations that contain the entity, compared as text as firepit's SQL ``MIN``/``MAX`` do;
-  ``number_observed`` is the **sum** of those observations' ``number_observed`` (each observation
-  once) -- the figures firepit's ``summary()`` gives for the entity.
-- when pages disagree on a property's type, ints and floats become floats, anything else text.
-
-:class:`EntitySpool` does this for a stream of pages in bounded memory: each page's occurrences
-are buffered per type and spilled to Arrow IPC files, and only :meth:`EntitySpool.table` reads
-a type's spilled occurrences back to merge them.
+- adding: ``flush_rows`` buffered occurrences per type, plus the bounded id and plan caches;
+- merging: a type with at most ``bucket_rows`` occurrences is merged in memory (and kept, as it
+  is small); a larger one is split by id hash into buckets merged one at a time
+  (:mod:`.buckets`), so no more than about ``bucket_rows`` occurrences are merged at once;
+- dereferencing: :meth:`EntitySpool.batches` yields the root type bucket by bucket (or slice by
+  slice), each resolved against only the target rows it reaches.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from huntline.fetch.base import ObservedData
+from huntline.fetch.buckets import Buckets, bucket_count, reachable, read_ipc, write_ipc
 from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import OBSERVATION_COLUMNS, json_text, occurrence_tables
+from huntline.fetch.merge import concat_unified, merge_occurrences, unified_schema
+from huntline.fetch.occurrences import OBSERVATION_COLUMNS, occurrence_tables
 from huntline.fetch.references import Resolver
 
-_LAST = pc.ScalarAggregateOptions(skip_nulls=True)
-
-
-def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
-    """One row per ``id`` from occurrence tables of one type, given in stream order."""
-    table = concat_unified(list(parts))
-    if table.num_rows == 0:
-        return table
-    value_columns = [c for c in table.column_names if c not in ("id", *OBSERVATION_COLUMNS)]
-    aggregations: list[tuple[str, str] | tuple[str, str, Any]] = []
-    for column in value_columns:
-        kind = "list" if column.endswith("_refs") else "last"
-        aggregations.append((column, kind, _LAST) if kind == "last" else (column, kind))
-    present = [c for c in OBSERVATION_COLUMNS if c in table.column_names]
-    aggregations += [
-        (c, how)
-        for c, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True)
-        if c in present
-    ]
-    merged = table.group_by("id", use_threads=False).aggregate(aggregations)
-    names, arrays = ["id"], [merged.column("id")]
-    for column in value_columns:
-        if column.endswith("_refs"):
-            names.append(column)
-            arrays.append(_union_lists(merged.column(f"{column}_list")))
-        else:
-            names.append(column)
-            arrays.append(merged.column(f"{column}_last"))
-    for column, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True):
-        if column in present:
-            names.append(column)
-            arrays.append(merged.column(f"{column}_{how}"))
-    return pa.table(arrays, names=names).combine_chunks()  # one chunk: lookups never copy it
-
-
-def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
-    """JSON lists of ids per entity -> one JSON list, each id once, first seen first."""
-    out: list[str | None] = []
-    for values in lists.to_pylist():
-        texts = [v for v in values if v is not None]
-        if len(set(texts)) <= 1:
-            out.append(texts[0] if texts else None)
-            continue
-        ids = dict.fromkeys(i for text in texts for i in orjson.loads(text))
-        out.append(json_text(list(ids)))
-    return pa.array(out, type=pa.large_string())
-
-
-def concat_unified(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate tables whose columns and types differ, with one type per column."""
-    tables = [t for t in tables if t.num_columns]
-    if not tables:
-        return pa.table({"id": pa.array([], pa.large_string())})
-    kinds: dict[str, set[pa.DataType]] = {}
-    for table in tables:
-        for field in table.schema:
-            kinds.setdefault(field.name, set())
-            if not pa.types.is_null(field.type):
-                kinds[field.name].add(field.type)
-    schema = pa.schema([(name, _common_type(types)) for name, types in kinds.items()])
-    return pa.concat_tables([_conform(t, schema) for t in tables])
-
-
-def _common_type(types: set[pa.DataType]) -> pa.DataType:
-    if not types:
-        return pa.large_string()
-    if len(types) == 1:
-        only = next(iter(types))
-        return pa.large_string() if pa.types.is_string(only) else only
-    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
-        return pa.float64()
-    return pa.large_string()
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    arrays = []
-    for field in schema:
-        if field.name not in table.column_names:
-            arrays.append(pa.nulls(table.num_rows, field.type))
-            continue
-        column = table.column(field.name)
-        if column.type != field.type:
-            column = _cast(column, field.type)
-        arrays.append(column)
-    return pa.table(arrays, schema=schema)
-
-
-def _cast(column: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
-    """Casts used when merging; booleans as text are ``1``/``0``, as SQLite stores them."""
-    if pa.types.is_boolean(column.type) and pa.types.is_large_string(to):
-        return pc.if_else(column, "1", "0").cast(to)
-    return column.cast(to)
+__all__ = ["EntitySpool", "concat_unified", "entity_table", "merge_occurrences"]
 
 
 class EntitySpool:
@@ -139,25 +43,33 @@ class EntitySpool:
             for batch in spool.batches("process"):
                 writer.append(batch)
 
-    Memory while adding is bounded by ``flush_rows`` occurrences per type plus the id caches
-    (bounded). Merging is not: :meth:`entities` merges one type's occurrences in memory, and
-    :meth:`table`/:meth:`batches` keep the merged tables of the root type and of the types it
-    references (only those), so that part grows with the number of distinct entities.
-    :meth:`batches` dereferences slice by slice, so the wide table is never whole.
+    :meth:`batches` is the bounded way out (see the module docstring); it yields a large type's
+    rows bucket by bucket, so their order differs from :meth:`table`'s. :meth:`entities` and
+    :meth:`table` return whole tables, in first-seen order for types merged in memory.
     """
 
-    def __init__(self, directory: Path | None = None, *, flush_rows: int = 50_000) -> None:
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        flush_rows: int = 50_000,
+        bucket_rows: int = 100_000,
+    ) -> None:
         self._own = directory is None
         self.directory = (
             Path(tempfile.mkdtemp(prefix="huntline-entities-")) if directory is None else directory
         )
         self.flush_rows = flush_rows
+        self.bucket_rows = bucket_rows
         self.observations = 0
         self._ids = IdCache()
         self._buffers: dict[str, list[pa.Table]] = {}
         self._buffered: dict[str, int] = {}
         self._parts: dict[str, list[Path]] = {}
+        self._schemas: dict[str, list[pa.Schema]] = {}
+        self._rows: dict[str, int] = {}
         self._merged: dict[str, pa.Table] = {}
+        self._buckets: dict[str, Buckets] = {}
 
     def add(self, observed: list[ObservedData]) -> None:
         """Add one page of observed-data (flattened now, merged later)."""
@@ -165,33 +77,62 @@ class EntitySpool:
         for sco_type, table in occurrence_tables(observed, self._ids).items():
             self._buffers.setdefault(sco_type, []).append(table)
             self._buffered[sco_type] = self._buffered.get(sco_type, 0) + table.num_rows
+            self._rows[sco_type] = self._rows.get(sco_type, 0) + table.num_rows
             if self._buffered[sco_type] >= self.flush_rows:
                 self._spill(sco_type)
 
     def types(self) -> list[str]:
         """Every SCO type seen so far, sorted."""
-        return sorted(set(self._buffers) | set(self._parts))
+        return sorted(self._rows)
 
     def entities(self, sco_type: str) -> pa.Table:
-        """The merged entities of one type, without dereferenced columns."""
-        if sco_type not in self._merged:
-            self._spill(sco_type)
-            parts = (_read(path) for path in self._parts.get(sco_type, []))
-            self._merged[sco_type] = merge_occurrences(parts)
-        return self._merged[sco_type]
+        """The merged entities of one type, without dereferenced columns (the whole table)."""
+        found = self._lookup(sco_type)
+        if isinstance(found, Buckets):
+            return pa.concat_tables(list(found)).combine_chunks()
+        return found
 
     def table(self, entity: str) -> pa.Table:
         """The table of ``entity`` as Kestrel analytics see it: see :func:`entity_table`."""
         return entity_table(_Merged(self), entity)
 
     def batches(self, entity: str, rows: int = 200_000) -> Iterator[pa.Table]:
-        """:meth:`table` in slices of ``rows``, e.g. for ``TableWriter.append``.
+        """:func:`entity_table` of ``entity`` in slices of at most ``rows``, e.g. for
+        ``TableWriter.append``, in bounded memory: each slice (within one id bucket of a large
+        type) is dereferenced against only the rows of the other types it reaches."""
+        if entity not in self._rows:
+            yield entity_table({}, entity)
+            return
+        found = self._lookup(entity)
+        parts = iter(found) if isinstance(found, Buckets) else iter([found])
+        present = set(self._rows)
+        for part in parts:
+            for start in range(0, part.num_rows, rows):
+                base = part.slice(start, rows)
+                subsets = reachable(entity, base, self._lookup, present)
+                yield entity_table(_Merged(self, subsets), entity, base)
 
-        Each slice is dereferenced on its own, so the wide table is never whole in memory.
-        """
-        base = self.entities(entity)
-        for start in range(0, max(base.num_rows, 1), rows):
-            yield entity_table(_Merged(self), entity, base.slice(start, rows))
+    def _lookup(self, sco_type: str) -> pa.Table | Buckets:
+        """A small type's merged table (kept), or a large type's merged buckets (on disk)."""
+        if sco_type in self._merged:
+            return self._merged[sco_type]
+        if sco_type in self._buckets:
+            return self._buckets[sco_type]
+        count = bucket_count(self._rows.get(sco_type, 0), self.bucket_rows)
+        if count == 1:
+            self._spill(sco_type)
+            parts = (read_ipc(path) for path in self._parts.get(sco_type, []))
+            self._merged[sco_type] = merge_occurrences(parts)
+            return self._merged[sco_type]
+        self._spill(sco_type)
+        schema = unified_schema(self._schemas[sco_type])
+        stem = f"{len(self._buckets):04d}"  # type names may not be safe in file names
+        self._buckets[sco_type] = Buckets.build(
+            self._parts[sco_type], schema, count, self.directory, stem
+        )
+        for path in self._parts.pop(sco_type):
+            path.unlink(missing_ok=True)
+        return self._buckets[sco_type]
 
     def _spill(self, sco_type: str) -> None:
         tables = self._buffers.pop(sco_type, [])
@@ -201,12 +142,13 @@ class EntitySpool:
         table = concat_unified(tables)
         parts = self._parts.setdefault(sco_type, [])
         path = self.directory / f"{sco_type}-{len(parts):06d}.arrow"
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
+        write_ipc(path, table)
         parts.append(path)
+        self._schemas.setdefault(sco_type, []).append(table.schema)
 
     def close(self) -> None:
         self._merged.clear()
+        self._buckets.clear()
         self._buffers.clear()
         if self._own:
             shutil.rmtree(self.directory, ignore_errors=True)
@@ -219,27 +161,31 @@ class EntitySpool:
 
 
 class _Merged(Mapping[str, pa.Table]):
-    """The spool's merged tables by type, merged only when first looked up."""
+    """The spool's merged tables by type, merged only when first looked up.
 
-    def __init__(self, spool: EntitySpool) -> None:
+    With ``subsets``, a bucketed type is only the rows given there (those one slice reaches).
+    """
+
+    def __init__(self, spool: EntitySpool, subsets: dict[str, pa.Table] | None = None) -> None:
         self.spool = spool
         self.names = spool.types()
+        self.subsets = subsets
 
     def __getitem__(self, sco_type: str) -> pa.Table:
         if sco_type not in self.names:
             raise KeyError(sco_type)
-        return self.spool.entities(sco_type)
+        if self.subsets is None:
+            return self.spool.entities(sco_type)
+        found = self.spool._lookup(sco_type)
+        if isinstance(found, Buckets):
+            return self.subsets.get(sco_type, found.schema.empty_table())
+        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-def _read(path: Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
 
 
 def entity_table(

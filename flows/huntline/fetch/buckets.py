@@ -1,0 +1,164 @@
+"""Hash buckets by entity id: merging and dereferencing a large type in bounded memory.
+
+A fetch of a million observations has millions of process occurrences. Merging them in one
+``group_by`` needs several KB per occurrence, and dereferencing needs the referenced types'
+merged tables. Both only need *all occurrences of one id together*, so a large type's spilled
+occurrences are split by a hash of the id into ``count`` buckets (each a separate Arrow IPC file),
+and each bucket is merged on its own: the merged buckets, concatenated, are the merged table.
+
+The hash is free: every id ends in a uuid5's hex digits (sha1 output), so the last two hex
+digits, masked to ``count - 1`` (a power of two up to 256), spread ids evenly.
+
+Dereferencing a slice of the root table needs only the target rows that slice reaches;
+:func:`reachable` collects them hop by hop (as many hops as :class:`~.references.Resolver`
+follows), reading only the target buckets that hold them. The resolver then runs on the slice
+against those small subsets, so its output is what it would be against whole tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from huntline.fetch.merge import conform, merge_occurrences
+from huntline.fetch.references import MAX_DEPTH, ref_targets
+
+_HEX = pa.array([f"{i:02x}" for i in range(256)], pa.large_string())
+
+
+def bucket_count(rows: int, bucket_rows: int) -> int:
+    """The power of two (1..256) of buckets that keeps each near ``bucket_rows`` occurrences."""
+    count = 1
+    while count < 256 and rows > count * bucket_rows:
+        count *= 2
+    return count
+
+
+def bucket_of(ids: pa.Array | pa.ChunkedArray, count: int) -> pa.Array:
+    """Each id's bucket: its last two hex digits masked to ``count - 1``."""
+    suffix = pc.utf8_slice_codeunits(ids.cast(pa.large_string()), start=-2)
+    index = pc.fill_null(pc.index_in(suffix, value_set=_HEX), 0)
+    return pc.bit_wise_and(index, count - 1)
+
+
+def read_ipc(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def write_ipc(path: Path, table: pa.Table) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+class Buckets:
+    """The merged entities of one type as one IPC file per id bucket, all of one schema."""
+
+    def __init__(self, paths: list[Path], schema: pa.Schema) -> None:
+        self.paths = paths
+        self.schema = schema
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        for path in self.paths:
+            yield read_ipc(path)
+
+    def take_ids(self, ids: pa.Array) -> pa.Table:
+        """The rows whose id is in ``ids``, reading only the buckets that can hold them."""
+        buckets = bucket_of(ids, len(self.paths))
+        found = []
+        for bucket in pc.unique(buckets).to_pylist():
+            wanted = ids.filter(pc.equal(buckets, bucket))
+            table = read_ipc(self.paths[bucket])
+            found.append(table.filter(pc.is_in(table.column("id"), value_set=wanted)))
+        if not found:
+            return self.schema.empty_table()
+        return pa.concat_tables(found).combine_chunks()
+
+    @classmethod
+    def build(
+        cls, parts: list[Path], schema: pa.Schema, count: int, directory: Path, stem: str
+    ) -> Buckets:
+        """Split spilled occurrence ``parts`` (stream order) by id bucket, then merge each.
+
+        Only one part, then one bucket, is in memory at a time. A stable sort by bucket keeps
+        the stream order within each bucket, which the last-non-null rule depends on.
+        """
+        raw = [directory / f"{stem}-raw-{b:03d}.arrow" for b in range(count)]
+        sinks = [pa.OSFile(str(path), "wb") for path in raw]
+        writers = [pa.ipc.new_file(sink, schema) for sink in sinks]
+        try:
+            for part in parts:
+                table = conform(read_ipc(part), schema)
+                buckets = bucket_of(table.column("id"), count)
+                table = table.take(pc.sort_indices(buckets))
+                sizes = pc.value_counts(buckets)
+                offsets = dict(zip(*(sizes.field(i).to_pylist() for i in (0, 1)), strict=True))
+                start = 0
+                for bucket in range(count):
+                    size = offsets.get(bucket, 0)
+                    if size:
+                        writers[bucket].write_table(table.slice(start, size))
+                    start += size
+        finally:
+            for writer, sink in zip(writers, sinks, strict=True):
+                writer.close()
+                sink.close()
+        paths = []
+        merged_schema = None
+        for bucket, path in enumerate(raw):
+            merged = merge_occurrences([read_ipc(path)])
+            path.unlink()
+            merged_schema = merged_schema or merged.schema
+            paths.append(directory / f"{stem}-merged-{bucket:03d}.arrow")
+            write_ipc(paths[-1], merged)
+        return cls(paths, merged_schema or schema)
+
+
+def reachable(
+    root: str,
+    rows: pa.Table,
+    lookup: Callable[[str], pa.Table | Buckets],
+    present: set[str],
+) -> dict[str, pa.Table]:
+    """For each bucketed type, the rows that ``rows`` (of type ``root``) reach by references.
+
+    Follows every ``*_ref`` column into every type its name may point at (a superset of what
+    the resolver follows), for one hop more than ``MAX_DEPTH`` (the resolver's depth plus the
+    parent copy of a process). In-memory types are looked through but not copied.
+    """
+    subsets: dict[str, list[pa.Table]] = {}
+    loaded: dict[str, pa.Array] = {}
+    frontier = [(root, rows)]
+    for _ in range(MAX_DEPTH + 1):
+        needed: dict[str, list[pa.Array]] = {}
+        for sco_type, table in frontier:
+            for column in table.column_names:
+                if not column.endswith("_ref"):
+                    continue
+                for target in ref_targets(sco_type, column):
+                    if target in present:
+                        ids = table.column(column).combine_chunks().cast(pa.large_string())
+                        needed.setdefault(target, []).append(ids)
+        frontier = []
+        for target, columns in needed.items():
+            ids = pc.unique(pa.concat_arrays(columns)).drop_null()
+            if target in loaded:
+                ids = ids.filter(pc.invert(pc.is_in(ids, value_set=loaded[target])))
+                loaded[target] = pa.concat_arrays([loaded[target], ids])
+            else:
+                loaded[target] = ids
+            if len(ids) == 0:
+                continue
+            source = lookup(target)
+            if isinstance(source, Buckets):
+                found = source.take_ids(ids)
+                subsets.setdefault(target, []).append(found)
+            else:
+                found = source.filter(pc.is_in(source.column("id"), value_set=ids))
+            frontier.append((target, found))
+        if not frontier:
+            break
+    return {t: pa.concat_tables(parts).combine_chunks() for t, parts in subsets.items()}

@@ -1,0 +1,125 @@
+"""Merge SCO occurrences into one row per entity: firepit 2.3's upsert rules, in Arrow.
+
+Occurrences (:mod:`.occurrences`) with the same ``id`` are one entity. Merging follows firepit
+2.3, where each occurrence is an upsert ``ON CONFLICT (id)``:
+
+- a property takes its **last non-null value** in stream order (pages in order, observations in
+  page order, SCOs in ``objects`` order); that includes ``*_ref`` target ids;
+- ``*_refs`` lists are **unioned**, first seen first;
+- ``first_observed`` is the **minimum** and ``last_observed`` the **maximum** over the
+  observations that contain the entity, compared as text as firepit's SQL ``MIN``/``MAX`` do;
+  ``number_observed`` is the **sum** of those observations' ``number_observed`` (each observation
+  once) -- the figures firepit's ``summary()`` gives for the entity.
+- when pages disagree on a property's type, ints and floats become floats, anything else text
+  (:func:`unified_schema`, decided over *every* page of a type, so that a type merged in
+  buckets (:mod:`.buckets`) gets the same columns and types in each bucket).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from huntline.fetch.plans import OBSERVATION_COLUMNS, json_text
+
+_LAST = pc.ScalarAggregateOptions(skip_nulls=True)
+
+
+def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
+    """One row per ``id`` from occurrence tables of one type, given in stream order."""
+    table = concat_unified(list(parts))
+    if table.num_rows == 0:
+        return table
+    value_columns = [c for c in table.column_names if c not in ("id", *OBSERVATION_COLUMNS)]
+    aggregations: list[tuple[str, str] | tuple[str, str, Any]] = []
+    for column in value_columns:
+        kind = "list" if column.endswith("_refs") else "last"
+        aggregations.append((column, kind, _LAST) if kind == "last" else (column, kind))
+    present = [c for c in OBSERVATION_COLUMNS if c in table.column_names]
+    aggregations += [
+        (c, how)
+        for c, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True)
+        if c in present
+    ]
+    merged = table.group_by("id", use_threads=False).aggregate(aggregations)
+    names, arrays = ["id"], [merged.column("id")]
+    for column in value_columns:
+        if column.endswith("_refs"):
+            names.append(column)
+            arrays.append(_union_lists(merged.column(f"{column}_list")))
+        else:
+            names.append(column)
+            arrays.append(merged.column(f"{column}_last"))
+    for column, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True):
+        if column in present:
+            names.append(column)
+            arrays.append(merged.column(f"{column}_{how}"))
+    return pa.table(arrays, names=names).combine_chunks()  # one chunk: lookups never copy it
+
+
+def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
+    """JSON lists of ids per entity -> one JSON list, each id once, first seen first."""
+    out: list[str | None] = []
+    for values in lists.to_pylist():
+        texts = [v for v in values if v is not None]
+        if len(set(texts)) <= 1:
+            out.append(texts[0] if texts else None)
+            continue
+        ids = dict.fromkeys(i for text in texts for i in orjson.loads(text))
+        out.append(json_text(list(ids)))
+    return pa.array(out, type=pa.large_string())
+
+
+def concat_unified(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate tables whose columns and types differ, with one type per column."""
+    tables = [t for t in tables if t.num_columns]
+    if not tables:
+        return pa.table({"id": pa.array([], pa.large_string())})
+    schema = unified_schema(t.schema for t in tables)
+    return pa.concat_tables([conform(t, schema) for t in tables])
+
+
+def unified_schema(schemas: Iterable[pa.Schema]) -> pa.Schema:
+    """One type per column over ``schemas``, columns first seen first."""
+    kinds: dict[str, set[pa.DataType]] = {}
+    for schema in schemas:
+        for field in schema:
+            kinds.setdefault(field.name, set())
+            if not pa.types.is_null(field.type):
+                kinds[field.name].add(field.type)
+    return pa.schema([(name, _common_type(types)) for name, types in kinds.items()])
+
+
+def _common_type(types: set[pa.DataType]) -> pa.DataType:
+    if not types:
+        return pa.large_string()
+    if len(types) == 1:
+        only = next(iter(types))
+        return pa.large_string() if pa.types.is_string(only) else only
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+        return pa.float64()
+    return pa.large_string()
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    arrays = []
+    for field in schema:
+        if field.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+            continue
+        column = table.column(field.name)
+        if column.type != field.type:
+            column = _cast(column, field.type)
+        arrays.append(column)
+    return pa.table(arrays, schema=schema)
+
+
+def _cast(column: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
+    """Casts used when merging; booleans as text are ``1``/``0``, as SQLite stores them."""
+    if pa.types.is_boolean(column.type) and pa.types.is_large_string(to):
+        return pc.if_else(column, "1", "0").cast(to)
+    return column.cast(to)
