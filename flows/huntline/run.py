@@ -88,7 +88,6 @@ def fetch_step(
     step_id: str,
     step: GetStep,
     window: tuple[datetime, datetime],
-    page_size: int = 1000,
 ) -> StepOutput:
     """Fetch one ``get`` step from all its sources at once into one parquet object.
 
@@ -104,7 +103,7 @@ def fetch_step(
     with ExitStack() as stack:
         spools: dict[str, EntitySpool] = {}
         try:
-            pages = asyncio.run(_spool_pages(step, fetch_window, page_size, spools, stack))
+            pages = asyncio.run(_spool_pages(step, fetch_window, spools, stack))
         except (DataSourceError, FetchError) as error:
             partial = _keep_partial(
                 store, context.key(step_id, f"{step.get}.partial.parquet"), spools, step
@@ -126,12 +125,13 @@ def fetch_step(
 async def _spool_pages(
     step: GetStep,
     window: Window,
-    page_size: int,
     spools: dict[str, EntitySpool],
     stack: ExitStack,
 ) -> int:
     pages = 0
-    stream = fetch_sources(step.sources, step.where, window, limit=step.limit, page_size=page_size)
+    stream = fetch_sources(
+        step.sources, step.where, window, limit=step.limit, page_size=step.page_size
+    )
     async for page in stream:
         pages += 1
         if page.source not in spools:

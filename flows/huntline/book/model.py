@@ -119,6 +119,9 @@ class GetStep(Strict):
     )
     window: Window | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
+    page_size: int = Field(
+        default=1000, gt=0, le=100_000, description="Observations per request to each source"
+    )
 
     @field_validator("where")
     @classmethod
