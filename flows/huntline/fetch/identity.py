@@ -110,11 +110,13 @@ def uuid5(namespace: bytes, name: bytes) -> str:
 class IdCache:
     """uuid5 by name, remembered: the same few files, users and addresses recur constantly."""
 
-    def __init__(self, size: int = 200_000) -> None:
+    def __init__(self, size: int = 200_000, plans: int = 20_000) -> None:
         self._ids: dict[bytes, str] = {}
-        self._size = self.size = size
+        self._size = size
+        self.plan_size = plans
         self.by_content: dict[bytes, str] = {}
-        #: Flattening plans by SCO content (:mod:`.plans`), bounded like the ids.
+        #: Flattening plans by SCO content (:mod:`.plans`): fewer, as each is a few objects the
+        #: garbage collector walks, and recurring contents are a small set.
         self.plans: dict[bytes, Any] = {}
 
     def remember(self, content: bytes, sco_id: str) -> None:

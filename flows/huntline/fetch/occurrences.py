@@ -162,15 +162,18 @@ class _Page:
         self.observed.append(obs)
         cache = self.cache
         plans: dict[str, Plan] = {}
+        ids = _Ids(obs, objects, cache, plans)
+        known = ids.known
         for key, sco in objects.items():
             if isinstance(sco, dict) and isinstance(sco.get("type"), str):
-                plans[key] = plan_for(sco, cache)
-        ids = _Ids(obs, objects, cache, plans)
+                plan = plans[key] = plan_for(sco, cache)
+                if plan.kind == FIXED:  # most ids: no call needed below
+                    known[key] = plan.sid  # type: ignore[assignment]
         count = obs.get("number_observed")
         seen: set[str] = set()
         types = self.types
         for key, plan in plans.items():
-            sid = ids.of(key)
+            sid = known.get(key) or ids.of(key)
             rows = types.get(plan.sco_type)
             if rows is None:
                 rows = types[plan.sco_type] = _TypeRows()
@@ -191,7 +194,7 @@ class _Page:
             refs = rows.refs
             for name, target in plan.refs:
                 if type(target) is str and target in plans:
-                    _put(refs, name, position, ids.of(target))
+                    _put(refs, name, position, known.get(target) or ids.of(target))
                 else:  # dangling: firepit drops it
                     dropped = [*(dropped or ()), name]
             for name, targets in plan.ref_lists:
@@ -272,7 +275,7 @@ class _Ids:
         self.obs = obs
         self.objects = objects
         self.cache = cache
-        self.plans = plans or {}
+        self.plans = {} if plans is None else plans
         self.known: dict[str, str] = {}
         self._digest: bytes | None = None
         self._asset: Any = _UNKNOWN

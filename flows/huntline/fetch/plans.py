@@ -73,7 +73,7 @@ def plan_for(sco: dict[str, Any], cache: IdCache) -> Plan:
     plans = cache.plans
     found = plans.get(content)
     if found is None:
-        if len(plans) >= cache.size:
+        if len(plans) >= cache.plan_size:
             plans.clear()  # bounded memory; a miss only costs one flattening
         found = plans[compact(content)] = make_plan(sco, cache)
     return found
