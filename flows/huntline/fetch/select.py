@@ -60,12 +60,12 @@ from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from antlr4 import ParserRuleContext  # type: ignore[import-untyped]
-from stix2patterns.exceptions import ParseException  # type: ignore[import-untyped]
-from stix2patterns.v20.grammars.STIXPatternParser import (  # type: ignore[import-untyped]
+from antlr4 import ParserRuleContext
+from stix2patterns.exceptions import ParseException
+from stix2patterns.v20.grammars.STIXPatternParser import (
     STIXPatternParser as P,
 )
-from stix2patterns.v20.pattern import Pattern  # type: ignore[import-untyped]
+from stix2patterns.v20.pattern import Pattern
 
 from huntline.errors import FetchError
 
