@@ -55,8 +55,9 @@ from huntline.fetch.plans import (
     HOSTED,
     OBSERVATION_COLUMNS,
     Plan,
+    is_sco,
     json_text,
-    normalise,
+    nested_row,
     plan_for,
 )
 
@@ -222,7 +223,7 @@ class _Page:
         ids: _Ids,
     ) -> None:
         """An SCO whose plan has no row: flattened from scratch, its own template."""
-        row = _nested_row(sco, key, objects, ids)
+        row = nested_row(sco, key, objects, ids.of)
         template = {}
         for name, value in row.items():
             if name.endswith(_REF_SUFFIXES):
@@ -250,7 +251,7 @@ def sco_ids(obs: ObservedData, cache: IdCache | None = None) -> dict[str, str]:
     """The entity id of every SCO in one observation, by its key in ``objects``."""
     objects = obs.get("objects") or {}
     ids = _Ids(obs, objects, cache or IdCache())
-    return {key: ids.of(key) for key, sco in objects.items() if _is_sco(objects, key)}
+    return {key: ids.of(key) for key, sco in objects.items() if is_sco(objects, key)}
 
 
 _UNKNOWN = object()
@@ -350,56 +351,6 @@ def _asset_id(objects: dict[str, Any]) -> Any:
                 if prop in sco:
                     return sco[prop]
     return None
-
-
-def _set_ref(row: dict[str, Any], name: str, objects: dict[str, Any], ids: _Ids) -> None:
-    if _is_sco(objects, row[name]):
-        row[name] = ids.of(row[name])
-    else:
-        del row[name]  # dangling: firepit drops it
-
-
-def _set_ref_list(
-    row: dict[str, Any], name: str, key: str, objects: dict[str, Any], ids: _Ids
-) -> None:
-    value = row[name]
-    targets = value if isinstance(value, list) else [value]
-    resolved = [ids.of(t) for t in targets if t != key and _is_sco(objects, t)]
-    if resolved:
-        row[name] = json_text(resolved)
-    else:
-        del row[name]
-
-
-def _nested_row(
-    sco: dict[str, Any], key: str, objects: dict[str, Any], ids: _Ids
-) -> dict[str, Any]:
-    """The general case: nested dicts, quoted and shortened names, resolved references."""
-    from huntline.fetch.plans import shortened
-
-    flat: dict[str, Any] = {}
-    normalise(sco, "", flat, top=True)
-    row: dict[str, Any] = {}
-    for name, value in flat.items():
-        row[name] = value
-        if name.endswith("_ref"):
-            _set_ref(row, name, objects, ids)
-        elif name.endswith("_refs"):
-            _set_ref_list(row, name, key, objects, ids)
-        if name not in row:
-            continue
-        value = row.pop(name)
-        name = shortened(name)
-        kind = type(value)
-        row[name] = json_text(value) if kind is list or kind is dict else value
-    return row
-
-
-def _is_sco(objects: dict[str, Any], key: Any) -> bool:
-    if not isinstance(key, str):
-        return False
-    target = objects.get(key)
-    return isinstance(target, dict) and isinstance(target.get("type"), str)
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:

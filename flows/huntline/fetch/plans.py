@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -170,6 +171,56 @@ def normalise(obj: dict[str, Any], prefix: str, out: dict[str, Any], *, top: boo
             out[name] = value
 
 
+def _set_ref(
+    row: dict[str, Any], name: str, objects: dict[str, Any], of: Callable[[str], str]
+) -> None:
+    if is_sco(objects, row[name]):
+        row[name] = of(row[name])
+    else:
+        del row[name]  # dangling: firepit drops it
+
+
+def _set_ref_list(
+    row: dict[str, Any], name: str, key: str, objects: dict[str, Any], of: Callable[[str], str]
+) -> None:
+    value = row[name]
+    targets = value if isinstance(value, list) else [value]
+    resolved = [of(t) for t in targets if t != key and is_sco(objects, t)]
+    if resolved:
+        row[name] = json_text(resolved)
+    else:
+        del row[name]
+
+
+def nested_row(
+    sco: dict[str, Any], key: str, objects: dict[str, Any], of: Callable[[str], str]
+) -> dict[str, Any]:
+    """The general case: nested dicts, quoted and shortened names, resolved references."""
+    flat: dict[str, Any] = {}
+    normalise(sco, "", flat, top=True)
+    row: dict[str, Any] = {}
+    for name, value in flat.items():
+        row[name] = value
+        if name.endswith("_ref"):
+            _set_ref(row, name, objects, of)
+        elif name.endswith("_refs"):
+            _set_ref_list(row, name, key, objects, of)
+        if name not in row:
+            continue
+        value = row.pop(name)
+        name = shortened(name)
+        kind = type(value)
+        row[name] = json_text(value) if kind is list or kind is dict else value
+    return row
+
+
+def is_sco(objects: dict[str, Any], key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    target = objects.get(key)
+    return isinstance(target, dict) and isinstance(target.get("type"), str)
+
+
 def json_text(value: Any) -> str:
     """A list or dict as firepit stores it: ujson's compact text, ``/`` escaped as ``\\/``."""
     try:
@@ -178,4 +229,13 @@ def json_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
 
 
-__all__ = ["Plan", "json_text", "make_plan", "normalise", "plan_for", "shortened"]
+__all__ = [
+    "Plan",
+    "is_sco",
+    "json_text",
+    "make_plan",
+    "nested_row",
+    "normalise",
+    "plan_for",
+    "shortened",
+]
