@@ -93,8 +93,7 @@ def canonical_json(value: Any) -> bytes:
     try:
         text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits; rare enough for the slow path
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        text = text.encode()
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     return text.replace(b"/", b"\\/")
 
 

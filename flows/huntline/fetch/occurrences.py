@@ -35,7 +35,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -288,7 +288,7 @@ class _Ids:
         plan = self.plans.get(key)
         kind = GENERAL if plan is None else plan.kind
         if kind == FIXED:
-            known = plan.sid  # type: ignore[union-attr]
+            known = cast(str, plan.sid)  # type: ignore[union-attr]
         elif kind == HOSTED:
             if self._asset is _UNKNOWN:
                 self._asset = _asset_id(self.objects)
