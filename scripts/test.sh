@@ -13,6 +13,9 @@ echo "==> ruff" >&2
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+echo "==> mypy (strict, on the package)" >&2
+.venv/bin/mypy
+
 echo "==> pytest" >&2
 set +e
 .venv/bin/pytest -ra "$@"
