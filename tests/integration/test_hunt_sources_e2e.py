@@ -38,6 +38,16 @@ steps:
     return path
 
 
+def run_ok(huntline, book: Path | str, store: Path, **env: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """``huntline run BOOK --json`` that must succeed; its summary, with everything it printed
+    under ``"printed"``."""
+    result = huntline("run", str(book), "--json", "--storage", f"file://{store}", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return {**summary, "printed": result.stdout + result.stderr}
+
+
 def table(uri: str) -> pd.DataFrame:
     return pd.read_parquet(uri.removeprefix("file://"))
 
@@ -51,16 +61,7 @@ def test_mysql_profile_end_to_end(huntline, mariadb: Any, tmp_path: Path) -> Non
   title: "{name} pid {pid}"
 """
     path = book(tmp_path / "mysql.yaml", "edr", "[process:name = 'cmd.exe']", window, alert)
-    result = huntline(
-        "run",
-        str(path),
-        "--json",
-        "--storage",
-        f"file://{tmp_path}/store",
-        env=mysql_profile(mariadb),
-    )
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    summary = run_ok(huntline, path, tmp_path / "store", **mysql_profile(mariadb))
     expected = [
         row
         for row in mariadb.rows
@@ -73,7 +74,7 @@ def test_mysql_profile_end_to_end(huntline, mariadb: Any, tmp_path: Path) -> Non
     assert sorted(found["pid"].tolist()) == sorted(row["process_id"] for row in expected)
     assert set(found["x_datasource"]) == {"edr"}
     assert summary["alert_count"] == len(expected)
-    assert mariadb.password not in result.stdout + result.stderr
+    assert mariadb.password not in summary["printed"]
 
 
 def test_http_bundle_gives_the_same_hunt_as_the_file(  # type: ignore[no-untyped-def]
@@ -83,14 +84,8 @@ def test_http_bundle_gives_the_same_hunt_as_the_file(  # type: ignore[no-untyped
     url = f"{bundle_server}/sample_endpoint_bundle.json"
     over_http = tmp_path / "http.yaml"
     over_http.write_text(sample.replace("file://hunts/data/sample_endpoint_bundle.json", url))
-    result = huntline("run", str(over_http), "--json", "--storage", f"file://{tmp_path}/store")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    from_file = huntline(
-        "run", "hunts/suspicious_processes.yaml", "--json", "--storage", f"file://{tmp_path}/store"
-    )
-    assert from_file.returncode == 0, from_file.stderr
-    reference = json.loads(from_file.stdout)
+    summary = run_ok(huntline, over_http, tmp_path / "store")
+    reference = run_ok(huntline, "hunts/suspicious_processes.yaml", tmp_path / "store")
     assert summary["alert_count"] == reference["alert_count"] == 6
     assert sorted(a["title"] for a in summary["alerts"]) == sorted(
         a["title"] for a in reference["alerts"]
@@ -111,16 +106,8 @@ def test_several_sources_in_one_step(  # type: ignore[no-untyped-def]
     window = ("2021-03-01T00:00:00Z", "2024-06-04T00:00:00Z")
     sources = f"[edr, file://{repo_root / 'hunts/data/sample_endpoint_bundle.json'}]"
     path = book(tmp_path / "both.yaml", sources, "[process:name = 'cmd.exe']", window)
-    result = huntline(
-        "run",
-        str(path),
-        "--json",
-        "--storage",
-        f"file://{tmp_path}/store",
-        env=mysql_profile(mariadb),
-    )
-    assert result.returncode == 0, result.stderr
-    found = table(json.loads(result.stdout)["tables"]["found"]["uri"])
+    summary = run_ok(huntline, path, tmp_path / "store", **mysql_profile(mariadb))
+    found = table(summary["tables"]["found"]["uri"])
     by_source = found.groupby("x_datasource").size().to_dict()
     assert set(by_source) == {
         "edr",
