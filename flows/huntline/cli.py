@@ -20,8 +20,10 @@ from rich.table import Table
 
 from huntline.errors import BookError, HuntlineError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped or logged output gets room for whole titles and URIs instead of rich's 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 
 def _timestamp(text: str) -> datetime:
