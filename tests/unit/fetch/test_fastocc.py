@@ -1,0 +1,190 @@
+"""``fastocc.page_occurrences`` builds exactly the tables of ``occurrences.occurrence_tables``.
+
+Both run on the same pages, each with its own :class:`IdCache` carried across pages (as an
+``EntitySpool`` does), and every type's table must be ``equals`` (schema, column order, types
+and values, ids included). The reference is the live ``occurrence_tables``, so any change to
+the rules there shows up here as a difference.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from huntline.errors import FetchError
+from huntline.fetch.bundle import read_observed_data
+from huntline.fetch.fastocc import page_occurrences
+from huntline.fetch.identity import IdCache
+from huntline.fetch.occurrences import occurrence_tables
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+import stixgen
+
+REPO = Path(__file__).resolve().parents[3]
+BUNDLES = [
+    "log4shell_bundle.json",
+    "powershell_search_stix_result.json",
+    "test_bundle.json",
+    "test_bundle_2.json",
+    "test_bundle_nt_1.json",
+]
+
+
+def assert_equivalent(
+    observed: list[dict[str, Any]], page: int, *, size: int = 200_000, plans: int = 20_000
+) -> None:
+    """Page by page, with caches carried over, the two builders give equal tables."""
+    ours, theirs = IdCache(size, plans), IdCache(size, plans)
+    for start in range(0, max(len(observed), 1), page):
+        chunk = observed[start : start + page]
+        before = copy.deepcopy(chunk)
+        expected = occurrence_tables(chunk, theirs)
+        got = page_occurrences(chunk, ours)
+        assert chunk == before, "the page was modified"
+        assert list(got) == list(expected), start
+        for sco_type, table in expected.items():
+            other = got[sco_type]
+            assert other.schema == table.schema, (start, sco_type, other.schema, table.schema)
+            assert other.equals(table), (start, sco_type)
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+@pytest.mark.parametrize("page", [1000, 7])
+def test_shared_bundles(bundle: str, page: int, shared_data: Path) -> None:
+    assert_equivalent(read_observed_data(shared_data / "stix" / bundle), page)
+
+
+@pytest.mark.parametrize("page", [1000, 3])
+def test_sample_endpoint_bundle(page: int) -> None:
+    observed = read_observed_data(REPO / "hunts" / "data" / "sample_endpoint_bundle.json")
+    assert_equivalent(observed, page)
+
+
+@pytest.mark.parametrize(
+    ("seed", "count", "page"),
+    [(1, 3000, 1000), (2, 1500, 333), (3, 800, 50), (4, 400, 1), (5, 2000, 2000)],
+)
+def test_generated_bundles(seed: int, count: int, page: int) -> None:
+    observed = list(stixgen.observations(count, seed=seed, match_fraction=0.1))
+    assert_equivalent(observed, page)
+
+
+def test_small_caches_evict_the_same_way() -> None:
+    """Caches cleared mid-page (tiny bounds) change nothing."""
+    observed = list(stixgen.observations(1200, seed=6, match_fraction=0.3))
+    assert_equivalent(observed, 250, size=50, plans=30)
+
+
+def _obs(objects: dict[str, Any], number: Any = 1, last: Any = "2024-01-01T00:00:05Z") -> Any:
+    return {
+        "type": "observed-data",
+        "id": f"observed-data--{len(objects)}-{number}",
+        "first_observed": "2024-01-01T00:00:00Z",
+        "last_observed": last,
+        "number_observed": number,
+        "objects": objects,
+    }
+
+
+AWKWARD = [
+    # the same address twice, dangling, self and non-SCO references, a ref list as a string
+    _obs(
+        {
+            "0": {"type": "ipv4-addr", "value": "10.0.0.1", "resolves_to_refs": ["0", "9", "2"]},
+            "1": {"type": "ipv4-addr", "value": "10.0.0.1"},
+            "2": {"type": "mac-addr", "value": "aa:bb"},
+            "3": {"type": "network-traffic", "src_ref": "0", "dst_ref": "6", "protocols": ["tcp"]},
+            "4": {
+                "type": "x-oca-event",
+                "process_ref": "5",
+                "network_ref": "7",
+                "host_ref": "8",
+                "ip_refs": "1",
+            },
+            "5": {"type": "process", "pid": 4, "name": "a/b", "parent_ref": "5"},
+            "6": "not an object",
+            "7": {"value": "typeless"},
+            "8": {"type": "x-oca-asset", "hostname": "h1", "ip_refs": []},
+        }
+    ),
+    # mixed types in one column, booleans, nulls, big integers, lists of dicts
+    _obs(
+        {
+            "0": {"type": "file", "name": "x", "size": 5, "x_flag": True},
+            "1": {"type": "file", "name": "y", "size": "5", "x_flag": 1},
+            "2": {"type": "file", "name": "z", "size": None, "x_big": 2**70},
+            "3": {
+                "type": "x-thing",
+                "items": [{"a/b": 1}],
+                "nested": {"k": [1, "/"]},
+                "extensions": {"x-ext": {"deep": {"v": 1}, "t_ref": "0"}},
+            },
+        },
+        number=3,
+    ),
+    # hashes, extensions, quoted keys, shortening collisions, long names, unique ids
+    _obs(
+        {
+            "0": {
+                "type": "file",
+                "name": "a.exe",
+                "hashes": {"SHA-256": "ab", "MD5": "cd"},
+                "parent_directory_ref": "1",
+                "extensions": {
+                    "x-win": {"owner_ref": "2", "mode": "rw"},
+                    "ntfs-ext": {"mode": "ro"},
+                },
+            },
+            "1": {"type": "directory", "path": "C:\\Windows/x"},
+            "2": {"type": "user-account", "user_id": "u1"},
+            "3": {
+                "type": "process",
+                "pid": 8,
+                "binary_ref": "0",
+                "extensions": {"x-edr": {"process_guid": "g-1"}},
+            },
+            "4": {"type": "process", "x_unique_id": "pu-1", "child_refs": ["3", "5"]},
+            "5": {"type": "process", "pid": 9},
+            "6": {
+                "type": "file",
+                "hashes": {"SHA-1": "s1", "SHA-256": "s2"},
+                "x_" + "long_property_name_" * 3: 1,
+                "extensions.'x'.foo": 2,
+            },
+            "7": {"type": "x-oca-asset", "host_id": "hid-7"},
+            "8": {"type": "software", "name": "s", "first_observed": "nope", "id": "software--1"},
+            "9": {"type": "email-message", "from_ref": "10", "subject": "hi"},
+            "10": {"type": "email-addr", "value": "a@b"},
+        },
+        number=2,
+    ),
+    # a process whose pid has no host; an anonymous address; an empty objects mapping
+    _obs(
+        {
+            "0": {"type": "process", "pid": 1},
+            "1": {"type": "ipv4-addr"},
+            "2": {"type": "network-traffic", "src_ref": "2", "dst_ref": "1"},
+        },
+        last=None,
+    ),
+    _obs({}),
+]
+
+
+@pytest.mark.parametrize("page", [len(AWKWARD), 1, 2])
+def test_awkward_shapes(page: int) -> None:
+    observed = AWKWARD * 2 + [_obs(AWKWARD[0]["objects"], number=5)]
+    assert_equivalent(copy.deepcopy(observed), page)
+
+
+def test_not_stix_20_fails_like_the_reference() -> None:
+    bad = [{"type": "observed-data", "id": "observed-data--x", "object_refs": []}]
+    with pytest.raises(FetchError) as expected:
+        occurrence_tables(bad, IdCache())
+    with pytest.raises(FetchError) as got:
+        page_occurrences(bad, IdCache())
+    assert str(got.value) == str(expected.value)
