@@ -23,6 +23,7 @@ and column order cannot drift from it.
 
 from __future__ import annotations
 
+from hashlib import sha1
 from itertools import chain
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -33,13 +34,15 @@ import pyarrow as pa
 from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
 from huntline.fetch.identity import (
+    ID_NAMESPACE,
     ID_PROPERTIES,
+    OCCURRENCE_NAMESPACE,
     SELF_CONTAINED,
     IdCache,
+    canonical_json,
     compact,
     identifying_properties,
     observation_digest,
-    occurrence_id,
 )
 from huntline.fetch.occurrences import (  # the table rules, shared so they cannot drift
     _array,
@@ -65,12 +68,41 @@ _REF_SUFFIXES = ("_ref", "_refs")
 _OBS_NAMES = frozenset(OBSERVATION_COLUMNS)
 
 
+_UNKNOWN: Any = object()
+#: The 17th hex digit of a uuid5 (its variant bits) by the sha1 digit it replaces.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_MEMO_SIZE = 256
+_HOSTED_PREFIX = ID_NAMESPACE + b'{"x_unique_id":'
+
+
+def _uuid5(data: bytes) -> str:
+    """``identity.uuid5`` of namespace + name given as one ``data``, on the hex text."""
+    h = sha1(data).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+class _GeneralId:
+    """How a GENERAL shape's id is found: its identifying properties as computed without the
+    observation (references as local keys), split into the fixed part and the references to
+    resolve; the ids met, by resolved targets; and its id as a reference target."""
+
+    __slots__ = ("free_id", "memo", "refs", "static")
+
+    def __init__(self, context_free: dict[str, Any]) -> None:
+        self.static = {p: v for p, v in context_free.items() if not p.endswith("_ref")}
+        self.refs = tuple((p, v) for p, v in context_free.items() if p.endswith("_ref"))
+        self.memo: dict[tuple[str | None, ...], str] = {}
+        self.free_id: Any = _UNKNOWN
+
+
 class _Shape:
-    """What every occurrence of one SCO content shares (a :class:`.plans.Plan`, plus the page
-    it was last used in and its template index there)."""
+    """What every occurrence of one SCO content shares: a :class:`.plans.Plan` (``row`` None:
+    flatten it the general way each time), plus the page it was last met in, its template
+    index and its type's columns there, and whether its column order was noted."""
 
     __slots__ = (
         "columns",
+        "general",
         "kind",
         "ordered",
         "page",
@@ -78,33 +110,63 @@ class _Shape:
         "ref_lists",
         "refs",
         "row",
+        "rows",
         "sco_type",
         "sid",
         "template",
     )
 
-    def __init__(self, sco_type: str) -> None:
+    def __init__(
+        self,
+        sco_type: str,
+        row: dict[str, Any] | None,
+        columns: tuple[str, ...],
+        refs: tuple[tuple[str, Any], ...],
+        ref_lists: tuple[tuple[str, list[Any]], ...],
+    ) -> None:
         self.sco_type = sco_type
-        self.row: dict[str, Any] | None = None
-        self.columns: tuple[str, ...] = ()
-        self.refs: tuple[tuple[str, Any], ...] = ()
-        self.ref_lists: tuple[tuple[str, list[Any]], ...] = ()
+        self.row = row
+        self.columns = columns
+        self.refs = refs
+        self.ref_lists = ref_lists
         self.kind = GENERAL
         self.sid: str | None = None
         self.pid: Any = None
+        self.general: _GeneralId | None = None
         self.page: object = None
         self.ordered: object = None
         self.template = 0
+        self.rows: _Columns | None = None
 
 
 class _Store:
-    """Shapes by SCO content, per :class:`IdCache` (bounded like its plans)."""
+    """Shapes by SCO content, per :class:`IdCache` (bounded like its plans).
 
-    __slots__ = ("shapes", "size")
+    A type whose contents rarely recur (processes with their pids, connections with their
+    ports) is *volatile*: its new contents are not remembered, which would only evict the
+    recurring ones (``misses``/``hits`` per type decide).
+    """
+
+    __slots__ = ("hits", "misses", "shapes", "size", "volatile")
 
     def __init__(self, size: int) -> None:
         self.shapes: dict[bytes, _Shape] = {}
         self.size = size
+        self.hits: dict[str, int] = {}
+        self.misses: dict[str, int] = {}
+        self.volatile: set[str] = set()
+
+    def learn(self, sco_type: str, hit: bool) -> None:
+        """Count a lookup of ``sco_type``; every 1,024 lookups decide whether it is volatile."""
+        counts = self.hits if hit else self.misses
+        counts[sco_type] = counts.get(sco_type, 0) + 1
+        hits, misses = self.hits.get(sco_type, 0), self.misses.get(sco_type, 0)
+        if hits + misses >= 1024:
+            if misses > 3 * hits:
+                self.volatile.add(sco_type)
+            else:
+                self.volatile.discard(sco_type)
+            self.hits[sco_type] = self.misses[sco_type] = 0
 
 
 _STORES: WeakKeyDictionary[IdCache, _Store] = WeakKeyDictionary()
@@ -121,6 +183,30 @@ def _no_target(key: str) -> str:  # pragma: no cover - self-contained types have
     raise AssertionError(key)
 
 
+_NOT_PLAIN, _SKIP, _REF, _REFS, _VALUE = range(5)
+_NAME_KINDS: dict[str, int] = {}
+
+
+def _name_kind(name: str) -> int:
+    """What a plain SCO's top-level ``name`` becomes (remembered: names recur)."""
+    kind = _NAME_KINDS.get(name)
+    if kind is None:
+        if "-" in name or len(name) > 48 or name == "extensions":
+            kind = _NOT_PLAIN  # quoted, shortened or nested: the general rules
+        elif name in SKIPPED or name in _OBS_NAMES:
+            kind = _SKIP  # the observation's own first/last/number win
+        elif name.endswith("_ref"):
+            kind = _REF
+        elif name.endswith("_refs"):
+            kind = _REFS
+        else:
+            kind = _VALUE
+        if len(_NAME_KINDS) >= 10_000:
+            _NAME_KINDS.clear()
+        _NAME_KINDS[name] = kind
+    return kind
+
+
 def _compile(sco: dict[str, Any], cache: IdCache) -> _Shape:
     """The shape of ``sco``: :func:`.plans.make_plan`'s result, in one pass for plain SCOs."""
     sco_type = sco["type"]
@@ -128,54 +214,53 @@ def _compile(sco: dict[str, Any], cache: IdCache) -> _Shape:
     columns: list[str] = []
     refs: list[tuple[str, Any]] = []
     ref_lists: list[tuple[str, list[Any]]] = []
+    kinds = _NAME_KINDS
     for name, value in sco.items():
-        kind = type(value)
-        if kind is dict or "-" in name or len(name) > 48 or name == "extensions":
-            return _from_plan(sco, cache)  # not plain: the general rules
-        if name in SKIPPED:
-            continue
-        if name.endswith("_ref"):
+        value_type = type(value)
+        kind = kinds.get(name)
+        if kind is None:
+            kind = _name_kind(name)
+        if value_type is dict or kind == _NOT_PLAIN:
+            return _from_plan(sco, cache)
+        if kind == _VALUE:
+            row[name] = json_text(value) if value_type is list else value
+        elif kind == _REF:
             refs.append((name, value))
-        elif name.endswith("_refs"):
-            ref_lists.append((name, value if kind is list else [value]))
-        elif name in _OBS_NAMES:
-            continue  # the observation's own values win
+        elif kind == _REFS:
+            ref_lists.append((name, value if value_type is list else [value]))
         else:
-            row[name] = json_text(value) if kind is list else value
+            continue
         columns.append(name)
-    shape = _Shape(sco_type)
-    shape.row = row
-    shape.columns = tuple(columns)
-    shape.refs = tuple(refs)
-    shape.ref_lists = tuple(ref_lists)
-    # the id, as plans._plan_id decides it
+    shape = _Shape(sco_type, row, tuple(columns), tuple(refs), tuple(ref_lists))
+    # the id, as plans._plan_id decides it (a plain SCO has no hashes dict, no extensions)
     if sco_type in SELF_CONTAINED:
-        contrib = identifying_properties(sco, None, None, _no_target)
+        contrib = {p: sco[p] for p in ID_PROPERTIES[sco_type] if p != "hashes" and p in sco}
         if contrib:
             shape.kind, shape.sid = FIXED, cache.id_for(sco_type, contrib)
         else:
             shape.kind = ANONYMOUS
     elif sco_type == "process":
-        contrib = identifying_properties(sco, None, None, _no_target)
-        if contrib:
+        if "x_unique_id" in sco:
+            contrib = {"x_unique_id": sco["x_unique_id"]}
             shape.kind, shape.sid = FIXED, cache.id_for(sco_type, contrib)
         else:
             shape.kind, shape.pid = HOSTED, sco.get("pid")
     elif sco_type not in ID_PROPERTIES:
         shape.kind = ANONYMOUS
+    else:
+        props = ID_PROPERTIES[sco_type]
+        shape.general = _GeneralId({p: sco[p] for p in props if p != "hashes" and p in sco})
     return shape
 
 
 def _from_plan(sco: dict[str, Any], cache: IdCache) -> _Shape:
     plan = make_plan(sco, cache)
-    shape = _Shape(plan.sco_type)
-    shape.row = plan.row
-    shape.columns = plan.columns
-    shape.refs = plan.refs
-    shape.ref_lists = plan.ref_lists
+    shape = _Shape(plan.sco_type, plan.row, plan.columns, plan.refs, plan.ref_lists)
     shape.kind = plan.kind
     shape.sid = plan.sid
     shape.pid = plan.pid
+    if plan.kind == GENERAL:
+        shape.general = _GeneralId(identifying_properties(sco, None, None, _no_target))
     return shape
 
 
@@ -235,9 +320,12 @@ def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa
 def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns]:
     store = _store(cache)
     shapes = store.shapes
+    volatile = store.volatile
+    learn = store.learn
     limit = store.size
     dumps = orjson.dumps
     page = object()  # marks the shapes met in this page
+    met: list[_Shape] = []  # to drop their hold on this page's columns at the end
     types: dict[str, _Columns] = {}
     for index, obs in enumerate(observed):
         objects = obs.get("objects")
@@ -255,11 +343,19 @@ def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns
                 except TypeError:  # integers beyond 64 bits: not cached
                     shape = _compile(sco, cache)
                 else:
-                    shape = shapes.get(content)  # type: ignore[assignment]
-                    if shape is None:
-                        if len(shapes) >= limit:
-                            shapes.clear()  # bounded memory; a miss costs one compile
-                        shape = shapes[compact(content)] = _compile(sco, cache)
+                    found = shapes.get(content)
+                    if found is None:
+                        shape = _compile(sco, cache)
+                        sco_type = shape.sco_type
+                        learn(sco_type, False)
+                        if sco_type not in volatile:
+                            if len(shapes) >= limit:
+                                shapes.clear()  # bounded memory; a miss costs one compile
+                            shapes[compact(content)] = shape
+                    else:
+                        shape = found
+                        if found.page is not page:
+                            learn(found.sco_type, True)
                 local[key] = shape
                 if shape.kind == FIXED:
                     known[key] = shape.sid  # type: ignore[assignment]
@@ -274,9 +370,19 @@ def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns
                 if resolver is None:
                     resolver = _ObsIds(obs, objects, cache, local, known)
                 sid = resolver.of(key)
-            rows = types.get(shape.sco_type)
-            if rows is None:
-                rows = types[shape.sco_type] = _Columns()
+            if shape.page is page:
+                rows = shape.rows
+                assert rows is not None
+            else:
+                rows = types.get(shape.sco_type)
+                if rows is None:
+                    rows = types[shape.sco_type] = _Columns()
+                shape.page = page
+                shape.rows = rows
+                met.append(shape)
+                if shape.row is not None:
+                    shape.template = len(rows.templates)
+                    rows.templates.append(shape.row)
             row_ids = rows.ids
             position = len(row_ids)
             row_ids.append(sid)
@@ -288,10 +394,6 @@ def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns
                     resolver = _ObsIds(obs, objects, cache, local, known)
                 _general(rows, position, objects[key], key, objects, resolver)
                 continue
-            if shape.page is not page:
-                shape.page = page
-                shape.template = len(rows.templates)
-                rows.templates.append(shape.row)
             rows.template_of.append(shape.template)
             if not shape.refs and not shape.ref_lists:
                 if shape.ordered is not page:
@@ -343,6 +445,8 @@ def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns
             else:
                 order = tuple(c for c in shape.columns if c not in dropped)
                 rows.orders.setdefault(order, order)
+    for shape in met:
+        shape.rows = None
     return types
 
 
@@ -371,9 +475,6 @@ def _general(
     rows.templates.append(template)
     order = tuple(n for n in row if n not in _OBS_NAMES)
     rows.orders.setdefault(order, order)
-
-
-_UNKNOWN = object()
 
 
 class _ObsIds:
@@ -406,30 +507,68 @@ class _ObsIds:
         if found is not None:
             return found
         shape = self.shapes.get(key)
-        kind = GENERAL if shape is None else shape.kind
-        if shape is not None and kind == FIXED:
-            found = shape.sid
-            assert found is not None
-        elif shape is not None and kind == HOSTED:
-            if self._asset is _UNKNOWN:
-                self._asset = _asset_id(self.objects)
-            pid, asset = shape.pid, self._asset
-            if pid and asset:
-                unique = f"{pid}_{asset}_{self.obs.get('last_observed')}"
-                found = self.cache.id_for("process", {"x_unique_id": unique})
-            else:
-                found = self._anonymous("process", key)
-        elif shape is not None and kind == ANONYMOUS:
-            found = self._anonymous(shape.sco_type, key)
+        if shape is None:  # not an SCO: only reached as a reference target
+            found = self._unshaped(key)
         else:
-            found = self._general(key)
+            kind = shape.kind
+            if kind == ANONYMOUS:
+                found = self._anonymous(shape.sco_type, key)
+            elif kind == HOSTED:
+                found = self._hosted(shape, key)
+            elif kind == FIXED:
+                found = shape.sid
+                assert found is not None
+            else:
+                found = self._general(shape, key)
         self.known[key] = found
         return found
 
-    def _general(self, key: str) -> str:
+    def _hosted(self, shape: _Shape, key: str) -> str:
+        """A process without a unique id: ``<pid>_<host>_<last_observed>`` (``id_for``'s
+        name, built directly: these ids are unique, so not worth caching)."""
+        if self._asset is _UNKNOWN:
+            self._asset = _asset_id(self.objects)
+        pid, asset = shape.pid, self._asset
+        if not (pid and asset):
+            return self._anonymous("process", key)
+        unique = f"{pid}_{asset}_{self.obs.get('last_observed')}"
+        try:
+            text = orjson.dumps(unique).replace(b"/", b"\\/")
+        except TypeError:  # pragma: no cover - a lone surrogate; canonical_json's fallback
+            return "process--" + _uuid5(ID_NAMESPACE + canonical_json({"x_unique_id": unique}))
+        return "process--" + _uuid5(_HOSTED_PREFIX + text + b"}")
+
+    def _general(self, shape: _Shape, key: str) -> str:
+        """An SCO identified through its references' targets (file, network-traffic, ...)."""
+        general = shape.general
+        assert general is not None
+        objects = self.objects
+        resolved: list[str | None] = []
+        for _, value in general.refs:
+            if isinstance(value, str) and isinstance(objects.get(value), dict) and objects[value]:
+                resolved.append(self._target(value))
+            else:
+                resolved.append(None)
+        memo_key = tuple(resolved)
+        memo = general.memo
+        found = memo.get(memo_key)
+        if found is not None:
+            return found
+        contrib = dict(general.static)
+        for (prop, _), target in zip(general.refs, resolved, strict=True):
+            if target is not None:
+                contrib[prop] = target
+        if not contrib:
+            return self._anonymous(shape.sco_type, key)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        found = memo[memo_key] = self.cache.id_for(shape.sco_type, contrib)
+        return found
+
+    def _unshaped(self, key: str) -> str:
         sco = self.objects[key]
-        if sco["type"] in SELF_CONTAINED:  # only an SCO without a shape; never met here
-            raise AssertionError(key)  # pragma: no cover
+        if sco["type"] in SELF_CONTAINED:  # pragma: no cover - an SCO, so it has a shape
+            raise AssertionError(key)
         last = self.obs.get("last_observed")
         contrib = identifying_properties(sco, self.objects, last, self._target)
         return self._id(sco["type"], key, contrib)
@@ -437,10 +576,18 @@ class _ObsIds:
     def _target(self, key: str) -> str:
         """A reference target's id the way firepit computes it: without the observation."""
         shape = self.shapes.get(key)
-        if shape is not None and shape.kind != GENERAL:
-            if shape.kind == FIXED:
+        if shape is not None:
+            kind = shape.kind
+            if kind == FIXED:
                 return shape.sid  # type: ignore[return-value]
-            return self.of(key)
+            if kind != GENERAL:
+                return self.of(key)
+            general = shape.general
+            assert general is not None
+            if general.free_id is _UNKNOWN:
+                contrib = {**general.static, **dict(general.refs)}
+                general.free_id = self.cache.id_for(shape.sco_type, contrib) if contrib else None
+            return general.free_id if general.free_id is not None else self.of(key)
         sco = self.objects[key]
         contrib = identifying_properties(sco, None, None, self._target)
         return self._id(sco.get("type", ""), key, contrib) if contrib else self.of(key)
@@ -451,6 +598,8 @@ class _ObsIds:
         return self._anonymous(sco_type, key)
 
     def _anonymous(self, sco_type: str, key: str) -> str:
-        if self._digest is None:
-            self._digest = observation_digest(self.obs)
-        return occurrence_id(sco_type, self._digest, key)
+        """``identity.occurrence_id``: from the observation's content and the SCO's key."""
+        digest = self._digest
+        if digest is None:
+            digest = self._digest = OCCURRENCE_NAMESPACE + observation_digest(self.obs)
+        return f"{sco_type}--{_uuid5(digest + key.encode())}"
