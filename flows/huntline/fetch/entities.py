@@ -26,7 +26,8 @@ from huntline.fetch.base import ObservedData
 from huntline.fetch.buckets import Buckets, bucket_count, reachable, read_ipc, write_ipc
 from huntline.fetch.identity import IdCache
 from huntline.fetch.merge import concat_unified, merge_occurrences, unified_schema
-from huntline.fetch.occurrences import OBSERVATION_COLUMNS, occurrence_tables
+from huntline.fetch.fastocc import page_occurrences
+from huntline.fetch.occurrences import OBSERVATION_COLUMNS
 from huntline.fetch.references import Resolver
 
 __all__ = ["EntitySpool", "concat_unified", "entity_table", "merge_occurrences"]
@@ -74,7 +75,7 @@ class EntitySpool:
     def add(self, observed: list[ObservedData]) -> None:
         """Add one page of observed-data (flattened now, merged later)."""
         self.observations += len(observed)
-        for sco_type, table in occurrence_tables(observed, self._ids).items():
+        for sco_type, table in page_occurrences(observed, self._ids).items():
             self._buffers.setdefault(sco_type, []).append(table)
             self._buffered[sco_type] = self._buffered.get(sco_type, 0) + table.num_rows
             self._rows[sco_type] = self._rows.get(sco_type, 0) + table.num_rows
