@@ -14,7 +14,6 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
@@ -134,9 +133,11 @@ async def _spool_pages(
     )
     async for page in stream:
         pages += 1
-        if page.source not in spools:
-            spools[page.source] = stack.enter_context(EntitySpool())
-        spools[page.source].add(page.observed)
+        # One spool for every source: each observed-data carries its x_datasource, so an
+        # entity seen by several sources merges into one row naming them all.
+        if not spools:
+            spools[DATASOURCE_COLUMN] = stack.enter_context(EntitySpool())
+        spools[DATASOURCE_COLUMN].add(page.observed)
     return pages
 
 
@@ -146,16 +147,15 @@ def _write_entities(
     """Stream the entities of ``step.entity`` that meet the step's pattern into ``key``.
 
     The sources return whole observations; like Kestrel's GET, the variable keeps only the
-    entities that satisfy the pattern's comparisons on their own type.
+    entities that satisfy the pattern's comparisons on their own type. Each entity is one row;
+    its ``x_datasource`` names every source that saw it (``edr,siem``).
     """
     wanted = entity_filter(step.where, step.entity)
     with TableWriter(store, key) as writer:
-        for source, spool in spools.items():
+        for spool in spools.values():  # one shared spool (see _spool_pages)
             for everything in spool.batches(step.entity):
                 batch = everything.filter(wanted.mask(everything)) if wanted.applies else everything
-                writer.append(
-                    batch.append_column(DATASOURCE_COLUMN, pa.array([source] * len(batch)))
-                )
+                writer.append(batch)
         return writer.commit()
 
 

@@ -274,9 +274,12 @@ class TableWriter:
     """Builds one parquet table from batches that may differ in columns, in bounded memory.
 
     Each batch is spilled to a local part file as it arrives. On :meth:`commit` the parts are
-    streamed, one at a time, into a single parquet file with the union schema, which is uploaded
-    to ``key`` atomically. Nothing appears under ``key`` until then.
+    streamed, ``slice_rows`` rows at a time, into a single parquet file with the union schema
+    (one row group per slice), which is uploaded to ``key`` atomically. Nothing appears under
+    ``key`` until then. Memory is bounded by one appended batch and one slice, not by the table.
     """
+
+    slice_rows = 8_192
 
     def __init__(self, store: ObjectStore, key: str) -> None:
         self.store = store
@@ -294,7 +297,7 @@ class TableWriter:
         if table.num_rows == 0 and table.num_columns == 0:
             return
         part = self._workdir / f"part-{len(self._parts):06d}.parquet"
-        pq.write_table(table, part)
+        pq.write_table(table, part, row_group_size=self.slice_rows)
         self._parts.append(part)
         self.rows += table.num_rows
 
@@ -308,8 +311,10 @@ class TableWriter:
         )
         with pq.ParquetWriter(final, schema, compression="gzip") as writer:
             for part in self._parts:
-                table = pq.read_table(part)
-                writer.write_table(_conform(table, schema))
+                for batch in pq.ParquetFile(part).iter_batches(batch_size=self.slice_rows):
+                    writer.write_table(_conform(pa.Table.from_batches([batch]), schema))
+                # mimalloc keeps freed pages; hand back what this part used
+                pa.default_memory_pool().release_unused()
         self.store.put_file(self.key, final)
         return TableRef(
             uri=self.store.uri(self.key),

@@ -5,12 +5,17 @@ the occurrences per type and spills them to Arrow IPC files, then merges them (:
 firepit's upsert rules) and dereferences references (:mod:`.references`) when a table is asked
 for. Memory is bounded at every step:
 
-- adding: ``flush_rows`` buffered occurrences per type, plus the bounded id and plan caches;
-- merging: a type with at most ``bucket_rows`` occurrences is merged in memory (and kept, as it
-  is small); a larger one is split by id hash into buckets merged one at a time
+- adding: ``flush_rows`` (10k) buffered occurrences per type, plus the bounded id and plan
+  caches;
+- merging: a type with at most ``bucket_rows`` (100k) occurrences is merged in memory (and
+  kept, as it is small); a larger one is split by id hash into buckets merged one at a time
   (:mod:`.buckets`), so no more than about ``bucket_rows`` occurrences are merged at once;
 - dereferencing: :meth:`EntitySpool.batches` yields the root type bucket by bucket (or slice by
-  slice), each resolved against only the target rows it reaches.
+  slice, 25k rows), each resolved against only the target rows it reaches, and returns the
+  Arrow pool's unused memory after each slice (mimalloc would otherwise keep it).
+
+The defaults are sized by ``bench/fetch_flatten.py``: smaller ones cost time for little memory,
+larger ones raise the peak (wide process and ``x-oca-event`` slices dominate it).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ import pyarrow as pa
 
 from huntline.fetch.base import ObservedData
 from huntline.fetch.buckets import Buckets, bucket_count, reachable, read_ipc, write_ipc
+from huntline.fetch.fastocc import page_occurrences
 from huntline.fetch.identity import IdCache
 from huntline.fetch.merge import concat_unified, merge_occurrences, unified_schema
-from huntline.fetch.fastocc import page_occurrences
 from huntline.fetch.occurrences import OBSERVATION_COLUMNS
+from huntline.fetch.plans import SOURCE_COLUMN
 from huntline.fetch.references import Resolver
 
 __all__ = ["EntitySpool", "concat_unified", "entity_table", "merge_occurrences"]
@@ -44,6 +50,10 @@ class EntitySpool:
             for batch in spool.batches("process"):
                 writer.append(batch)
 
+    Pages from several sources can share one spool: each observed-data's ``x_datasource``
+    travels with its occurrences (a column only when the observed-data carry it), and an
+    entity seen by two sources is one row whose ``x_datasource`` is ``"a,b"`` (:mod:`.merge`).
+
     :meth:`batches` is the bounded way out (see the module docstring); it yields a large type's
     rows bucket by bucket, so their order differs from :meth:`table`'s. :meth:`entities` and
     :meth:`table` return whole tables, in first-seen order for types merged in memory.
@@ -53,7 +63,7 @@ class EntitySpool:
         self,
         directory: Path | None = None,
         *,
-        flush_rows: int = 50_000,
+        flush_rows: int = 10_000,
         bucket_rows: int = 100_000,
     ) -> None:
         self._own = directory is None
@@ -75,7 +85,14 @@ class EntitySpool:
     def add(self, observed: list[ObservedData]) -> None:
         """Add one page of observed-data (flattened now, merged later)."""
         self.observations += len(observed)
+        for source, run in _source_runs(observed):
+            self._add_run(source, run)
+
+    def _add_run(self, source: str | None, observed: list[ObservedData]) -> None:
         for sco_type, table in page_occurrences(observed, self._ids).items():
+            if source is not None:
+                column = pa.array([source] * table.num_rows, pa.large_string())
+                table = table.append_column(SOURCE_COLUMN, column)
             self._buffers.setdefault(sco_type, []).append(table)
             self._buffered[sco_type] = self._buffered.get(sco_type, 0) + table.num_rows
             self._rows[sco_type] = self._rows.get(sco_type, 0) + table.num_rows
@@ -97,7 +114,7 @@ class EntitySpool:
         """The table of ``entity`` as Kestrel analytics see it: see :func:`entity_table`."""
         return entity_table(_Merged(self), entity)
 
-    def batches(self, entity: str, rows: int = 200_000) -> Iterator[pa.Table]:
+    def batches(self, entity: str, rows: int = 25_000) -> Iterator[pa.Table]:
         """:func:`entity_table` of ``entity`` in slices of at most ``rows``, e.g. for
         ``TableWriter.append``, in bounded memory: each slice (within one id bucket of a large
         type) is dereferenced against only the rows of the other types it reaches."""
@@ -112,6 +129,9 @@ class EntitySpool:
                 base = part.slice(start, rows)
                 subsets = reachable(entity, base, self._lookup, present)
                 yield entity_table(_Merged(self, subsets), entity, base)
+                del subsets
+                # mimalloc keeps freed pages; hand back what the last slice used
+                pa.default_memory_pool().release_unused()
 
     def _lookup(self, sco_type: str) -> pa.Table | Buckets:
         """A small type's merged table (kept), or a large type's merged buckets (on disk)."""
@@ -161,6 +181,21 @@ class EntitySpool:
         self.close()
 
 
+def _source_runs(observed: list[ObservedData]) -> Iterator[tuple[str | None, list[ObservedData]]]:
+    """Consecutive observations with the same ``x_datasource`` (a page of one source is one run),
+    so occurrences keep stream order and each run's occurrences get one source column."""
+    start = 0
+    for index in range(1, len(observed) + 1):
+        if index == len(observed) or _source(observed[index]) != _source(observed[start]):
+            yield _source(observed[start]), observed[start:index]
+            start = index
+
+
+def _source(obs: ObservedData) -> str | None:
+    value = obs.get(SOURCE_COLUMN)
+    return None if value is None else str(value)
+
+
 class _Merged(Mapping[str, pa.Table]):
     """The spool's merged tables by type, merged only when first looked up.
 
@@ -193,7 +228,8 @@ def entity_table(
     entities: Mapping[str, pa.Table], entity: str, base: pa.Table | None = None
 ) -> pa.Table:
     """The Kestrel-shaped table of ``entity``: ``type``, ``id``, its properties, dereferenced
-    ``<ref>.<column>`` columns, then ``first_observed``, ``last_observed``, ``number_observed``.
+    ``<ref>.<column>`` columns, then ``first_observed``, ``last_observed``, ``number_observed``
+    and, when the observed-data name their source, ``x_datasource`` (see :mod:`.merge`).
 
     Args:
         entities: The merged entities of every type, by type.
@@ -207,8 +243,9 @@ def entity_table(
         columns = {"type": empty, "id": empty, "first_observed": empty, "last_observed": empty}
         return pa.table({**columns, "number_observed": pa.array([], pa.int64())})
     names, arrays = Resolver(entities).resolve(entity, base)
-    own = [c for c in base.column_names if c not in OBSERVATION_COLUMNS]
-    tail = [c for c in OBSERVATION_COLUMNS if c in base.column_names]
+    last = (*OBSERVATION_COLUMNS, SOURCE_COLUMN)
+    own = [c for c in base.column_names if c not in last]
+    tail = [c for c in last if c in base.column_names]
     all_names = ["type", *own, *names, *tail]
     all_arrays = [
         pa.array([entity] * base.num_rows, pa.large_string()),

@@ -9,7 +9,10 @@ Occurrences (:mod:`.occurrences`) with the same ``id`` are one entity. Merging f
 - ``first_observed`` is the **minimum** and ``last_observed`` the **maximum** over the
   observations that contain the entity, compared as text as firepit's SQL ``MIN``/``MAX`` do;
   ``number_observed`` is the **sum** of those observations' ``number_observed`` (each observation
-  once) -- the figures firepit's ``summary()`` gives for the entity.
+  once) -- the figures firepit's ``summary()`` gives for the entity;
+- ``x_datasource`` (present only when the observed-data carry it, see :mod:`.occurrences`)
+  becomes the **sorted distinct** source names of the entity's occurrences joined by ``,``
+  (``"edr,siem"``), so an entity seen by several sources is still one row;
 - when pages disagree on a property's type, ints and floats become floats, anything else text
   (:func:`unified_schema`, decided over *every* page of a type, so that a type merged in
   buckets (:mod:`.buckets`) gets the same columns and types in each bucket).
@@ -24,7 +27,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huntline.fetch.plans import OBSERVATION_COLUMNS, json_text
+from huntline.fetch.plans import OBSERVATION_COLUMNS, SOURCE_COLUMN, json_text
 
 _LAST = pc.ScalarAggregateOptions(skip_nulls=True)
 
@@ -34,7 +37,8 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
     table = concat_unified(list(parts))
     if table.num_rows == 0:
         return table
-    value_columns = [c for c in table.column_names if c not in ("id", *OBSERVATION_COLUMNS)]
+    special = ("id", *OBSERVATION_COLUMNS, SOURCE_COLUMN)
+    value_columns = [c for c in table.column_names if c not in special]
     aggregations: list[tuple[str, str] | tuple[str, str, Any]] = []
     for column in value_columns:
         kind = "list" if column.endswith("_refs") else "last"
@@ -45,6 +49,9 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
         for c, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True)
         if c in present
     ]
+    sourced = SOURCE_COLUMN in table.column_names
+    if sourced:
+        aggregations.append((SOURCE_COLUMN, "distinct"))
     merged = table.group_by("id", use_threads=False).aggregate(aggregations)
     names, arrays = ["id"], [merged.column("id")]
     for column in value_columns:
@@ -58,6 +65,9 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
         if column in present:
             names.append(column)
             arrays.append(merged.column(f"{column}_{how}"))
+    if sourced:
+        names.append(SOURCE_COLUMN)
+        arrays.append(_joined_sources(merged.column(f"{SOURCE_COLUMN}_distinct")))
     return pa.table(arrays, names=names).combine_chunks()  # one chunk: lookups never copy it
 
 
@@ -71,6 +81,15 @@ def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
             continue
         ids = dict.fromkeys(i for text in texts for i in orjson.loads(text))
         out.append(json_text(list(ids)))
+    return pa.array(out, type=pa.large_string())
+
+
+def _joined_sources(lists: pa.ChunkedArray) -> pa.Array:
+    """Source names per entity -> the distinct ones, sorted, joined by ``,`` (null if none)."""
+    out = []
+    for values in lists.to_pylist():
+        names = sorted({str(v) for v in values if v is not None})
+        out.append(",".join(names) if names else None)
     return pa.array(out, type=pa.large_string())
 
 

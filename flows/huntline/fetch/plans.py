@@ -32,6 +32,9 @@ from huntline.fetch.identity import (
 )
 
 OBSERVATION_COLUMNS = ("first_observed", "last_observed", "number_observed")
+#: The observed-data property naming its data source (stamped by :mod:`.multi`), carried per
+#: occurrence and merged into the sorted distinct names, comma-separated.
+SOURCE_COLUMN = "x_datasource"
 SKIPPED = frozenset(("type", "spec_version", "id"))
 _SHORTEN = re.compile(r"^extensions\.'(x-)?[\w-]+'\.")
 

@@ -16,9 +16,10 @@ see:
   reference, so a process gets ``parent_ref.binary_ref.name`` and ``parent_ref.parent_ref.name``;
 - when both ``ipv4-addr`` and ``ipv6-addr`` exist, an address reference takes its columns from
   whichever of the two holds the target;
-- the referenced entity's ``*_ref`` and ``*_refs`` columns and its observation columns are not
-  copied, but its ``id`` is (``binary_ref.id``), and ``<ref>.type`` names its type where the
-  reference resolved (firepit 2.3 has no such column; Kestrel's analytics inputs do).
+- the referenced entity's ``*_ref`` and ``*_refs`` columns, its observation columns and its
+  ``x_datasource`` are not copied, but its ``id`` is (``binary_ref.id``), and ``<ref>.type``
+  names its type where the reference resolved (firepit 2.3 has no such column; Kestrel's
+  analytics inputs do).
 
 One deliberate superset: firepit applies the type-specific rules (e.g. ``x-oca-event``'s
 ``process_ref``, ``email-message``'s ``from_ref``) only below the top level, because at the top
@@ -36,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from huntline.fetch.occurrences import OBSERVATION_COLUMNS
+from huntline.fetch.plans import SOURCE_COLUMN
 
 MAX_DEPTH = 8
 _IP = ("ipv4-addr", "ipv6-addr")
@@ -89,7 +91,7 @@ def ref_targets(sco_type: str, column: str) -> tuple[str, ...]:
 
 def copied_columns(table: pa.Table) -> list[str]:
     """The columns of a referenced entity that appear under ``<ref>.``."""
-    skip = {"type", *OBSERVATION_COLUMNS}
+    skip = {"type", *OBSERVATION_COLUMNS, SOURCE_COLUMN}
     return [c for c in table.column_names if c not in skip and not c.endswith(("_ref", "_refs"))]
 
 

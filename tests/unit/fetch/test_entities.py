@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from huntline.fetch import EntitySpool, flatten_arrow
@@ -160,3 +161,31 @@ def test_bucketed_batches_equal_the_whole_table(tmp_path: Any, bucket_rows: int)
             assert got.schema == expected.schema, sco_type
             assert canon(got) == canon(expected), sco_type
         assert bucket_rows > 100 or len(bucketed._buckets["process"].paths) > 1
+
+
+def test_an_entity_seen_by_two_sources_is_one_row_naming_both(tmp_path: Any) -> None:
+    def sourced(n: int, value: str, source: str) -> dict:
+        found = obs(n, {"0": {"type": "ipv4-addr", "value": value}}, f"2024-01-0{n}T00:00:00Z")
+        return {**found, "x_datasource": source}
+
+    pages = [
+        [sourced(1, "10.0.0.1", "b"), sourced(2, "10.0.0.2", "b")],
+        [sourced(3, "10.0.0.1", "a")],
+    ]
+    with EntitySpool(tmp_path, flush_rows=1) as spool:
+        for page in pages:
+            spool.add(page)
+        table = spool.table("ipv4-addr")
+        batched = pa.concat_tables(spool.batches("ipv4-addr")).to_pylist()
+    assert table.column_names[-1] == "x_datasource"
+    got = sorted((r["value"], r["x_datasource"], r["number_observed"]) for r in table.to_pylist())
+    assert got == [("10.0.0.1", "a,b", 2), ("10.0.0.2", "b", 1)]
+    assert sorted(r["x_datasource"] for r in batched) == ["a,b", "b"]
+
+
+def test_no_source_column_without_x_datasource(tmp_path: Any) -> None:
+    with EntitySpool(tmp_path) as spool:
+        spool.add(
+            [obs(1, {"0": {"type": "ipv4-addr", "value": "10.0.0.1"}}, "2024-01-01T00:00:00Z")]
+        )
+        assert "x_datasource" not in spool.table("ipv4-addr").column_names
