@@ -9,7 +9,7 @@ compares the two on every input it has). The rules are :mod:`.occurrences`', :mo
   content (its orjson bytes) maps to a cached :class:`_Shape`, which holds the flattened row
   without references, the references as local keys, and the id when the content decides it;
 - a plain SCO (no nested dict, no name to quote or shorten; most of them) is compiled in one
-  pass; only the others go through :func:`.plans.make_plan`;
+  pass, the others with :func:`.plans.normalise` and remembered shortened names;
 - a shape remembers its per-page template index, so a recurring SCO costs a content lookup,
   three list appends and its references;
 - ids that need the observation (hosted processes, anonymous SCOs, SCOs identified through
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from hashlib import sha1
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -58,8 +59,9 @@ from huntline.fetch.plans import (
     OBSERVATION_COLUMNS,
     SKIPPED,
     json_text,
-    make_plan,
     nested_row,
+    normalise,
+    shortened,
 )
 
 __all__ = ["page_occurrences"]
@@ -72,12 +74,19 @@ _UNKNOWN: Any = object()
 #: The 17th hex digit of a uuid5 (its variant bits) by the sha1 digit it replaces.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _MEMO_SIZE = 256
-_HOSTED_PREFIX = ID_NAMESPACE + b'{"x_unique_id":'
+#: The sha1 state after a hosted process's uuid5 namespace and name up to its value.
+_HOSTED_PREFIX = sha1(ID_NAMESPACE + b'{"x_unique_id":')
 
 
-def _uuid5(data: bytes) -> str:
-    """``identity.uuid5`` of namespace + name given as one ``data``, on the hex text."""
-    h = sha1(data).hexdigest()
+def _uuid5(data: bytes, prefix: Any = None) -> str:
+    """``identity.uuid5`` of namespace + name given as one ``data`` (after the sha1 state of
+    ``prefix``, a shared start, when given), computed on the hex text."""
+    if prefix is None:
+        h = sha1(data).hexdigest()
+    else:
+        state = prefix.copy()
+        state.update(data)
+        h = state.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
@@ -144,7 +153,8 @@ class _Store:
 
     A type whose contents rarely recur (processes with their pids, connections with their
     ports) is *volatile*: its new contents are not remembered, which would only evict the
-    recurring ones (``misses``/``hits`` per type decide).
+    recurring ones (``misses``/``hits`` per type decide). (Compiling them without a lookup
+    was tried: slower, as the recurring ones, e.g. parent processes, then compile each time.)
     """
 
     __slots__ = ("hits", "misses", "shapes", "size", "volatile")
@@ -221,13 +231,13 @@ def _compile(sco: dict[str, Any], cache: IdCache) -> _Shape:
         if kind is None:
             kind = _name_kind(name)
         if value_type is dict or kind == _NOT_PLAIN:
-            return _from_plan(sco, cache)
+            return _compile_nested(sco, cache)
         if kind == _VALUE:
             row[name] = json_text(value) if value_type is list else value
         elif kind == _REF:
             refs.append((name, value))
         elif kind == _REFS:
-            ref_lists.append((name, value if value_type is list else [value]))
+            ref_lists.append((name, value if isinstance(value, list) else [value]))
         else:
             continue
         columns.append(name)
@@ -253,13 +263,56 @@ def _compile(sco: dict[str, Any], cache: IdCache) -> _Shape:
     return shape
 
 
-def _from_plan(sco: dict[str, Any], cache: IdCache) -> _Shape:
-    plan = make_plan(sco, cache)
-    shape = _Shape(plan.sco_type, plan.row, plan.columns, plan.refs, plan.ref_lists)
-    shape.kind = plan.kind
-    shape.sid = plan.sid
-    shape.pid = plan.pid
-    if plan.kind == GENERAL:
+_SHORT_NAMES: dict[str, str] = {}
+
+
+def _compile_nested(sco: dict[str, Any], cache: IdCache) -> _Shape:
+    """:func:`.plans.make_plan` for an SCO that is not plain: its flattening (with
+    :func:`.plans.normalise`, names shortened as :func:`.plans.shortened` does, remembered) and
+    its id decided as ``plans._plan_id`` decides it."""
+    sco_type = sco["type"]
+    flat: dict[str, Any] = {}
+    normalise(sco, "", flat, top=True)
+    short: dict[str, Any] = {}
+    names = _SHORT_NAMES
+    collided = False
+    for name, value in flat.items():
+        found = names.get(name)
+        if found is None:
+            if len(names) >= 10_000:
+                names.clear()
+            found = names[name] = shortened(name)
+        if found in short:
+            collided = True  # flattened the general way, every time
+            break
+        short[found] = value
+    if collided:
+        shape = _Shape(sco_type, None, (), (), ())
+    else:
+        row: dict[str, Any] = {}
+        refs: list[tuple[str, Any]] = []
+        ref_lists: list[tuple[str, list[Any]]] = []
+        for name, value in short.items():
+            if name.endswith("_ref"):
+                refs.append((name, value))
+            elif name.endswith("_refs"):
+                ref_lists.append((name, value if isinstance(value, list) else [value]))
+            elif name not in _OBS_NAMES:
+                kind = type(value)
+                row[name] = json_text(value) if kind is list or kind is dict else value
+        columns = tuple(n for n in short if n not in _OBS_NAMES)
+        shape = _Shape(sco_type, row, columns, tuple(refs), tuple(ref_lists))
+    if sco_type in SELF_CONTAINED or sco_type == "process":
+        contrib = identifying_properties(sco, None, None, _no_target)
+        if contrib:
+            shape.kind, shape.sid = FIXED, cache.id_for(sco_type, contrib)
+        elif sco_type == "process":
+            shape.kind, shape.pid = HOSTED, sco.get("pid")
+        else:
+            shape.kind = ANONYMOUS
+    elif sco_type not in ID_PROPERTIES:
+        shape.kind = ANONYMOUS
+    else:
         shape.general = _GeneralId(identifying_properties(sco, None, None, _no_target))
     return shape
 
@@ -267,24 +320,24 @@ def _from_plan(sco: dict[str, Any], cache: IdCache) -> _Shape:
 class _Columns:
     """One type's occurrences in one page, column-wise (see ``occurrences._TypeRows``)."""
 
-    __slots__ = ("counts", "ids", "obs", "orders", "refs", "template_of", "templates")
+    __slots__ = ("entries", "orders", "refs", "templates")
 
     def __init__(self) -> None:
         self.templates: list[dict[str, Any]] = []
-        self.template_of: list[int] = []
-        self.ids: list[str] = []
-        self.obs: list[int] = []
-        self.counts: list[Any] = []
+        #: per occurrence: (id, observation index, number_observed, template index)
+        self.entries: list[tuple[str, int, Any, int]] = []
         self.refs: dict[str, tuple[list[int], list[str]]] = {}
         self.orders: dict[Any, tuple[str, ...]] = {}
 
-    def table(self, observed: list[ObservedData]) -> pa.Table:
-        count = len(self.ids)
+    def table(self, moments: dict[str, list[Any]]) -> pa.Table:
+        """The table; ``moments`` holds the page's first/last_observed by observation."""
+        count = len(self.entries)
+        ids, obs, counts, template_of = (list(c) for c in zip(*self.entries, strict=True))
         columns: dict[str, pa.Array | pa.ChunkedArray] = {}
         if any(self.templates):
             base = rows_to_table(self.templates)
-            if self.template_of != list(range(len(self.templates))):
-                base = base.take(pa.array(self.template_of, pa.int32()))
+            if template_of != list(range(len(self.templates))):
+                base = base.take(pa.array(template_of, pa.int32()))
             columns.update(zip(base.column_names, base.columns, strict=True))
         for name, (positions, values) in self.refs.items():
             if len(positions) < count:
@@ -296,12 +349,14 @@ class _Columns:
         names = list(dict.fromkeys(chain.from_iterable(self.orders.values())))
         arrays = [columns[n] for n in names]
         names.append("id")
-        arrays.append(_array(self.ids))
+        arrays.append(_array(ids))
+        pick = itemgetter(*obs)
         for name in OBSERVATION_COLUMNS[:2]:
             names.append(name)
-            arrays.append(_array([observed[i].get(name) for i in self.obs]))
+            picked = pick(moments[name])
+            arrays.append(_array(list(picked) if count > 1 else [picked]))
         names.append("number_observed")
-        arrays.append(_array(self.counts))
+        arrays.append(_array(counts))
         return pa.table(arrays, names=names)
 
 
@@ -314,7 +369,8 @@ def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa
     """
     with _collector_paused():
         types = _collect(observed, ids)
-        return {name: rows.table(observed) for name, rows in types.items()}
+        moments = {name: [o.get(name) for o in observed] for name in OBSERVATION_COLUMNS[:2]}
+        return {name: rows.table(moments) for name, rows in types.items()}
 
 
 def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns]:
@@ -337,28 +393,31 @@ def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns
         local: dict[str, _Shape] = {}
         known: dict[str, str] = {}
         for key, sco in objects.items():
-            if isinstance(sco, dict) and isinstance(sco.get("type"), str):
-                try:
-                    content = dumps(sco)
-                except TypeError:  # integers beyond 64 bits: not cached
+            if not isinstance(sco, dict):
+                continue
+            sco_type = sco.get("type")
+            if not isinstance(sco_type, str):
+                continue
+            try:
+                content = dumps(sco)
+            except TypeError:  # integers beyond 64 bits: not cached
+                shape = _compile(sco, cache)
+            else:
+                found = shapes.get(content)
+                if found is None:
                     shape = _compile(sco, cache)
+                    learn(sco_type, False)
+                    if sco_type not in volatile:
+                        if len(shapes) >= limit:
+                            shapes.clear()  # bounded memory; a miss costs one compile
+                        shapes[compact(content)] = shape
                 else:
-                    found = shapes.get(content)
-                    if found is None:
-                        shape = _compile(sco, cache)
-                        sco_type = shape.sco_type
-                        learn(sco_type, False)
-                        if sco_type not in volatile:
-                            if len(shapes) >= limit:
-                                shapes.clear()  # bounded memory; a miss costs one compile
-                            shapes[compact(content)] = shape
-                    else:
-                        shape = found
-                        if found.page is not page:
-                            learn(found.sco_type, True)
-                local[key] = shape
-                if shape.kind == FIXED:
-                    known[key] = shape.sid  # type: ignore[assignment]
+                    shape = found
+                    if found.page is not page:
+                        learn(sco_type, True)
+            local[key] = shape
+            if shape.kind == FIXED:
+                known[key] = shape.sid  # type: ignore[assignment]
         if not local:
             continue
         count = obs.get("number_observed")
@@ -383,18 +442,17 @@ def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, _Columns
                 if shape.row is not None:
                     shape.template = len(rows.templates)
                     rows.templates.append(shape.row)
-            row_ids = rows.ids
-            position = len(row_ids)
-            row_ids.append(sid)
-            rows.obs.append(index)
-            rows.counts.append(0 if sid in seen else count)
+            entries = rows.entries
+            position = len(entries)
+            number = 0 if sid in seen else count
             seen.add(sid)
             if shape.row is None:
+                entries.append((sid, index, number, len(rows.templates)))
                 if resolver is None:
                     resolver = _ObsIds(obs, objects, cache, local, known)
                 _general(rows, position, objects[key], key, objects, resolver)
                 continue
-            rows.template_of.append(shape.template)
+            entries.append((sid, index, number, shape.template))
             if not shape.refs and not shape.ref_lists:
                 if shape.ordered is not page:
                     shape.ordered = page
@@ -471,8 +529,7 @@ def _general(
             entry[1].append(value)
         elif name not in _OBS_NAMES:
             template[name] = value
-    rows.template_of.append(len(rows.templates))
-    rows.templates.append(template)
+    rows.templates.append(template)  # its index is in the occurrence's entry
     order = tuple(n for n in row if n not in _OBS_NAMES)
     rows.orders.setdefault(order, order)
 
@@ -499,7 +556,7 @@ class _ObsIds:
         self.cache = cache
         self.shapes = shapes
         self.known = known
-        self._digest: bytes | None = None
+        self._digest: Any = None  # the sha1 state after namespace + observation digest
         self._asset: Any = _UNKNOWN
 
     def of(self, key: str) -> str:
@@ -536,7 +593,7 @@ class _ObsIds:
             text = orjson.dumps(unique).replace(b"/", b"\\/")
         except TypeError:  # pragma: no cover - a lone surrogate; canonical_json's fallback
             return "process--" + _uuid5(ID_NAMESPACE + canonical_json({"x_unique_id": unique}))
-        return "process--" + _uuid5(_HOSTED_PREFIX + text + b"}")
+        return "process--" + _uuid5(text + b"}", _HOSTED_PREFIX)
 
     def _general(self, shape: _Shape, key: str) -> str:
         """An SCO identified through its references' targets (file, network-traffic, ...)."""
@@ -599,7 +656,7 @@ class _ObsIds:
 
     def _anonymous(self, sco_type: str, key: str) -> str:
         """``identity.occurrence_id``: from the observation's content and the SCO's key."""
-        digest = self._digest
-        if digest is None:
-            digest = self._digest = OCCURRENCE_NAMESPACE + observation_digest(self.obs)
-        return f"{sco_type}--{_uuid5(digest + key.encode())}"
+        prefix = self._digest
+        if prefix is None:
+            prefix = self._digest = sha1(OCCURRENCE_NAMESPACE + observation_digest(self.obs))
+        return f"{sco_type}--{_uuid5(key.encode(), prefix)}"

@@ -172,6 +172,28 @@ AWKWARD = [
         last=None,
     ),
     _obs({}),
+    # names that collide once shortened (flattened the general way), nested custom objects,
+    # object paths written as keys, a process identified by an extension
+    _obs(
+        {
+            "0": {
+                "type": "file",
+                "name": "c",
+                "x_foo": 0,
+                "extensions": {"x-a": {"foo": 1, "bar_ref": "1"}, "x-b": {"foo": 2}},
+            },
+            "1": {"type": "directory", "path": "/d"},
+            "2": {"type": "file", "name": "c", "extensions": {"x-a": {"foo": 1, "bar_ref": "1"}}},
+            "3": {
+                "type": "x-custom",
+                "inner": {"type": "x-in", "deep": {"a": 1}},
+                "file:hashes.SHA-256": "ab",
+                "obj": {"file:x-y.z-w": 1, "sub": {"k": "v"}},
+            },
+            "4": {"type": "process", "pid": 3, "extensions": {"x-edr": {"process_uid": "u/1"}}},
+            "5": {"type": "x-oca-asset", "hostname": "h/2", "ip_refs": "7"},
+        }
+    ),
 ]
 
 
