@@ -5,16 +5,19 @@
 compares the two on every input it has). The rules are :mod:`.occurrences`', :mod:`.plans`' and
 :mod:`.identity`'s; this module only does the same work with less Python per SCO:
 
-- one tight loop over observations and SCOs, with no per-SCO intermediate objects: an SCO's
+- one loop over observations and SCOs, with no Plan and no per-occurrence dicts: an SCO's
   content (its orjson bytes) maps to a cached :class:`_Shape`, which holds the flattened row
   without references, the references as local keys, and the id when the content decides it;
 - a plain SCO (no nested dict, no name to quote or shorten; most of them) is compiled in one
   pass, the others with :func:`.plans.normalise` and remembered shortened names;
 - a shape remembers its per-page template index, so a recurring SCO costs a content lookup,
-  three list appends and its references;
+  one tuple appended and its references; a type whose contents rarely recur (processes,
+  connections) is not remembered (:class:`_Store`), so it never evicts the recurring ones;
 - ids that need the observation (hosted processes, anonymous SCOs, SCOs identified through
   references) are computed on demand per observation by :class:`_ObsIds`, which follows
-  :class:`.occurrences` to the letter, and uuid5 names go through the shared :class:`IdCache`.
+  ``occurrences._Ids`` to the letter: an SCO identified through references remembers its id per
+  resolved targets, and the uuid5s of hosted processes and anonymous SCOs (unique names, so
+  never worth caching) are hashed directly, the observation digest's sha1 state reused.
 
 The table of each type is then built as :mod:`.occurrences` builds it (distinct rows ``take``-n
 per occurrence, references as sparse columns, types decided by the same helper), so the types
