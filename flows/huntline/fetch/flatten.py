@@ -40,8 +40,9 @@ import pyarrow as pa
 
 from huntline.fetch.base import ObservedData
 from huntline.fetch.entities import entity_table, merge_occurrences
+from huntline.fetch.fastocc import page_occurrences
 from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import OBSERVATION_COLUMNS, occurrence_tables
+from huntline.fetch.occurrences import OBSERVATION_COLUMNS
 
 __all__ = ["OBSERVATION_COLUMNS", "entity_types", "flatten", "flatten_all", "flatten_arrow"]
 
@@ -91,5 +92,5 @@ def entity_types(observed: list[ObservedData]) -> list[str]:
 
 
 def _merged(observed: list[ObservedData]) -> dict[str, pa.Table]:
-    tables = occurrence_tables(observed, IdCache())
+    tables = page_occurrences(observed, IdCache())
     return {sco_type: merge_occurrences([table]) for sco_type, table in tables.items()}

@@ -1,5 +1,8 @@
 """One page of observed-data -> one Arrow table of SCO *occurrences* per type.
 
+This is the readable statement of the rules. The fetch path runs :mod:`.fastocc`, which must
+return exactly the same tables (``tests/unit/fetch/test_fastocc.py`` compares the two).
+
 An occurrence is one SCO inside one observation, already in firepit's column shape but not yet
 merged with the other occurrences of the same entity (that is :mod:`.entities`' job, which sees
 every page). Each row holds:
