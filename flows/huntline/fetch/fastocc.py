@@ -43,6 +43,7 @@ from huntline.fetch.identity import (
     OCCURRENCE_NAMESPACE,
     SELF_CONTAINED,
     IdCache,
+    asset_id,
     canonical_json,
     compact,
     identifying_properties,
@@ -50,7 +51,6 @@ from huntline.fetch.identity import (
 )
 from huntline.fetch.occurrences import (  # the table rules, shared so they cannot drift
     _array,
-    _asset_id,
     _collector_paused,
     rows_to_table,
 )
@@ -587,7 +587,7 @@ class _ObsIds:
         """A process without a unique id: ``<pid>_<host>_<last_observed>`` (``id_for``'s
         name, built directly: these ids are unique, so not worth caching)."""
         if self._asset is _UNKNOWN:
-            self._asset = _asset_id(self.objects)
+            self._asset = asset_id(self.objects)
         pid, asset = shape.pid, self._asset
         if not (pid and asset):
             return self._anonymous("process", key)

@@ -169,7 +169,7 @@ def identifying_properties(
         if unique:
             contrib["x_unique_id"] = unique
         elif objects is not None:
-            pid, asset = sco.get("pid"), _asset_id(objects)
+            pid, asset = sco.get("pid"), asset_id(objects)
             if pid and asset:
                 contrib["x_unique_id"] = f"{pid}_{asset}_{last_observed}"
     return contrib
@@ -187,7 +187,7 @@ def _extension_unique_id(sco: dict[str, Any]) -> Any:
     return None
 
 
-def _asset_id(objects: dict[str, Any]) -> Any:
+def asset_id(objects: dict[str, Any]) -> Any:
     """The host id (or hostname) of the observation's first x-oca-asset that has one."""
     for sco in objects.values():
         if isinstance(sco, dict) and sco.get("type") == "x-oca-asset":

@@ -47,6 +47,7 @@ from huntline.fetch.base import ObservedData
 from huntline.fetch.identity import (
     SELF_CONTAINED,
     IdCache,
+    asset_id,
     identifying_properties,
     observation_digest,
     occurrence_id,
@@ -294,7 +295,7 @@ class _Ids:
             known = cast(str, plan.sid)  # type: ignore[union-attr]
         elif kind == HOSTED:
             if self._asset is _UNKNOWN:
-                self._asset = _asset_id(self.objects)
+                self._asset = asset_id(self.objects)
             pid, asset = plan.pid, self._asset  # type: ignore[union-attr]
             if pid and asset:
                 unique = f"{pid}_{asset}_{self.obs.get('last_observed')}"
@@ -344,16 +345,6 @@ class _Ids:
         if self._digest is None:
             self._digest = observation_digest(self.obs)
         return occurrence_id(sco_type, self._digest, key)
-
-
-def _asset_id(objects: dict[str, Any]) -> Any:
-    """The host id (or hostname) of the observation's first x-oca-asset that has one."""
-    for sco in objects.values():
-        if isinstance(sco, dict) and sco.get("type") == "x-oca-asset":
-            for prop in ("host_id", "hostname"):
-                if prop in sco:
-                    return sco[prop]
-    return None
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
