@@ -21,7 +21,7 @@ from huntline.alert import AlertRecord
 from huntline.book import GetStep, HuntBook, load_book
 from huntline.compile import Plan, compile_book, resolve_windows
 from huntline.errors import StorageError
-from huntline.storage import TableRef
+from huntline.storage import TableRef, open_store
 
 ALERT_ARTIFACT_ROWS = 200
 
@@ -135,8 +135,6 @@ def hunt(
         storage: Object storage root (file://DIR or s3://BUCKET/PREFIX); defaults to
             HUNTLINE_STORAGE, then file://.huntline/store.
     """
-    from huntline.storage import open_store
-
     hunt_book = load_book(book)
     plan = compile_book(hunt_book)
     now = datetime.now(UTC)
