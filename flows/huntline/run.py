@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
@@ -31,6 +32,7 @@ from huntline.storage import (
     ObjectStore,
     TableRef,
     TableWriter,
+    key_of,
     open_store,
     read_table,
     write_table,
@@ -185,12 +187,12 @@ def apply_step(
         )
     with tempfile.TemporaryDirectory(prefix="huntline-apply-") as scratch:
         workdir = Path(scratch)
-        variables = [read_table(store, inputs[name]) for name in step.on]
-        files = []
-        for index, frame in enumerate(variables):
-            path = workdir / f"in-{index}.parquet"
-            frame.to_parquet(path, compression="gzip", index=False)
-            files.append(path)
+        # The stored objects go to the runner as they are (it lays them out as the contract
+        # wants); the frames are read from the same files for the merge afterwards.
+        files = [workdir / f"in-{index}.parquet" for index in range(len(step.on))]
+        for name, path in zip(step.on, files, strict=True):
+            store.download(key_of(store, inputs[name].uri), path)
+        variables = [pd.read_parquet(path) for path in files]
         limits = ContainerLimits(timeout=step.timeout_seconds, network=step.network)
         try:
             result = run_container(image, files, step.with_, workdir / "data", limits)
