@@ -36,7 +36,7 @@ def test_write_and_read_table_round_trip(tmp_path: Path) -> None:
         .metadata.row_group(0)
         .column(0)
         .compression
-        == "GZIP"
+        == "ZSTD"
     )
     pd.testing.assert_frame_equal(read_table(store, ref), frame, check_dtype=False)
 

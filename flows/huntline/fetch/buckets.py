@@ -9,6 +9,11 @@ and each bucket is merged on its own: the merged buckets, concatenated, are the 
 The hash is free: every id ends in a uuid5's hex digits (sha1 output), so the last two hex
 digits, masked to ``count - 1`` (a power of two up to 256), spread ids evenly.
 
+Every occurrence carries its stream position (:data:`.merge.ORDINAL`) into its bucket, and each
+merged entity keeps its first one, so :meth:`Buckets.ordered` reads the buckets back in
+first-seen order, a slice at a time: the same rows in the same order as merging everything at
+once, whatever the number of buckets.
+
 Dereferencing a slice of the root table needs only the target rows that slice reaches;
 :func:`reachable` collects them hop by hop (as many hops as :class:`~.references.Resolver`
 follows), reading only the target buckets that hold them. The resolver then runs on the slice
@@ -20,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huntline.fetch.merge import conform, merge_occurrences
+from huntline.fetch.merge import ORDINAL, conform, merge_occurrences
 from huntline.fetch.references import MAX_DEPTH, ref_targets
 
 _HEX = pa.array([f"{i:02x}" for i in range(256)], pa.large_string())
@@ -55,15 +61,41 @@ def write_ipc(path: Path, table: pa.Table) -> None:
 
 
 class Buckets:
-    """The merged entities of one type as one IPC file per id bucket, all of one schema."""
+    """The merged entities of one type as one IPC file per id bucket, all of one schema.
+
+    The files also hold each entity's first stream position (:data:`.merge.ORDINAL`), sorted
+    within a file; ``schema`` and everything read out leave it out.
+    """
 
     def __init__(self, paths: list[Path], schema: pa.Schema) -> None:
         self.paths = paths
-        self.schema = schema
+        self.schema = schema.remove(schema.get_field_index(ORDINAL))
 
-    def __iter__(self) -> Iterator[pa.Table]:
+    def ordered(self, rows: int) -> Iterator[pa.Table]:
+        """Every entity, in first-seen order, ``rows`` at a time.
+
+        The cut points are the ordinals of every ``rows``-th entity (8 bytes per entity in
+        memory). Each slice copies the matching range out of each bucket, mapped only while it
+        is read, so no more than a slice's pages stay resident.
+        """
+        ordinals = []
         for path in self.paths:
-            yield read_ipc(path)
+            column = read_ipc(path).column(ORDINAL).combine_chunks()
+            ordinals.append(np.array(column.to_numpy(), copy=True))
+        everything = np.sort(np.concatenate(ordinals))
+        starts = [0] * len(self.paths)
+        for cut in range(rows, len(everything) + rows, rows):
+            last = everything[min(cut, len(everything)) - 1]
+            parts = []
+            for index, (path, ordinal) in enumerate(zip(self.paths, ordinals, strict=True)):
+                stop = int(np.searchsorted(ordinal, last, side="right"))
+                if stop > starts[index]:
+                    part = read_ipc(path).slice(starts[index], stop - starts[index])
+                    parts.append(part.combine_chunks())  # a copy: the mapping can go
+                starts[index] = stop
+            window = pa.concat_tables(parts)
+            window = window.take(pc.sort_indices(window.column(ORDINAL)))
+            yield window.drop_columns([ORDINAL])
 
     def take_ids(self, ids: pa.Array) -> pa.Table:
         """The rows whose id is in ``ids``, reading only the buckets that can hold them."""
@@ -75,7 +107,7 @@ class Buckets:
             found.append(table.filter(pc.is_in(table.column("id"), value_set=wanted)))
         if not found:
             return self.schema.empty_table()
-        return pa.concat_tables(found).combine_chunks()
+        return pa.concat_tables(found).drop_columns([ORDINAL]).combine_chunks()
 
     @classmethod
     def build(
@@ -84,14 +116,20 @@ class Buckets:
         """Split spilled occurrence ``parts`` (stream order) by id bucket, then merge each.
 
         Only one part, then one bucket, is in memory at a time. A stable sort by bucket keeps
-        the stream order within each bucket, which the last-non-null rule depends on.
+        the stream order within each bucket, which the last-non-null rule depends on; the
+        stream position of each occurrence goes along as :data:`.merge.ORDINAL`.
         """
+        schema = schema.append(pa.field(ORDINAL, pa.int64()))
         raw = [directory / f"{stem}-raw-{b:03d}.arrow" for b in range(count)]
         sinks = [pa.OSFile(str(path), "wb") for path in raw]
         writers = [pa.ipc.new_file(sink, schema) for sink in sinks]
+        position = 0
         try:
             for part in parts:
-                table = conform(read_ipc(part), schema)
+                table = read_ipc(part)
+                ordinal = pa.array(np.arange(position, position + table.num_rows, dtype=np.int64))
+                position += table.num_rows
+                table = conform(table.append_column(ORDINAL, ordinal), schema)
                 buckets = bucket_of(table.column("id"), count)
                 table = table.take(pc.sort_indices(buckets))
                 sizes = pc.value_counts(buckets)
@@ -106,15 +144,21 @@ class Buckets:
             for writer, sink in zip(writers, sinks, strict=True):
                 writer.close()
                 sink.close()
-        paths = []
+        paths = [directory / f"{stem}-merged-{bucket:03d}.arrow" for bucket in range(count)]
         merged_schema = None
-        for bucket, path in enumerate(raw):
+        empty = []
+        for path, merged_path in zip(raw, paths, strict=True):
             merged = merge_occurrences([read_ipc(path)])
             path.unlink()
+            if merged.num_rows == 0:  # an empty table keeps its raw columns: written last
+                empty.append(merged_path)
+                continue
             merged_schema = merged_schema or merged.schema
-            paths.append(directory / f"{stem}-merged-{bucket:03d}.arrow")
-            write_ipc(paths[-1], merged)
-        return cls(paths, merged_schema or schema)
+            write_ipc(merged_path, merged)
+        merged_schema = merged_schema or schema
+        for merged_path in empty:
+            write_ipc(merged_path, merged_schema.empty_table())
+        return cls(paths, merged_schema)
 
 
 def reachable(

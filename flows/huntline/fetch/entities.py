@@ -7,12 +7,13 @@ for. Memory is bounded at every step:
 
 - adding: ``flush_rows`` (10k) buffered occurrences per type, plus the bounded id and plan
   caches;
-- merging: a type with at most ``bucket_rows`` (100k) occurrences is merged in memory (and
+- merging: a type with at most ``bucket_rows`` (25k) occurrences is merged in memory (and
   kept, as it is small); a larger one is split by id hash into buckets merged one at a time
   (:mod:`.buckets`), so no more than about ``bucket_rows`` occurrences are merged at once;
-- dereferencing: :meth:`EntitySpool.batches` yields the root type bucket by bucket (or slice by
-  slice, 25k rows), each resolved against only the target rows it reaches, and returns the
-  Arrow pool's unused memory after each slice (mimalloc would otherwise keep it).
+- dereferencing: :meth:`EntitySpool.batches` yields the root type slice by slice (25k rows, in
+  first-seen order across the buckets), each resolved against only the target rows it
+  reaches, and returns the Arrow pool's unused memory after each slice (mimalloc would
+  otherwise keep it).
 
 The defaults are sized by ``bench/fetch_flatten.py``: smaller ones cost time for little memory,
 larger ones raise the peak (wide process and ``x-oca-event`` slices dominate it).
@@ -54,9 +55,8 @@ class EntitySpool:
     travels with its occurrences (a column only when the observed-data carry it), and an
     entity seen by two sources is one row whose ``x_datasource`` is ``"a,b"`` (:mod:`.merge`).
 
-    :meth:`batches` is the bounded way out (see the module docstring); it yields a large type's
-    rows bucket by bucket, so their order differs from :meth:`table`'s. :meth:`entities` and
-    :meth:`table` return whole tables, in first-seen order for types merged in memory.
+    :meth:`batches` is the bounded way out (see the module docstring); :meth:`entities` and
+    :meth:`table` return whole tables. All three give entities in first-seen order.
     """
 
     def __init__(
@@ -64,7 +64,7 @@ class EntitySpool:
         directory: Path | None = None,
         *,
         flush_rows: int = 10_000,
-        bucket_rows: int = 100_000,
+        bucket_rows: int = 25_000,
     ) -> None:
         self._own = directory is None
         self.directory = (
@@ -107,7 +107,7 @@ class EntitySpool:
         """The merged entities of one type, without dereferenced columns (the whole table)."""
         found = self._lookup(sco_type)
         if isinstance(found, Buckets):
-            return pa.concat_tables(list(found)).combine_chunks()
+            return pa.concat_tables([found.schema.empty_table(), *found.ordered(self.bucket_rows)])
         return found
 
     def table(self, entity: str) -> pa.Table:
@@ -116,22 +116,24 @@ class EntitySpool:
 
     def batches(self, entity: str, rows: int = 25_000) -> Iterator[pa.Table]:
         """:func:`entity_table` of ``entity`` in slices of at most ``rows``, e.g. for
-        ``TableWriter.append``, in bounded memory: each slice (within one id bucket of a large
-        type) is dereferenced against only the rows of the other types it reaches."""
+        ``TableWriter.append``, in bounded memory: a large type's slices are read across its id
+        buckets in first-seen order, and each is dereferenced against only the rows of the
+        other types it reaches. The rows and their order are :meth:`table`'s."""
         if entity not in self._rows:
             yield entity_table({}, entity)
             return
         found = self._lookup(entity)
-        parts = iter(found) if isinstance(found, Buckets) else iter([found])
+        if isinstance(found, Buckets):
+            slices = found.ordered(rows)
+        else:
+            slices = (found.slice(start, rows) for start in range(0, found.num_rows, rows))
         present = set(self._rows)
-        for part in parts:
-            for start in range(0, part.num_rows, rows):
-                base = part.slice(start, rows)
-                subsets = reachable(entity, base, self._lookup, present)
-                yield entity_table(_Merged(self, subsets), entity, base)
-                del subsets
-                # mimalloc keeps freed pages; hand back what the last slice used
-                pa.default_memory_pool().release_unused()
+        for base in slices:
+            subsets = reachable(entity, base, self._lookup, present)
+            yield entity_table(_Merged(self, subsets), entity, base)
+            del subsets
+            # mimalloc keeps freed pages; hand back what the last slice used
+            pa.default_memory_pool().release_unused()
 
     def _lookup(self, sco_type: str) -> pa.Table | Buckets:
         """A small type's merged table (kept), or a large type's merged buckets (on disk)."""

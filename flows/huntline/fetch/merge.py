@@ -16,6 +16,11 @@ Occurrences (:mod:`.occurrences`) with the same ``id`` are one entity. Merging f
 - when pages disagree on a property's type, ints and floats become floats, anything else text
   (:func:`unified_schema`, decided over *every* page of a type, so that a type merged in
   buckets (:mod:`.buckets`) gets the same columns and types in each bucket).
+
+Entities come out in first-seen order (Arrow's single-threaded ``group_by`` keeps the order in
+which ids first appear). Occurrences merged in id buckets carry their stream position in
+:data:`ORDINAL`; each entity keeps the smallest, its first sighting, so that buckets can be
+read back in first-seen order across the whole type.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import pyarrow.compute as pc
 from huntline.fetch.plans import OBSERVATION_COLUMNS, SOURCE_COLUMN, json_text
 
 _LAST = pc.ScalarAggregateOptions(skip_nulls=True)
+_VALID = pc.CountOptions(mode="only_valid")
+#: An occurrence's position in its type's stream (bucketed merging only, never in outputs).
+ORDINAL = "__ordinal"
 
 
 def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
@@ -37,12 +45,14 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
     table = concat_unified(list(parts))
     if table.num_rows == 0:
         return table
-    special = ("id", *OBSERVATION_COLUMNS, SOURCE_COLUMN)
+    special = ("id", *OBSERVATION_COLUMNS, SOURCE_COLUMN, ORDINAL)
     value_columns = [c for c in table.column_names if c not in special]
     aggregations: list[tuple[str, str] | tuple[str, str, Any]] = []
     for column in value_columns:
-        kind = "list" if column.endswith("_refs") else "last"
-        aggregations.append((column, kind, _LAST) if kind == "last" else (column, kind))
+        if column.endswith("_refs"):
+            aggregations.append((column, "distinct", _VALID))
+        else:
+            aggregations.append((column, "last", _LAST))
     present = [c for c in OBSERVATION_COLUMNS if c in table.column_names]
     aggregations += [
         (c, how)
@@ -52,12 +62,15 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
     sourced = SOURCE_COLUMN in table.column_names
     if sourced:
         aggregations.append((SOURCE_COLUMN, "distinct"))
+    ordered = ORDINAL in table.column_names
+    if ordered:
+        aggregations.append((ORDINAL, "min"))
     merged = table.group_by("id", use_threads=False).aggregate(aggregations)
     names, arrays = ["id"], [merged.column("id")]
     for column in value_columns:
         if column.endswith("_refs"):
             names.append(column)
-            arrays.append(_union_lists(merged.column(f"{column}_list")))
+            arrays.append(_union_lists(merged.column(f"{column}_distinct")))
         else:
             names.append(column)
             arrays.append(merged.column(f"{column}_last"))
@@ -68,20 +81,29 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
     if sourced:
         names.append(SOURCE_COLUMN)
         arrays.append(_joined_sources(merged.column(f"{SOURCE_COLUMN}_distinct")))
+    if ordered:
+        names.append(ORDINAL)
+        arrays.append(merged.column(f"{ORDINAL}_min"))
     return pa.table(arrays, names=names).combine_chunks()  # one chunk: lookups never copy it
 
 
 def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
-    """JSON lists of ids per entity -> one JSON list, each id once, first seen first."""
-    out: list[str | None] = []
-    for values in lists.to_pylist():
-        texts = [v for v in values if v is not None]
-        if len(set(texts)) <= 1:
-            out.append(texts[0] if texts else None)
-            continue
-        ids = dict.fromkeys(i for text in texts for i in orjson.loads(text))
-        out.append(json_text(list(ids)))
-    return pa.array(out, type=pa.large_string())
+    """The distinct JSON lists of ids of each entity (first seen first) -> one JSON list,
+    each id once, first seen first. Most entities have one list, taken as it is; only those
+    with several are unioned in Python."""
+    lists = lists.combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0)
+    out = pa.nulls(len(lists), pa.large_string())
+    single = pc.equal(lengths, 1)
+    out = pc.replace_with_mask(out, single, pc.list_flatten(lists.filter(single)).cast(out.type))
+    several = pc.greater(lengths, 1)
+    if not pc.any(several).as_py():
+        return out
+    unions = [
+        json_text(list(dict.fromkeys(i for text in texts for i in orjson.loads(text))))
+        for texts in lists.filter(several).to_pylist()
+    ]
+    return pc.replace_with_mask(out, several, pa.array(unions, pa.large_string()))
 
 
 def _joined_sources(lists: pa.ChunkedArray) -> pa.Array:
