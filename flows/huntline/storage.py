@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -92,18 +93,22 @@ class FileStore:
         return self._path(key).as_uri()
 
     def put_file(self, key: str, path: Path) -> None:
-        self._write(key, lambda handle: handle.write(path.read_bytes()))
+        def copy(handle: BinaryIO) -> None:
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, handle, 1 << 20)  # streamed: tables can be large
+
+        self._write(key, copy)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._write(key, lambda handle: handle.write(data))
 
-    def _write(self, key: str, writer: object) -> None:
+    def _write(self, key: str, writer: Callable[[BinaryIO], object]) -> None:
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
             with os.fdopen(fd, "wb") as handle:
-                writer(handle)  # type: ignore[operator]
+                writer(handle)
             os.replace(temporary, target)
         except OSError as error:
             raise StorageError(
@@ -119,7 +124,12 @@ class FileStore:
             ) from error
 
     def download(self, key: str, path: Path) -> None:
-        path.write_bytes(self.get_bytes(key))
+        try:
+            shutil.copyfile(self._path(key), path)
+        except OSError as error:
+            raise StorageError(
+                f"cannot read {self.uri(key)}: {error}", uri=self.uri(key)
+            ) from error
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -300,23 +310,23 @@ class TableWriter:
         )
         if table.num_rows == 0 and table.num_columns == 0:
             return
-        part = self._workdir / f"part-{len(self._parts):06d}.parquet"
-        pq.write_table(table, part, row_group_size=self.slice_rows)
+        part = self._workdir / f"part-{len(self._parts):06d}.arrow"
+        with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as ipc:
+            ipc.write_table(table, max_chunksize=self.slice_rows)
         self._parts.append(part)
         self.rows += table.num_rows
 
     def commit(self) -> TableRef:
         """Write the final object and return its reference."""
         final = self._workdir / "table.parquet"
-        schema = (
-            unify_schemas(pq.read_schema(part) for part in self._parts)
-            if self._parts
-            else pa.schema([])
-        )
+        schema = unify_schemas(_part_schema(part) for part in self._parts)
         with pq.ParquetWriter(final, schema, compression="zstd") as writer:
             for part in self._parts:
-                for batch in pq.ParquetFile(part).iter_batches(batch_size=self.slice_rows):
-                    writer.write_table(_conform(pa.Table.from_batches([batch]), schema))
+                with pa.OSFile(str(part)) as source:
+                    reader = pa.ipc.open_file(source)
+                    for index in range(reader.num_record_batches):
+                        batch = pa.Table.from_batches([reader.get_batch(index)])
+                        writer.write_table(_conform(batch, schema))
                 # mimalloc keeps freed pages; hand back what this part used
                 pa.default_memory_pool().release_unused()
         self.store.put_file(self.key, final)
@@ -337,6 +347,11 @@ class TableWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _part_schema(part: Path) -> pa.Schema:
+    with pa.OSFile(str(part)) as source:
+        return pa.ipc.open_file(source).schema
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -60,42 +60,83 @@ def write_ipc(path: Path, table: pa.Table) -> None:
         writer.write_table(table)
 
 
+class _Splitter:
+    """Writes the rows of tables into ``count`` IPC files by a per-row file number, keeping
+    each file's rows in arrival order (a stable sort by file number, then slices)."""
+
+    def __init__(self, paths: list[Path], schema: pa.Schema) -> None:
+        self.sinks = [pa.OSFile(str(path), "wb") for path in paths]
+        self.writers = [pa.ipc.new_file(sink, schema) for sink in self.sinks]
+
+    def write(self, table: pa.Table, numbers: pa.Array) -> None:
+        table = table.take(pc.sort_indices(numbers))
+        sizes = pc.value_counts(numbers)
+        offsets = dict(zip(*(sizes.field(i).to_pylist() for i in (0, 1)), strict=True))
+        start = 0
+        for number, writer in enumerate(self.writers):
+            size = offsets.get(number, 0)
+            if size:
+                writer.write_table(table.slice(start, size))
+            start += size
+
+    def close(self) -> None:
+        for writer, sink in zip(self.writers, self.sinks, strict=True):
+            writer.close()
+            sink.close()
+
+
 class Buckets:
     """The merged entities of one type as one IPC file per id bucket, all of one schema.
 
-    The files also hold each entity's first stream position (:data:`.merge.ORDINAL`), sorted
-    within a file; ``schema`` and everything read out leave it out.
+    The files also hold each entity's first stream position (:data:`.merge.ORDINAL`);
+    ``schema`` and everything read out leave it out.
     """
 
     def __init__(self, paths: list[Path], schema: pa.Schema) -> None:
         self.paths = paths
         self.schema = schema.remove(schema.get_field_index(ORDINAL))
+        self._full_schema = schema
+        self._ranges: list[Path] | None = None
 
     def ordered(self, rows: int) -> Iterator[pa.Table]:
         """Every entity, in first-seen order, ``rows`` at a time.
 
-        The cut points are the ordinals of every ``rows``-th entity (8 bytes per entity in
-        memory). Each slice copies the matching range out of each bucket, mapped only while it
-        is read, so no more than a slice's pages stay resident.
+        The first call sorts the type on disk, in two passes that hold one bucket at a time:
+        the ordinals of every entity (8 bytes each) give as many ordinal ranges as there are
+        buckets, each about a bucket's size, and each bucket's rows go to their range's file.
+        A range is then read and sorted on its own. (Reading the slices of every bucket for
+        each batch instead maps every bucket file at once: the whole type in RSS.)
         """
-        ordinals = []
-        for path in self.paths:
-            column = read_ipc(path).column(ORDINAL).combine_chunks()
-            ordinals.append(np.array(column.to_numpy(), copy=True))
+        for path in self._sorted_ranges():
+            table = read_ipc(path)
+            table = table.take(pc.sort_indices(table.column(ORDINAL))).drop_columns([ORDINAL])
+            for start in range(0, table.num_rows, rows):
+                yield table.slice(start, rows)
+
+    def _sorted_ranges(self) -> list[Path]:
+        if self._ranges is not None:
+            return self._ranges
+        ordinals = [
+            np.array(read_ipc(path).column(ORDINAL).combine_chunks().to_numpy(), copy=True)
+            for path in self.paths
+        ]
         everything = np.sort(np.concatenate(ordinals))
-        starts = [0] * len(self.paths)
-        for cut in range(rows, len(everything) + rows, rows):
-            last = everything[min(cut, len(everything)) - 1]
-            parts = []
-            for index, (path, ordinal) in enumerate(zip(self.paths, ordinals, strict=True)):
-                stop = int(np.searchsorted(ordinal, last, side="right"))
-                if stop > starts[index]:
-                    part = read_ipc(path).slice(starts[index], stop - starts[index])
-                    parts.append(part.combine_chunks())  # a copy: the mapping can go
-                starts[index] = stop
-            window = pa.concat_tables(parts)
-            window = window.take(pc.sort_indices(window.column(ORDINAL)))
-            yield window.drop_columns([ORDINAL])
+        if len(everything) == 0:
+            self._ranges = []
+            return self._ranges
+        count = len(self.paths)
+        per_range = -(-len(everything) // count)
+        # the last ordinal of each range: a row goes to the first range whose bound is >= it
+        bounds = everything[np.minimum(np.arange(1, count + 1) * per_range, len(everything)) - 1]
+        self._ranges = [p.with_name(p.name.replace("-merged-", "-ordered-")) for p in self.paths]
+        splitter = _Splitter(self._ranges, self._full_schema)
+        try:
+            for path, ordinal in zip(self.paths, ordinals, strict=True):
+                numbers = pa.array(np.searchsorted(bounds, ordinal, side="left"), pa.int64())
+                splitter.write(read_ipc(path), numbers)
+        finally:
+            splitter.close()
+        return self._ranges
 
     def take_ids(self, ids: pa.Array) -> pa.Table:
         """The rows whose id is in ``ids``, reading only the buckets that can hold them."""
@@ -115,14 +156,13 @@ class Buckets:
     ) -> Buckets:
         """Split spilled occurrence ``parts`` (stream order) by id bucket, then merge each.
 
-        Only one part, then one bucket, is in memory at a time. A stable sort by bucket keeps
-        the stream order within each bucket, which the last-non-null rule depends on; the
-        stream position of each occurrence goes along as :data:`.merge.ORDINAL`.
+        Only one part, then one bucket, is in memory at a time. The split keeps the stream
+        order within each bucket, which the last-non-null rule depends on; the stream position
+        of each occurrence goes along as :data:`.merge.ORDINAL`.
         """
         schema = schema.append(pa.field(ORDINAL, pa.int64()))
         raw = [directory / f"{stem}-raw-{b:03d}.arrow" for b in range(count)]
-        sinks = [pa.OSFile(str(path), "wb") for path in raw]
-        writers = [pa.ipc.new_file(sink, schema) for sink in sinks]
+        splitter = _Splitter(raw, schema)
         position = 0
         try:
             for part in parts:
@@ -130,20 +170,9 @@ class Buckets:
                 ordinal = pa.array(np.arange(position, position + table.num_rows, dtype=np.int64))
                 position += table.num_rows
                 table = conform(table.append_column(ORDINAL, ordinal), schema)
-                buckets = bucket_of(table.column("id"), count)
-                table = table.take(pc.sort_indices(buckets))
-                sizes = pc.value_counts(buckets)
-                offsets = dict(zip(*(sizes.field(i).to_pylist() for i in (0, 1)), strict=True))
-                start = 0
-                for bucket in range(count):
-                    size = offsets.get(bucket, 0)
-                    if size:
-                        writers[bucket].write_table(table.slice(start, size))
-                    start += size
+                splitter.write(table, bucket_of(table.column("id"), count))
         finally:
-            for writer, sink in zip(writers, sinks, strict=True):
-                writer.close()
-                sink.close()
+            splitter.close()
         paths = [directory / f"{stem}-merged-{bucket:03d}.arrow" for bucket in range(count)]
         merged_schema = None
         empty = []

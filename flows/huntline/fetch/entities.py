@@ -10,10 +10,11 @@ for. Memory is bounded at every step:
 - merging: a type with at most ``bucket_rows`` (25k) occurrences is merged in memory (and
   kept, as it is small); a larger one is split by id hash into buckets merged one at a time
   (:mod:`.buckets`), so no more than about ``bucket_rows`` occurrences are merged at once;
-- dereferencing: :meth:`EntitySpool.batches` yields the root type slice by slice (25k rows, in
-  first-seen order across the buckets), each resolved against only the target rows it
-  reaches, and returns the Arrow pool's unused memory after each slice (mimalloc would
-  otherwise keep it).
+- dereferencing: :meth:`EntitySpool.batches` reads the root type in first-seen order,
+  ``lookup_rows`` (50k) entities at a time (a large type is first sorted on disk, see
+  :meth:`.buckets.Buckets.ordered`), fetches the target rows they reach in one go, and yields
+  slices of ``rows`` (10k) dereferenced against those rows; it returns the Arrow pool's unused
+  memory after each slice (mimalloc would otherwise keep it).
 
 The defaults are sized by ``bench/fetch_flatten.py``: smaller ones cost time for little memory,
 larger ones raise the peak (wide process and ``x-oca-event`` slices dominate it).
@@ -65,6 +66,7 @@ class EntitySpool:
         *,
         flush_rows: int = 10_000,
         bucket_rows: int = 25_000,
+        lookup_rows: int = 50_000,
     ) -> None:
         self._own = directory is None
         self.directory = (
@@ -72,6 +74,7 @@ class EntitySpool:
         )
         self.flush_rows = flush_rows
         self.bucket_rows = bucket_rows
+        self.lookup_rows = lookup_rows
         self.observations = 0
         self._ids = IdCache()
         self._buffers: dict[str, list[pa.Table]] = {}
@@ -114,26 +117,28 @@ class EntitySpool:
         """The table of ``entity`` as Kestrel analytics see it: see :func:`entity_table`."""
         return entity_table(_Merged(self), entity)
 
-    def batches(self, entity: str, rows: int = 25_000) -> Iterator[pa.Table]:
+    def batches(self, entity: str, rows: int = 10_000) -> Iterator[pa.Table]:
         """:func:`entity_table` of ``entity`` in slices of at most ``rows``, e.g. for
-        ``TableWriter.append``, in bounded memory: a large type's slices are read across its id
-        buckets in first-seen order, and each is dereferenced against only the rows of the
-        other types it reaches. The rows and their order are :meth:`table`'s."""
+        ``TableWriter.append``, in bounded memory: a large type is read in first-seen order
+        across its id buckets, ``lookup_rows`` entities at a time, whose reference targets are
+        looked up together (one read of the target buckets); each slice is then dereferenced
+        against those rows only. The rows and their order are :meth:`table`'s."""
         if entity not in self._rows:
             yield entity_table({}, entity)
             return
         found = self._lookup(entity)
+        step = self.lookup_rows
         if isinstance(found, Buckets):
-            slices = found.ordered(rows)
+            windows = found.ordered(step)
         else:
-            slices = (found.slice(start, rows) for start in range(0, found.num_rows, rows))
+            windows = (found.slice(start, step) for start in range(0, found.num_rows, step))
         present = set(self._rows)
-        for base in slices:
-            subsets = reachable(entity, base, self._lookup, present)
-            yield entity_table(_Merged(self, subsets), entity, base)
-            del subsets
-            # mimalloc keeps freed pages; hand back what the last slice used
-            pa.default_memory_pool().release_unused()
+        for window in windows:
+            targets = _Merged(self, reachable(entity, window, self._lookup, present))
+            for start in range(0, window.num_rows, rows):
+                yield entity_table(targets, entity, window.slice(start, rows))
+                # mimalloc keeps freed pages; hand back what the last slice used
+                pa.default_memory_pool().release_unused()
 
     def _lookup(self, sco_type: str) -> pa.Table | Buckets:
         """A small type's merged table (kept), or a large type's merged buckets (on disk)."""

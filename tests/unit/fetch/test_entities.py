@@ -146,7 +146,9 @@ def test_bucketed_batches_equal_the_whole_table(tmp_path: Any, bucket_rows: int)
     (tmp_path / "b").mkdir()
     with (
         EntitySpool(tmp_path / "a", flush_rows=100, bucket_rows=10**9) as whole,
-        EntitySpool(tmp_path / "b", flush_rows=100, bucket_rows=bucket_rows) as bucketed,
+        EntitySpool(
+            tmp_path / "b", flush_rows=100, bucket_rows=bucket_rows, lookup_rows=150
+        ) as bucketed,
     ):
         for first in range(0, len(observed), 100):
             whole.add(observed[first : first + 100])
