@@ -92,8 +92,9 @@ class Buckets:
     ``schema`` and everything read out leave it out.
     """
 
-    def __init__(self, paths: list[Path], schema: pa.Schema) -> None:
+    def __init__(self, paths: list[Path], schema: pa.Schema, rows: int) -> None:
         self.paths = paths
+        self.rows = rows
         self.schema = schema.remove(schema.get_field_index(ORDINAL))
         self._full_schema = schema
         self._ranges: list[Path] | None = None
@@ -112,6 +113,11 @@ class Buckets:
             table = table.take(pc.sort_indices(table.column(ORDINAL))).drop_columns([ORDINAL])
             for start in range(0, table.num_rows, rows):
                 yield table.slice(start, rows)
+
+    def table(self) -> pa.Table:
+        """Every entity in one table, in first-seen order."""
+        parts = [self.schema.empty_table(), *self.ordered(max(self.rows, 1))]
+        return pa.concat_tables(parts).combine_chunks()
 
     def _sorted_ranges(self) -> list[Path]:
         if self._ranges is not None:
@@ -137,6 +143,11 @@ class Buckets:
         finally:
             splitter.close()
         return self._ranges
+
+    def remove(self) -> None:
+        """Delete the files."""
+        for path in [*self.paths, *(self._ranges or [])]:
+            path.unlink(missing_ok=True)
 
     def take_ids(self, ids: pa.Array) -> pa.Table:
         """The rows whose id is in ``ids``, reading only the buckets that can hold them."""
@@ -176,9 +187,11 @@ class Buckets:
         paths = [directory / f"{stem}-merged-{bucket:03d}.arrow" for bucket in range(count)]
         merged_schema = None
         empty = []
+        rows = 0
         for path, merged_path in zip(raw, paths, strict=True):
             merged = merge_occurrences([read_ipc(path)])
             path.unlink()
+            rows += merged.num_rows
             if merged.num_rows == 0:  # an empty table keeps its raw columns: written last
                 empty.append(merged_path)
                 continue
@@ -187,7 +200,7 @@ class Buckets:
         merged_schema = merged_schema or schema
         for merged_path in empty:
             write_ipc(merged_path, merged_schema.empty_table())
-        return cls(paths, merged_schema)
+        return cls(paths, merged_schema, rows)
 
 
 def reachable(

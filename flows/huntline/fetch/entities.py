@@ -110,7 +110,7 @@ class EntitySpool:
         """The merged entities of one type, without dereferenced columns (the whole table)."""
         found = self._lookup(sco_type)
         if isinstance(found, Buckets):
-            return pa.concat_tables([found.schema.empty_table(), *found.ordered(self.bucket_rows)])
+            return found.table()
         return found
 
     def table(self, entity: str) -> pa.Table:
@@ -154,13 +154,17 @@ class EntitySpool:
             return self._merged[sco_type]
         self._spill(sco_type)
         schema = unified_schema(self._schemas[sco_type])
-        stem = f"{len(self._buckets):04d}"  # type names may not be safe in file names
-        self._buckets[sco_type] = Buckets.build(
-            self._parts[sco_type], schema, count, self.directory, stem
-        )
+        stem = f"{len(self._buckets) + len(self._merged):04d}"  # type names may not be safe
+        buckets = Buckets.build(self._parts[sco_type], schema, count, self.directory, stem)
         for path in self._parts.pop(sco_type):
             path.unlink(missing_ok=True)
-        return self._buckets[sco_type]
+        if buckets.rows > self.bucket_rows:
+            self._buckets[sco_type] = buckets
+            return buckets
+        # many occurrences of few entities (hosts, addresses): small once merged, so kept
+        self._merged[sco_type] = buckets.table()
+        buckets.remove()
+        return self._merged[sco_type]
 
     def _spill(self, sco_type: str) -> None:
         tables = self._buffers.pop(sco_type, [])

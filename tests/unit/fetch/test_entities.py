@@ -160,6 +160,7 @@ def test_bucketed_batches_equal_the_whole_table(tmp_path: Any, bucket_rows: int)
             assert got.to_pylist() == expected.to_pylist(), sco_type
             assert bucketed.table(sco_type).to_pylist() == expected.to_pylist(), sco_type
         assert bucket_rows > 100 or len(bucketed._buckets["process"].paths) > 1
+        assert "x-oca-asset" in bucketed._merged  # many occurrences, few entities: kept
 
 
 def test_an_entity_seen_by_two_sources_is_one_row_naming_both(tmp_path: Any) -> None:
