@@ -210,19 +210,24 @@ def _source(obs: ObservedData) -> str | None:
 class _Merged(Mapping[str, pa.Table]):
     """The spool's merged tables by type, merged only when first looked up.
 
-    With ``subsets``, a bucketed type is only the rows given there (those one slice reaches).
+    With ``subsets``, a bucketed type is only the rows given there (those one slice reaches);
+    without, a bucketed type is read whole once per mapping (the resolver may follow several
+    references into it).
     """
 
     def __init__(self, spool: EntitySpool, subsets: dict[str, pa.Table] | None = None) -> None:
         self.spool = spool
         self.names = spool.types()
         self.subsets = subsets
+        self._whole: dict[str, pa.Table] = {}
 
     def __getitem__(self, sco_type: str) -> pa.Table:
         if sco_type not in self.names:
             raise KeyError(sco_type)
         if self.subsets is None:
-            return self.spool.entities(sco_type)
+            if sco_type not in self._whole:
+                self._whole[sco_type] = self.spool.entities(sco_type)
+            return self._whole[sco_type]
         found = self.spool._lookup(sco_type)
         if isinstance(found, Buckets):
             return self.subsets.get(sco_type, found.schema.empty_table())

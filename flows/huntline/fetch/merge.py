@@ -26,6 +26,7 @@ read back in first-seen order across the whole type.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -100,7 +101,7 @@ def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
     if not pc.any(several).as_py():
         return out
     unions = [
-        json_text(list(dict.fromkeys(i for text in texts for i in orjson.loads(text))))
+        json_text(list(dict.fromkeys(chain.from_iterable(map(orjson.loads, texts)))))
         for texts in lists.filter(several).to_pylist()
     ]
     return pc.replace_with_mask(out, several, pa.array(unions, pa.large_string()))
