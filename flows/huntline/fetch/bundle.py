@@ -9,22 +9,32 @@ observation is kept when ``[first_observed, last_observed]`` overlaps ``[start, 
 START/STOP the author wrote into the pattern is honoured by the matcher on top of that.
 
 The file is read on every :meth:`BundleSource.pages` call, never at construction, so a source
-can be built (and a plan explained) without touching the disk.
+can be built (and a plan explained) without touching the disk. When every binding of the pattern
+is one observation (expressions joined by ``OR`` only: nearly every hunt), the bundle is parsed
+incrementally (ijson) and matched a thousand observations at a time, so a bundle larger than
+memory can be fetched; a pattern that binds several observations (``AND``, ``FOLLOWEDBY``,
+``REPEATS``, ``WITHIN``) needs them all at once and reads the whole file.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ijson
 import orjson
 import pandas as pd
 from stix2matcher import matcher as stix2matcher
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window
+from huntline.fetch.pattern import binds_one_observation
+
+#: Observations parsed and matched at a time when streaming a bundle.
+STREAM_CHUNK = 1000
 
 
 class BundleSource:
@@ -51,12 +61,66 @@ class BundleSource:
         """Yield pages of the bundle's observed-data that match; see :meth:`DataSource.pages`."""
         if page_size < 1:
             raise DataSourceError(f"page_size must be at least 1, got {page_size}")
-        observed = in_window(read_observed_data(self.path), window)
-        matched = match_all(pattern, observed, source=self.name)
-        if limit is not None:
-            matched = matched[: max(limit, 0)]
-        for first in range(0, len(matched), page_size):
-            yield matched[first : first + page_size]
+        if binds_one_observation(pattern):
+            chunks: Iterable[list[ObservedData]] = stream_observed_data(self.path, STREAM_CHUNK)
+        else:
+            chunks = [read_observed_data(self.path)]
+        matched = (
+            match_all(pattern, in_window(chunk, window), source=self.name) for chunk in chunks
+        )
+        for page in _pages(matched, page_size, limit):
+            yield page
+
+
+def _pages(
+    matched: Iterable[list[ObservedData]], page_size: int, limit: int | None
+) -> Iterator[list[ObservedData]]:
+    """Regroup matched observations into pages of ``page_size``, stopping after ``limit``."""
+    remaining = None if limit is None else max(limit, 0)
+    pending: list[ObservedData] = []
+    for found in matched:
+        if remaining is not None:
+            found = found[:remaining]
+            remaining -= len(found)
+        pending.extend(found)
+        while len(pending) >= page_size:
+            yield pending[:page_size]
+            pending = pending[page_size:]
+        if remaining == 0:
+            break
+    if pending:
+        yield pending
+
+
+def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedData]]:
+    """The observed-data of the bundle at ``path``, ``chunk_size`` at a time, parsed as the
+    file is read. Raises what :func:`read_observed_data` raises; a file that breaks part way
+    raises after the chunks before the break."""
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    chunk: list[ObservedData] = []
+    count = 0
+    items = 0
+    with handle:
+        try:
+            for item in ijson.items(handle, "objects.item", use_float=True):
+                items += 1
+                if isinstance(item, dict) and item.get("type") == "observed-data":
+                    _check_observation(path, count, item)
+                    count += 1
+                    chunk.append(item)
+                    if len(chunk) == chunk_size:
+                        yield chunk
+                        chunk = []
+        except ijson.JSONError:
+            read_observed_data(path)  # raises with the line and column
+            raise FetchError(f"STIX bundle {path} is not valid JSON", file=str(path)) from None
+    if not items:
+        read_observed_data(path)  # an empty bundle, or not a bundle at all: says which
+    if chunk:
+        yield chunk
 
 
 def read_observed_data(path: Path) -> list[ObservedData]:
@@ -69,11 +133,7 @@ def read_observed_data(path: Path) -> list[ObservedData]:
     try:
         text = path.read_bytes()
     except OSError as error:
-        raise DataSourceError(
-            f"cannot read STIX bundle {path}: {error.strerror or error}",
-            file=str(path),
-            hint="file:// paths are relative to the current directory unless absolute",
-        ) from None
+        raise _unreadable(path, error) from None
     try:
         bundle = orjson.loads(text)
     except orjson.JSONDecodeError as error:
@@ -93,13 +153,25 @@ def read_observed_data(path: Path) -> list[ObservedData]:
         )
     observed = [o for o in objects if isinstance(o, dict) and o.get("type") == "observed-data"]
     for index, obs in enumerate(observed):
-        problem = _observation_problem(obs)
-        if problem:
-            raise FetchError(
-                f"STIX bundle {path}: observed-data #{index} ({obs.get('id', 'no id')}) {problem}",
-                file=str(path),
-            )
+        _check_observation(path, index, obs)
     return observed
+
+
+def _unreadable(path: Path, error: OSError) -> DataSourceError:
+    return DataSourceError(
+        f"cannot read STIX bundle {path}: {error.strerror or error}",
+        file=str(path),
+        hint="file:// paths are relative to the current directory unless absolute",
+    )
+
+
+def _check_observation(path: Path, index: int, obs: dict[str, Any]) -> None:
+    problem = _observation_problem(obs)
+    if problem:
+        raise FetchError(
+            f"STIX bundle {path}: observed-data #{index} ({obs.get('id', 'no id')}) {problem}",
+            file=str(path),
+        )
 
 
 def _observation_problem(obs: dict[str, Any]) -> str | None:
@@ -135,9 +207,8 @@ def match_all(pattern: str, observed: list[ObservedData], *, source: str) -> lis
     if not observed:
         return []
     try:
-        compiled = stix2matcher.Pattern(pattern, stix_version="2.0")
         listener = _Listener(observed, False, stix_version="2.0")
-        compiled.walk(listener)
+        _compiled(pattern).walk(listener)
         matched_ids = {
             sdo["id"]
             for binding in listener.matched()
@@ -150,6 +221,12 @@ def match_all(pattern: str, observed: list[ObservedData], *, source: str) -> lis
             pattern=pattern,
         ) from error
     return [obs for obs in observed if obs["id"] in matched_ids]
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> Any:
+    """The parsed pattern: parsed once, not once per streamed chunk."""
+    return stix2matcher.Pattern(pattern, stix_version="2.0")
 
 
 class _Listener(stix2matcher.MatchListener):  # type: ignore[misc]

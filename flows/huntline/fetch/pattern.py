@@ -81,6 +81,20 @@ def observation_spans(pattern: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: Operators and qualifiers that make one binding span several observations.
+_CROSS_OBSERVATION = re.compile(r"\b(AND|FOLLOWEDBY|REPEATS|WITHIN)\b", re.IGNORECASE)
+
+
+def binds_one_observation(pattern: str) -> bool:
+    """Whether every binding of ``pattern`` is a single observation: its observation expressions
+    are joined by ``OR`` only, with no ``REPEATS`` or ``WITHIN``. Such a pattern can be matched
+    over a stream piece by piece; any other needs every observation at once."""
+    spans = observation_spans(pattern)
+    edges = [0, *(offset for span in spans for offset in span), len(pattern)]
+    outside = " ".join(pattern[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2))
+    return not _CROSS_OBSERVATION.search(outside)
+
+
 def with_window(pattern: str, window: Window) -> str:
     """Return ``pattern`` with the window's START/STOP after every observation expression that
     has none of its own."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import BundleSource, Window, resolve_source
+from huntline.fetch.bundle import match_all, read_observed_data
+from huntline.fetch.pattern import binds_one_observation
 
 FILES = Path(__file__).resolve().parents[2] / "files" / "fetch"
 ALL_2021 = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
@@ -97,3 +100,62 @@ def test_stix_21_observations_are_refused(tmp_path: Path) -> None:
 def test_bad_pattern_is_a_data_source_error() -> None:
     with pytest.raises(DataSourceError, match="cannot match STIX pattern"):
         fetch(BundleSource(FILES / "processes.json"), "[process:pid >>> 0]")
+
+
+def generated(tmp_path: Path, count: int) -> tuple[Path, str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    import stixgen
+
+    path = tmp_path / "generated.json"
+    stixgen.write_bundle(path, count, seed=2, match_fraction=0.2)
+    return path, stixgen.MATCH_PATTERN
+
+
+ALL_TIME = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def test_streamed_bundle_gives_the_pages_of_the_whole_file(tmp_path: Path) -> None:
+    """A one-observation pattern is matched chunk by chunk as the file is parsed: the same
+    observations, in the same pages, as matching the whole file at once."""
+    path, pattern = generated(tmp_path, 2500)
+    whole = match_all(pattern, read_observed_data(path), source="test")
+    assert len(whole) > 300
+
+    pages = fetch(
+        BundleSource(path), f"{pattern} OR [ipv6-addr:value = '::9']", ALL_TIME, page_size=70
+    )  # type: ignore[arg-type]
+
+    assert [obs["id"] for page in pages for obs in page] == [obs["id"] for obs in whole]
+    assert {len(page) for page in pages[:-1]} == {70}
+    limited = fetch(BundleSource(path), pattern, ALL_TIME, page_size=70, limit=100)  # type: ignore[arg-type]
+    assert [len(page) for page in limited] == [70, 30]
+
+
+def test_a_pattern_binding_several_observations_reads_the_whole_file(tmp_path: Path) -> None:
+    path, pattern = generated(tmp_path, 1500)
+    both = f"{pattern} AND [ipv4-addr:value LIKE '10.%']"
+    assert not binds_one_observation(both) and binds_one_observation(pattern)
+
+    pages = fetch(BundleSource(path), both, ALL_TIME)
+
+    matched = {obs["id"] for page in pages for obs in page}
+    alone = {obs["id"] for page in fetch(BundleSource(path), pattern, ALL_TIME) for obs in page}
+    assert alone < matched  # the AND binds observations from both sides
+
+
+def test_a_bundle_broken_part_way_fails_after_the_pages_before_the_break(tmp_path: Path) -> None:
+    path, pattern = generated(tmp_path, 2500)
+    text = path.read_bytes()
+    path.write_bytes(text[: len(text) * 9 // 10] + b"}}garbage")
+    pages = []
+
+    async def collect() -> None:
+        async for page in BundleSource(path).pages(pattern, ALL_TIME, page_size=50):
+            pages.append(page)
+
+    with pytest.raises(FetchError) as caught:
+        asyncio.run(collect())
+    assert pages, "the pages before the break were delivered"
+    assert caught.value.message.startswith(f"STIX bundle {path}:")
+    assert "is not valid JSON" in caught.value.message
+    assert caught.value.context["line"] > 2000
