@@ -35,6 +35,8 @@ from huntline.fetch.pattern import binds_one_observation
 
 #: Observations parsed and matched at a time when streaming a bundle.
 STREAM_CHUNK = 1000
+#: A broken bundle up to this size is parsed again whole, to name the line and column.
+_REPARSE_LIMIT = 256 * 2**20
 
 
 class BundleSource:
@@ -83,9 +85,11 @@ def _pages(
             found = found[:remaining]
             remaining -= len(found)
         pending.extend(found)
-        while len(pending) >= page_size:
-            yield pending[:page_size]
-            pending = pending[page_size:]
+        start = 0
+        while len(pending) - start >= page_size:
+            yield pending[start : start + page_size]
+            start += page_size
+        del pending[:start]
         if remaining == 0:
             break
     if pending:
@@ -114,9 +118,13 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
                     if len(chunk) == chunk_size:
                         yield chunk
                         chunk = []
-        except ijson.JSONError:
-            read_observed_data(path)  # raises with the line and column
-            raise FetchError(f"STIX bundle {path} is not valid JSON", file=str(path)) from None
+        except ijson.JSONError as error:
+            if path.stat().st_size <= _REPARSE_LIMIT:
+                read_observed_data(path)  # raises with the line and column
+            raise FetchError(
+                f"STIX bundle {path} is not valid JSON near byte {handle.tell()}: {error}",
+                file=str(path),
+            ) from None
     if not items:
         read_observed_data(path)  # an empty bundle, or not a bundle at all: says which
     if chunk:

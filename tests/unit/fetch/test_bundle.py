@@ -159,3 +159,14 @@ def test_a_bundle_broken_part_way_fails_after_the_pages_before_the_break(tmp_pat
     assert caught.value.message.startswith(f"STIX bundle {path}:")
     assert "is not valid JSON" in caught.value.message
     assert caught.value.context["line"] > 2000
+
+
+def test_a_broken_bundle_too_large_to_reparse_names_the_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, pattern = generated(tmp_path, 1500)
+    path.write_bytes(path.read_bytes()[:-5000] + b"}}garbage")
+    monkeypatch.setattr("huntline.fetch.bundle._REPARSE_LIMIT", 0)
+
+    with pytest.raises(FetchError, match=rf"STIX bundle {path} is not valid JSON near byte \d+"):
+        fetch(BundleSource(path), pattern, ALL_TIME)
