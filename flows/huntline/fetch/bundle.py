@@ -18,6 +18,7 @@ memory can be fetched; a pattern that binds several observations (``AND``, ``FOL
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -70,7 +71,9 @@ class BundleSource:
         matched = (
             match_all(pattern, in_window(chunk, window), source=self.name) for chunk in chunks
         )
-        for page in _pages(matched, page_size, limit):
+        pages = _pages(matched, page_size, limit)
+        # parsing and matching run in a worker thread, so other sources of the step go on
+        while (page := await asyncio.to_thread(next, pages, None)) is not None:
             yield page
 
 
