@@ -1,6 +1,7 @@
 """Fixtures shared by every suite, and the CI rule that a skipped test is a failed test.
 
-With ``CI=true`` a test that skips (no Docker engine, no server) fails instead: CI must prove
+With ``CI=true`` a test that skips (no Docker engine, no server), or a module that skips at
+import, fails instead: CI must prove
 the real paths, not quietly pass around them.
 """
 
@@ -22,6 +23,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     outcome = yield
     report = outcome.get_result()
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):  # type: ignore[no-untyped-def]
+    """In CI, a module that skips as a whole (``importorskip`` at import) fails too."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {reason}"
