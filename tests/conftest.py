@@ -1,8 +1,7 @@
 """Fixtures shared by every suite, and the CI rule that a skipped test is a failed test.
 
 With ``CI=true`` a test that skips (no Docker engine, no server), or a module that skips at
-import, fails instead: CI must prove
-the real paths, not quietly pass around them.
+import, fails instead: CI must prove the real paths, not quietly pass around them.
 """
 
 from __future__ import annotations
