@@ -311,8 +311,7 @@ class TableWriter:
         if table.num_rows == 0 and table.num_columns == 0:
             return
         part = self._workdir / f"part-{len(self._parts):06d}.arrow"
-        with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as ipc:
-            ipc.write_table(table, max_chunksize=self.slice_rows)
+        write_ipc(part, table, batch_rows=self.slice_rows)
         self._parts.append(part)
         self.rows += table.num_rows
 
@@ -347,6 +346,13 @@ class TableWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_ipc(path: Path, table: pa.Table, *, batch_rows: int | None = None) -> None:
+    """Write ``table`` as an Arrow IPC file (local scratch: fast to write and to read back),
+    in record batches of at most ``batch_rows`` rows."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=batch_rows)
 
 
 def _part_schema(part: Path) -> pa.Schema:

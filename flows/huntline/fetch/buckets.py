@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from huntline.fetch.merge import ORDINAL, conform, merge_occurrences
 from huntline.fetch.references import MAX_DEPTH, ref_targets
+from huntline.storage import write_ipc
 
 _HEX = pa.array([f"{i:02x}" for i in range(256)], pa.large_string())
 
@@ -53,11 +54,6 @@ def bucket_of(ids: pa.Array | pa.ChunkedArray, count: int) -> pa.Array:
 def read_ipc(path: Path) -> pa.Table:
     with pa.memory_map(str(path)) as source:
         return pa.ipc.open_file(source).read_all()
-
-
-def write_ipc(path: Path, table: pa.Table) -> None:
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
 
 
 class _Splitter:
@@ -115,9 +111,10 @@ class Buckets:
                 yield table.slice(start, rows)
 
     def table(self) -> pa.Table:
-        """Every entity in one table, in first-seen order."""
-        parts = [self.schema.empty_table(), *self.ordered(max(self.rows, 1))]
-        return pa.concat_tables(parts).combine_chunks()
+        """Every entity in one table, in first-seen order (sorted in memory: it is whole)."""
+        table = pa.concat_tables([read_ipc(path) for path in self.paths])
+        table = table.take(pc.sort_indices(table.column(ORDINAL)))
+        return table.drop_columns([ORDINAL]).combine_chunks()
 
     def _sorted_ranges(self) -> list[Path]:
         if self._ranges is not None:

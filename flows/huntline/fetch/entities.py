@@ -30,13 +30,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from huntline.fetch.base import ObservedData
-from huntline.fetch.buckets import Buckets, bucket_count, reachable, read_ipc, write_ipc
+from huntline.fetch.buckets import Buckets, bucket_count, reachable, read_ipc
 from huntline.fetch.fastocc import page_occurrences
 from huntline.fetch.identity import IdCache
 from huntline.fetch.merge import concat_unified, merge_occurrences, unified_schema
 from huntline.fetch.occurrences import OBSERVATION_COLUMNS
 from huntline.fetch.plans import SOURCE_COLUMN
 from huntline.fetch.references import Resolver
+from huntline.storage import write_ipc
 
 __all__ = ["EntitySpool", "concat_unified", "entity_table", "merge_occurrences"]
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from huntline.fetch.buckets import Buckets, write_ipc
+from huntline.fetch.buckets import Buckets
 from huntline.fetch.merge import ORDINAL, merge_occurrences, unified_schema
+from huntline.storage import write_ipc
 
 
 def occurrences(ids: list[int], first: int) -> pa.Table:
