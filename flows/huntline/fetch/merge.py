@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,53 +40,94 @@ _LAST = pc.ScalarAggregateOptions(skip_nulls=True)
 _VALID = pc.CountOptions(mode="only_valid")
 #: An occurrence's position in its type's stream (bucketed merging only, never in outputs).
 ORDINAL = "__ordinal"
+#: Each occurrence's id rank (first-seen order) while singles and aggregates are put together.
+_RANK = "__rank"
+#: How the columns other than the properties merge (properties: last non-null, lists: union).
+_AGGREGATION: dict[str, tuple[str]] = {
+    "first_observed": ("min",),
+    "last_observed": ("max",),
+    "number_observed": ("sum",),
+    SOURCE_COLUMN: ("distinct",),
+    ORDINAL: ("min",),
+    _RANK: ("min",),
+}
 
 
 def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
-    """One row per ``id`` from occurrence tables of one type, given in stream order."""
+    """One row per ``id`` from occurrence tables of one type, given in stream order.
+
+    Most occurrences of the volatile types (processes, connections, events) are the only one
+    of their entity, and merging one occurrence changes nothing. So only the ids seen more
+    than once go through Arrow's hash aggregation (its ``last`` of every text column is the
+    expensive part); the others are taken as they are, and both are put back in first-seen
+    order by each id's rank (its index in the ``dictionary_encode`` of the ids, which is
+    first-seen order).
+    """
     table = concat_unified(list(parts))
     if table.num_rows == 0:
         return table
-    special = ("id", *OBSERVATION_COLUMNS, SOURCE_COLUMN, ORDINAL)
-    value_columns = [c for c in table.column_names if c not in special]
+    encoded = pc.dictionary_encode(table.column("id")).combine_chunks()
+    ranks = encoded.indices
+    if len(encoded.dictionary) == table.num_rows:  # every id once: nothing to merge
+        return _merged_columns(table, table).combine_chunks()
+    counts = np.bincount(ranks.to_numpy(), minlength=len(encoded.dictionary))
+    if counts.min() > 1:  # every id several times (files, addresses, hosts)
+        return _aggregated(table).combine_chunks()
+    once = pa.array(counts[ranks.to_numpy()] == 1)
+    table = table.append_column(_RANK, ranks)
+    singles = table.filter(once)
+    merged = _aggregated(table.filter(pc.invert(once)))
+    both = pa.concat_tables([_merged_columns(singles, singles), merged])
+    both = both.take(pc.sort_indices(both.column(_RANK)))
+    return both.drop_columns([_RANK]).combine_chunks()  # one chunk: lookups never copy it
+
+
+def _aggregated(table: pa.Table) -> pa.Table:
+    """Arrow's hash aggregation of ``table`` by ``id`` (first-seen order), as merged columns."""
     aggregations: list[tuple[str, str] | tuple[str, str, Any]] = []
-    for column in value_columns:
-        if column.endswith("_refs"):
-            aggregations.append((column, "distinct", _VALID))
-        else:
-            aggregations.append((column, "last", _LAST))
-    present = [c for c in OBSERVATION_COLUMNS if c in table.column_names]
-    aggregations += [
-        (c, how)
-        for c, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True)
-        if c in present
-    ]
-    sourced = SOURCE_COLUMN in table.column_names
-    if sourced:
-        aggregations.append((SOURCE_COLUMN, "distinct"))
-    ordered = ORDINAL in table.column_names
-    if ordered:
-        aggregations.append((ORDINAL, "min"))
-    merged = table.group_by("id", use_threads=False).aggregate(aggregations)
-    names, arrays = ["id"], [merged.column("id")]
-    for column in value_columns:
-        if column.endswith("_refs"):
-            names.append(column)
-            arrays.append(_union_lists(merged.column(f"{column}_distinct")))
-        else:
-            names.append(column)
-            arrays.append(merged.column(f"{column}_last"))
-    for column, how in zip(OBSERVATION_COLUMNS, ("min", "max", "sum"), strict=True):
-        if column in present:
-            names.append(column)
-            arrays.append(merged.column(f"{column}_{how}"))
-    if sourced:
-        names.append(SOURCE_COLUMN)
-        arrays.append(_joined_sources(merged.column(f"{SOURCE_COLUMN}_distinct")))
-    if ordered:
-        names.append(ORDINAL)
-        arrays.append(merged.column(f"{ORDINAL}_min"))
-    return pa.table(arrays, names=names).combine_chunks()  # one chunk: lookups never copy it
+    for column in table.column_names:
+        if column == "id":
+            continue
+        aggregations.append((column, *_AGGREGATION.get(column, _refs_or_last(column))))
+    grouped = table.group_by("id", use_threads=False).aggregate(aggregations)
+    renamed = {f"{column}_{how[0]}": column for column, *how in aggregations}
+    return _merged_columns(
+        table, grouped.rename_columns([renamed.get(c, c) for c in grouped.column_names])
+    )
+
+
+def _refs_or_last(column: str) -> tuple[str, Any]:
+    return ("distinct", _VALID) if column.endswith("_refs") else ("last", _LAST)
+
+
+def _merged_columns(occurrences: pa.Table, values: pa.Table) -> pa.Table:
+    """The merged table from ``values``: one value per entity of each column of
+    ``occurrences`` (an aggregate, or the occurrence itself when it is the only one)."""
+    names, arrays = ["id"], [values.column("id")]
+    special = (*OBSERVATION_COLUMNS, SOURCE_COLUMN, ORDINAL, _RANK)
+    ordered = [c for c in occurrences.column_names if c not in special and c != "id"]
+    ordered += [c for c in special if c in occurrences.column_names]
+    for column in ordered:
+        names.append(column)
+        arrays.append(_finished(column, values.column(column)))
+    return pa.table(arrays, names=names)
+
+
+def _finished(column: str, values: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """One merged column from its aggregate (a list for ``distinct``) or, for entities seen
+    once, from the occurrence's own value, which is then typed as the aggregate would be."""
+    if column.endswith("_refs") and pa.types.is_list(values.type):
+        return _union_lists(values)
+    if column == SOURCE_COLUMN:
+        if pa.types.is_list(values.type):
+            return _joined_sources(values)
+        return values.cast(pa.large_string())
+    if column == "number_observed":
+        if pa.types.is_integer(values.type):
+            return values.cast(pa.int64())
+        if pa.types.is_floating(values.type):
+            return values.cast(pa.float64())
+    return values
 
 
 def _union_lists(lists: pa.ChunkedArray) -> pa.Array:
