@@ -18,7 +18,10 @@ runs in its own subprocess, so its peak RSS (``VmHWM``) is its own:
 - ``get file://``: ``resolve_source("file://...").pages`` (stix2-matcher) + spool + ``TableWriter``;
 - ``get stix_bundle``: the same through stix-shifter's stix_bundle connector from a local HTTP
   server, on a small bundle (``--http-size``), because the connector re-downloads and re-matches
-  the whole bundle for every page.
+  the whole bundle for every page;
+- ``translate_mysql``: stix-shifter's own results translation (``mysql`` mapping, pages of
+  1,000 generated rows, ``--translate-size``) against huntline's flattening of what it
+  returns: the share of a connector fetch that flattening is.
 
 Tables are checked equal to firepit's (the oracle of ``tests/unit/fetch``) up to
 ``--check-max`` observations. Results print as a table and go to ``bench/results/*.json``.
@@ -169,6 +172,51 @@ def run_get(path: Path, via: str) -> dict[str, Any]:
             "process_rows": ref.rows}  # fmt: skip
 
 
+def mysql_rows(count: int) -> list[dict[str, Any]]:
+    """Rows in the schema of stix-shifter's ``mysql`` connector (as in the MariaDB tests)."""
+    names = ("cmd.exe", "powershell.exe", "svchost.exe", "explorer.exe")
+    start = 1_700_000_000_000
+    return [
+        {"source_ipaddr": f"10.0.{i // 250 % 256}.{i % 250 + 1}", "dest_ipaddr": "203.0.113.7",
+         "source_port": 49152 + i % 16000, "dest_port": 443, "protocol": "tcp",
+         "username": f"user{i % 50}", "filename": names[i % 4], "sha256hash": f"{i % 997:064x}",
+         "md5hash": f"{i % 997:032x}", "file_path": "C:\\Windows\\System32",
+         "process_id": 1000 + i, "process_name": names[i % 4],
+         "process_arguments": f"{names[i % 4]} /task {i}", "process_created_time": start + i,
+         "entry_time": start + 1000 + i}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def run_translate(size: int) -> dict[str, Any]:
+    """stix-shifter's results translation (``mysql`` mapping), page by page as a fetch does it,
+    then huntline's flattening of the same observations: which of the two a connector fetch
+    spends its time in."""
+    from stix_shifter.stix_translation.stix_translation import StixTranslation
+
+    from huntline.fetch import EntitySpool
+
+    identity = {"type": "identity", "id": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
+                "name": "mysql", "identity_class": "events"}  # fmt: skip
+    rows = mysql_rows(size)
+    translation = StixTranslation()
+    start = time.perf_counter()
+    pages = []
+    for first in range(0, size, PAGE):
+        bundle = translation.translate(
+            "mysql", "results", identity, rows[first : first + PAGE], {"table": "events"}
+        )
+        pages.append([o for o in bundle["objects"] if o["type"] == "observed-data"])
+    translated = time.perf_counter()
+    with EntitySpool() as spool:
+        for page in pages:
+            spool.add(page)
+        tables = {t: spool.table(t).num_rows for t in spool.types()}
+    done = time.perf_counter()
+    return {"observations": spool.observations, "translate_seconds": translated - start,
+            "flatten_seconds": done - translated, "rows": tables}  # fmt: skip
+
+
 def check_equal(path: Path) -> dict[str, Any]:
     """The oracle test's full comparison (firepit runs again, in this subprocess)."""
     sys.path.insert(0, str(HERE.parent / "tests" / "unit" / "fetch"))
@@ -188,7 +236,8 @@ def check_equal(path: Path) -> dict[str, Any]:
 WORKERS = {"huntline": run_huntline, "huntline-stream": run_huntline_streaming,
            "firepit": run_firepit, "check": check_equal,
            "get-file": lambda p: run_get(p, "file"),
-           "get-stix_bundle": lambda p: run_get(p, "stix_bundle")}  # fmt: skip
+           "get-stix_bundle": lambda p: run_get(p, "stix_bundle"),
+           "translate-mysql": lambda p: run_translate(int(p.name))}  # fmt: skip
 
 
 def in_subprocess(worker: str, path: Path) -> dict[str, Any]:
@@ -214,6 +263,7 @@ def main() -> int:
     parser.add_argument("--check-max", type=int, default=10_000)
     parser.add_argument("--get-max", type=int, default=100_000)
     parser.add_argument("--http-size", type=int, default=2_000)
+    parser.add_argument("--translate-size", type=int, default=20_000)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "huntline-bench")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -238,6 +288,9 @@ def main() -> int:
             entry["get_file"] = in_subprocess("get-file", path)
         results["sizes"][size] = entry
         _print(size, entry)
+    translate = in_subprocess("translate-mysql", Path(str(args.translate_size)))
+    results["translate_mysql"] = {args.translate_size: translate}
+    _print_translate(args.translate_size, translate)
     small = bundle(args.data, args.http_size)
     results["get_stix_bundle"] = {args.http_size: in_subprocess("get-stix_bundle", small)}
     results["get_file_small"] = {args.http_size: in_subprocess("get-file", small)}
@@ -268,6 +321,16 @@ def _print(size: int, entry: dict[str, Any]) -> None:
         if name.startswith("huntline") and fire and "seconds" in fire:
             line += f"  {fire['seconds'] / result['seconds']:.1f}x firepit"
         print(line)
+
+
+def _print_translate(size: int, result: dict[str, Any]) -> None:
+    if "error" in result:
+        print(f"{size:>9,} translate_mysql  ERROR {result['error']}")
+        return
+    translate, flatten = result["translate_seconds"], result["flatten_seconds"]
+    print(f"{size:>9,} translate_mysql  {translate:9.2f} s {size / translate:>11,.0f} obs/s"
+          f"  (stix-shifter's results translation; huntline flattens the same in {flatten:.2f} s,"
+          f" {size / flatten:,.0f} obs/s: {translate / flatten:.1f}x faster)")  # fmt: skip
 
 
 def _machine() -> dict[str, Any]:
