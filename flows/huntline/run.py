@@ -139,9 +139,7 @@ async def _spool_pages(
         # entity seen by several sources merges into one row naming them all.
         if not spools:
             spools[DATASOURCE_COLUMN] = stack.enter_context(EntitySpool())
-        # In a thread: the event loop keeps fetching (and feeding the results translation
-        # worker, see fetch.translation) while this page is flattened.
-        await asyncio.to_thread(spools[DATASOURCE_COLUMN].add, page.observed)
+        spools[DATASOURCE_COLUMN].add(page.observed)
     return pages
 
 

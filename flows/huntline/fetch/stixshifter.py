@@ -35,7 +35,6 @@ from stix_shifter.stix_translation.stix_translation import StixTranslation
 from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
-from huntline.fetch import translation
 from huntline.fetch.base import ObservedData, Window
 from huntline.fetch.connectors import connector_error, option_spec
 from huntline.fetch.pattern import with_window
@@ -259,8 +258,8 @@ class Session:
     async def translate_results(self, data: list[Any]) -> list[ObservedData]:
         bundle = await self.caller.call(
             "results translation",
-            lambda: translation.translate_results(
-                self.profile.connector, _identity(self.source.name), data, self.options
+            lambda: StixTranslation().translate_async(
+                self.profile.connector, "results", _identity(self.source.name), data, self.options
             ),
         )
         objects = bundle.get("objects") if isinstance(bundle, dict) else None
