@@ -21,6 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -185,12 +186,12 @@ def _load(server: MariaDB, socket_path: Path) -> None:
         db.close()
 
 
-@pytest.fixture(scope="session")
-def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    """A MariaDB server on 127.0.0.1 with the ``hunt.events`` table loaded; stopped at the end."""
+@contextmanager
+def running_mariadb(root: Path, rows: list[dict[str, Any]]) -> Iterator[MariaDB]:
+    """A MariaDB server on 127.0.0.1 with ``rows`` in ``hunt.events``, its files under ``root``;
+    stopped on exit. (Also used by ``bench/fetch_mysql.py``.)"""
     install_db = _binary("mariadb-install-db", "mysql_install_db")
     server_binary = _binary("mariadbd", "mysqld")
-    root = tmp_path_factory.mktemp("mariadb")
     datadir, socket_path, log = root / "data", root / "mysqld.sock", root / "error.log"
     installed = subprocess.run(
         [
@@ -234,7 +235,7 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
             table="events",
             user="hunter",
             password="Hunt3r-pa55word",
-            rows=generated_rows(),
+            rows=rows,
         )
         _load(server, socket_path)
         yield server
@@ -245,6 +246,13 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A MariaDB server on 127.0.0.1 with the ``hunt.events`` table loaded; stopped at the end."""
+    with running_mariadb(tmp_path_factory.mktemp("mariadb"), generated_rows()) as server:
+        yield server
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

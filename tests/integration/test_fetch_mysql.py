@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,6 +97,25 @@ def test_pages_through_the_connector(mariadb: Any, spy: type[Spy]) -> None:
     assert set(table["binary_ref.name"]) == {"cmd.exe"}
     observed = pd_timestamps(table["first_observed"])
     assert all(MYSQL_WINDOW_START <= moment < MYSQL_WINDOW_STOP for moment in observed)
+
+
+@pytest.mark.server
+def test_many_pages_from_mysql_suggest_a_larger_page_size(
+    mariadb: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.stixshifter"):
+        pages = fetch(source_for(mariadb), CMD, page_size=2)
+    assert [len(page) for page in pages] == [2] * 5
+    warnings = [r.getMessage() for r in caplog.records if "every page" in r.getMessage()]
+    assert warnings == [
+        "mysql-lab: the mysql connector reads the whole result again for every page "
+        "(5 pages of 2 so far); a page_size near the expected number of results makes this "
+        "fetch faster"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.stixshifter"):
+        fetch(source_for(mariadb), CMD, page_size=4)
+    assert not [r for r in caplog.records if "every page" in r.getMessage()]
 
 
 def pd_timestamps(values: Any) -> list[datetime]:

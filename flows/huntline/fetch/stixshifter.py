@@ -36,7 +36,12 @@ from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window
-from huntline.fetch.connectors import connector_error, option_spec
+from huntline.fetch.connectors import (
+    REREADS_EVERY_PAGE,
+    connector_error,
+    module_name,
+    option_spec,
+)
 from huntline.fetch.pattern import with_window
 from huntline.fetch.profiles import Profile
 from huntline.fetch.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
@@ -46,6 +51,8 @@ log = logging.getLogger(__name__)
 
 IDENTITY_NAMESPACE = uuid.UUID("5d6b1c9e-2f0a-4a57-9f1e-6c1b0d6f7a01")
 FAILED_STATES = frozenset({"ERROR", "CANCELED", "CANCELLED"})
+#: Pages after which a connector that re-reads its whole result per page is pointed out.
+REREAD_WARNING_PAGES = 5
 
 
 class StixShifterSource:
@@ -198,7 +205,7 @@ class Session:
     ) -> AsyncIterator[list[Any]]:
         """Raw result pages; stops on an empty or short page, or at ``limit``. Each answer's
         ``metadata`` goes back with the next call (elastic_ecs pages by it)."""
-        offset = 0
+        offset = pages = 0
         while limit is None or offset < limit:
             length = page_size if limit is None else min(page_size, limit - offset)
             results = functools.partial(
@@ -211,6 +218,9 @@ class Session:
                 return
             data = data[:length]  # some connectors ignore length; honour limit anyway
             offset += len(data)
+            pages += 1
+            if pages == REREAD_WARNING_PAGES:
+                self._warn_if_rereading(page_size)
             yield data
             if len(data) < length:
                 return
@@ -276,6 +286,18 @@ class Session:
                 len(data),
             )
         return observed
+
+    def _warn_if_rereading(self, page_size: int) -> None:
+        if module_name(self.profile.connector) in REREADS_EVERY_PAGE:
+            log.warning(
+                "%s: the %s connector reads the whole result again for every page "
+                "(%d pages of %d so far); a page_size near the expected number of results "
+                "makes this fetch faster",
+                self.source.name,
+                self.profile.connector,
+                REREAD_WARNING_PAGES,
+                page_size,
+            )
 
     def _warn_if_cut(self, fetched: int, limit: int | None) -> None:
         cap = self.options.get("result_limit") or option_spec(
