@@ -81,6 +81,27 @@ class _Splitter:
             sink.close()
 
 
+def id_hashes(ids: list[str]) -> np.ndarray:
+    """Python's hash of each id: stable within the process, which is all a spool needs."""
+    return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+
+
+class _IdIndex:
+    """A bucket's rows by the hash of their id (sorted hashes, and the row of each)."""
+
+    def __init__(self, hashes: np.ndarray) -> None:
+        self.rows = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[self.rows]
+
+    def rows_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The rows whose id hash is one of ``hashes``, ascending, each once."""
+        first = np.searchsorted(self.hashes, hashes, side="left")
+        last = np.searchsorted(self.hashes, hashes, side="right")
+        counts = last - first
+        shared = [self.rows[first[i] : last[i]] for i in np.flatnonzero(counts > 1)]
+        return np.unique(np.concatenate([self.rows[first[counts == 1]], *shared]))
+
+
 class Buckets:
     """The merged entities of one type as one IPC file per id bucket, all of one schema.
 
@@ -94,6 +115,7 @@ class Buckets:
         self.schema = schema.remove(schema.get_field_index(ORDINAL))
         self._full_schema = schema
         self._ranges: list[Path] | None = None
+        self._indexes: dict[int, _IdIndex] | None = None
 
     def ordered(self, rows: int) -> Iterator[pa.Table]:
         """Every entity, in first-seen order, ``rows`` at a time.
@@ -147,16 +169,33 @@ class Buckets:
             path.unlink(missing_ok=True)
 
     def take_ids(self, ids: pa.Array) -> pa.Table:
-        """The rows whose id is in ``ids``, reading only the buckets that can hold them."""
-        buckets = bucket_of(ids, len(self.paths))
+        """The rows whose id is in ``ids``, in bucket order.
+
+        Each bucket's ids are indexed by hash on the first call (16 bytes per entity), so a
+        lookup reads only the matching rows: probing whole buckets instead made every slice of
+        a million-entity root cost a pass over every target bucket.
+        """
+        wanted = ids.to_pylist()
+        keys = id_hashes(wanted)
+        numbers = bucket_of(ids, len(self.paths)).to_numpy()
         found = []
-        for bucket in pc.unique(buckets).to_pylist():
-            wanted = ids.filter(pc.equal(buckets, bucket))
-            table = read_ipc(self.paths[bucket])
-            found.append(table.filter(pc.is_in(table.column("id"), value_set=wanted)))
+        for bucket in np.unique(numbers):
+            rows = self._index(int(bucket)).rows_of(keys[numbers == bucket])
+            if len(rows):
+                table = read_ipc(self.paths[bucket]).take(pa.array(rows))
+                # exact even when two ids share a hash
+                found.append(table.filter(pc.is_in(table.column("id"), value_set=ids)))
         if not found:
             return self.schema.empty_table()
         return pa.concat_tables(found).drop_columns([ORDINAL]).combine_chunks()
+
+    def _index(self, bucket: int) -> _IdIndex:
+        if self._indexes is None:
+            self._indexes = {}
+        if bucket not in self._indexes:
+            ids = read_ipc(self.paths[bucket]).column("id").to_pylist()
+            self._indexes[bucket] = _IdIndex(id_hashes(ids))
+        return self._indexes[bucket]
 
     @classmethod
     def build(

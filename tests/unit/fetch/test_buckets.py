@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
+from huntline.fetch import buckets as buckets_module
 from huntline.fetch.buckets import Buckets
 from huntline.fetch.merge import ORDINAL, merge_occurrences, unified_schema
 from huntline.storage import write_ipc
@@ -62,6 +64,24 @@ def test_take_ids_finds_rows_in_any_bucket_and_hides_the_ordinal(tmp_path: Path)
 
     assert sorted(found.column("value").to_pylist()) == ["10.0.0.17", "10.0.0.3", "10.0.0.42"]
     assert found.schema == buckets.schema
+
+
+def test_take_ids_is_exact_when_ids_share_a_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every id hashed alike: the index hands back whole buckets, the id check keeps the
+    wanted rows only, in bucket order, each once."""
+    buckets = build(tmp_path, [occurrences(list(range(50)), 0)], count=4)
+    every_third = [f"ipv4-addr--{n:032x}" for n in range(0, 50, 3)]
+    honest = buckets.take_ids(pa.array(every_third, pa.large_string()))
+    monkeypatch.setattr(buckets_module, "id_hashes", lambda ids: np.zeros(len(ids), dtype=np.int64))
+    buckets._indexes = None
+    wanted = pa.array([*every_third, every_third[0]], pa.large_string())
+
+    colliding = buckets.take_ids(wanted)
+
+    assert colliding.to_pylist() == honest.to_pylist()
+    assert colliding.num_rows == 17
 
 
 def test_remove_deletes_every_file(tmp_path: Path) -> None:
