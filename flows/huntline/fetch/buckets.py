@@ -180,11 +180,13 @@ class Buckets:
         numbers = bucket_of(ids, len(self.paths)).to_numpy()
         found = []
         for bucket in np.unique(numbers):
-            rows = self._index(int(bucket)).rows_of(keys[numbers == bucket])
+            here = numbers == bucket
+            rows = self._index(int(bucket)).rows_of(keys[here])
             if len(rows):
                 table = read_ipc(self.paths[bucket]).take(pa.array(rows))
                 # exact even when two ids share a hash
-                found.append(table.filter(pc.is_in(table.column("id"), value_set=ids)))
+                exact = pc.is_in(table.column("id"), value_set=ids.filter(pa.array(here)))
+                found.append(table.filter(exact))
         if not found:
             return self.schema.empty_table()
         return pa.concat_tables(found).drop_columns([ORDINAL]).combine_chunks()
