@@ -32,6 +32,7 @@ from stix2matcher import matcher as stix2matcher
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window
+from huntline.fetch.heap import collector_paused
 from huntline.fetch.pattern import binds_one_observation
 
 #: Observations parsed and matched at a time when streaming a bundle.
@@ -146,7 +147,8 @@ def read_observed_data(path: Path) -> list[ObservedData]:
     except OSError as error:
         raise _unreadable(path, error) from None
     try:
-        bundle = orjson.loads(text)
+        with collector_paused():
+            bundle = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         raise FetchError(
             f"STIX bundle {path}:{error.lineno}:{error.colno} is not valid JSON: {error.msg}",

@@ -32,12 +32,12 @@ import pyarrow as pa
 
 from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
+from huntline.fetch.heap import collector_paused
 from huntline.fetch.identity import IdCache, compact
 from huntline.fetch.occids import ObsIds
 from huntline.fetch.occshapes import OBS_NAMES, Shape, compile_shape, shape_store
 from huntline.fetch.occurrences import (  # the table rules, shared so they cannot drift
     _array,
-    _collector_paused,
     rows_to_table,
 )
 from huntline.fetch.plans import FIXED, OBSERVATION_COLUMNS, json_text, nested_row
@@ -97,7 +97,7 @@ def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa
     Raises:
         FetchError: An observed-data is not STIX 2.0 with embedded objects.
     """
-    with _collector_paused():
+    with collector_paused():
         types = _collect(observed, ids)
         moments = {name: [o.get(name) for o in observed] for name in OBSERVATION_COLUMNS[:2]}
         return {name: rows.table(moments) for name, rows in types.items()}

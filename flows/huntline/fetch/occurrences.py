@@ -34,9 +34,6 @@ the per-observation parts (ids, resolved references, the observation's columns) 
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import chain
 from typing import Any, cast
 
@@ -44,6 +41,7 @@ import pyarrow as pa
 
 from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
+from huntline.fetch.heap import collector_paused
 from huntline.fetch.identity import (
     SELF_CONTAINED,
     IdCache,
@@ -76,26 +74,10 @@ def occurrence_tables(observed: list[ObservedData], ids: IdCache) -> dict[str, p
         FetchError: An observed-data is not STIX 2.0 with embedded objects.
     """
     page = _Page(ids)
-    with _collector_paused():
+    with collector_paused():
         for index, obs in enumerate(observed):
             page.add(obs, index)
         return page.tables()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while flattening.
-
-    Flattening makes millions of small acyclic dicts, and every collection walks the whole heap
-    (the page, and often a whole parsed bundle); that alone cost more than the flattening.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _TypeRows:
