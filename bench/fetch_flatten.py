@@ -240,12 +240,24 @@ WORKERS = {"huntline": run_huntline, "huntline-stream": run_huntline_streaming,
            "translate-mysql": lambda p: run_translate(int(p.name))}  # fmt: skip
 
 
-def in_subprocess(worker: str, path: Path) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--worker", worker, str(path)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode:
-        return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def in_subprocess(worker: str, path: Path, repeat: int = 1) -> dict[str, Any]:
+    """The fastest of ``repeat`` runs of ``worker``, each in a fresh subprocess (on a shared
+    VM, the slower runs measure the neighbours)."""
+    best: dict[str, Any] | None = None
+    for _ in range(repeat):
+        command = [sys.executable, __file__, "--worker", worker, str(path)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if best is None or _seconds(result) < _seconds(best):
+            best = result
+    assert best is not None
+    return best
+
+
+def _seconds(result: dict[str, Any]) -> float:
+    return float(result.get("seconds", result.get("translate_seconds", 0.0)))
 
 
 def bundle(directory: Path, size: int) -> Path:
@@ -264,6 +276,7 @@ def main() -> int:
     parser.add_argument("--get-max", type=int, default=100_000)
     parser.add_argument("--http-size", type=int, default=2_000)
     parser.add_argument("--translate-size", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per line; the fastest is kept")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "huntline-bench")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -272,28 +285,29 @@ def main() -> int:
         result["peak_rss_mb"] = round(peak_rss_mb(), 1)
         print(json.dumps(result))
         return 0
+    repeat = max(1, args.repeat)
     args.data.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": _machine(), "sizes": {}}
+    results: dict[str, Any] = {"machine": _machine(), "repeat": repeat, "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:
         path = bundle(args.data, size)
         entry: dict[str, Any] = {}
         if size <= args.parsed_max:
-            entry["huntline"] = in_subprocess("huntline", path)
-        entry["huntline_stream"] = in_subprocess("huntline-stream", path)
+            entry["huntline"] = in_subprocess("huntline", path, repeat)
+        entry["huntline_stream"] = in_subprocess("huntline-stream", path, repeat)
         if size <= args.firepit_max:
-            entry["firepit"] = in_subprocess("firepit", path)
+            entry["firepit"] = in_subprocess("firepit", path, repeat)
         if size <= args.check_max:
             entry["check"] = in_subprocess("check", path)
         if size <= args.get_max:
-            entry["get_file"] = in_subprocess("get-file", path)
+            entry["get_file"] = in_subprocess("get-file", path, repeat)
         results["sizes"][size] = entry
         _print(size, entry)
-    translate = in_subprocess("translate-mysql", Path(str(args.translate_size)))
+    translate = in_subprocess("translate-mysql", Path(str(args.translate_size)), repeat)
     results["translate_mysql"] = {args.translate_size: translate}
     _print_translate(args.translate_size, translate)
     small = bundle(args.data, args.http_size)
-    results["get_stix_bundle"] = {args.http_size: in_subprocess("get-stix_bundle", small)}
-    results["get_file_small"] = {args.http_size: in_subprocess("get-file", small)}
+    results["get_stix_bundle"] = {args.http_size: in_subprocess("get-stix_bundle", small, repeat)}
+    results["get_file_small"] = {args.http_size: in_subprocess("get-file", small, repeat)}
     for name in ("get_stix_bundle", "get_file_small"):
         _print(args.http_size, {name: results[name][args.http_size]})
     out = HERE / "results" / f"fetch_flatten-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
