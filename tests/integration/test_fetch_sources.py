@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
 from datetime import UTC, datetime
@@ -42,6 +43,19 @@ def test_http_bundle_through_stix_bundle_connector(bundle_server: str, shared_da
     local_observed = [obs for page in fetch(local, ALL_IPS, page_size=30) for obs in page]
     assert [o["id"] for o in local_observed] == [o["id"] for o in observed]
     assert flatten(local_observed, "network-traffic").equals(table)
+
+
+@pytest.mark.server
+def test_many_pages_of_an_http_bundle_suggest_a_larger_page_size(
+    bundle_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = resolve_source(f"{bundle_server}/test_bundle.json")
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.stixshifter"):
+        assert len(fetch(source, ALL_IPS, page_size=10)) == 10
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "the stix_bundle connector reads the whole result again for every page (5 pages of 10 "
+        "so far); a page_size near the expected number of results makes this fetch faster"
+    ]
 
 
 @pytest.mark.server

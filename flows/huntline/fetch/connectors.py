@@ -43,11 +43,12 @@ KNOWN_CONNECTORS = frozenset(
 )  # fmt: skip
 
 
-#: Connectors whose ``results`` call runs the whole query and reads every row for each page,
-#: then skips to the page's offset (stix-shifter 8.1.3 ``mysql``: ``api_client.run_search``), so
-#: paging through N rows in pages of P reads about N * N / 2P rows. ``bench/fetch_mysql.py``:
-#: 20k rows took 14.5 s in pages of 1,000 and 7.1 s in one page.
-REREADS_EVERY_PAGE = frozenset({"mysql"})
+#: Connectors whose ``results`` call reads the whole result again for each page, then skips to
+#: the page's offset, so paging through N results in pages of P reads about N * N / 2P of them.
+#: In stix-shifter 8.1.3: ``mysql`` (``api_client.run_search`` runs the whole query;
+#: ``bench/fetch_mysql.py``: 20k rows took 14.5 s in pages of 1,000 and 7.1 s in one page) and
+#: ``stix_bundle`` (``create_results_connection`` downloads and parses the whole bundle).
+REREADS_EVERY_PAGE = frozenset({"mysql", "stix_bundle"})
 
 
 @dataclass(frozen=True)
