@@ -175,17 +175,20 @@ class Buckets:
         lookup reads only the matching rows: probing whole buckets instead made every slice of
         a million-entity root cost a pass over every target bucket.
         """
-        wanted = ids.to_pylist()
-        keys = id_hashes(wanted)
         numbers = bucket_of(ids, len(self.paths)).to_numpy()
+        by_bucket = np.argsort(numbers, kind="stable")  # one sort, then a slice per bucket
+        ids = ids.take(pa.array(by_bucket))
+        keys = id_hashes(ids.to_pylist())
+        numbers = numbers[by_bucket]
+        starts = np.searchsorted(numbers, np.arange(len(self.paths) + 1))
         found = []
-        for bucket in np.unique(numbers):
-            here = numbers == bucket
-            rows = self._index(int(bucket)).rows_of(keys[here])
+        for bucket in np.flatnonzero(np.diff(starts)):
+            start, stop = starts[bucket], starts[bucket + 1]
+            rows = self._index(int(bucket)).rows_of(keys[start:stop])
             if len(rows):
                 table = read_ipc(self.paths[bucket]).take(pa.array(rows))
                 # exact even when two ids share a hash
-                exact = pc.is_in(table.column("id"), value_set=ids.filter(pa.array(here)))
+                exact = pc.is_in(table.column("id"), value_set=ids.slice(start, stop - start))
                 found.append(table.filter(exact))
         if not found:
             return self.schema.empty_table()
