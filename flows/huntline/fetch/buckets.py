@@ -16,8 +16,9 @@ once, whatever the number of buckets.
 
 Dereferencing a slice of the root table needs only the target rows that slice reaches;
 :func:`reachable` collects them hop by hop (as many hops as :class:`~.references.Resolver`
-follows), reading only the target buckets that hold them. The resolver then runs on the slice
-against those small subsets, so its output is what it would be against whole tables.
+follows), taking from each target bucket only the rows it needs, found through an index of the
+bucket's id hashes. The resolver then runs on the slice against those small subsets, so its
+output is what it would be against whole tables.
 """
 
 from __future__ import annotations
