@@ -11,6 +11,7 @@ import pytest
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import BundleSource, Window, resolve_source
+from huntline.fetch import bundle as bundle_module
 from huntline.fetch.bundle import match_all, read_observed_data
 from huntline.fetch.pattern import binds_one_observation
 
@@ -170,3 +171,51 @@ def test_a_broken_bundle_too_large_to_reparse_names_the_byte(
 
     with pytest.raises(FetchError, match=rf"STIX bundle {path} is not valid JSON near byte \d+"):
         fetch(BundleSource(path), pattern, ALL_TIME)
+
+
+PREFILTERED = [
+    "[process:name = 'powershell.exe']",
+    "[process:name = 'powershell.exe' OR process:name = 'cmd.exe']",
+    "[process:name = 'cmd.exe'] OR [ipv4-addr:value = '10.0.3.202']",
+    "[process:name = 'it\\'s' OR user-account:user_id = 'user041']",
+    "[process:name NOT = 'cmd.exe']",
+    "[process:name = 'cmd.exe' AND process:pid > 100]",
+    "[process:parent_ref.name = 'cmd.exe']",
+    "[file:hashes.MD5 = 'a790d4bb8f29d1cc593c8e0e8590ec16']",
+    "[network-traffic:protocols[*] = 'udp']",
+    "[process:pid = 6251] OR [network-traffic:dst_port = 53]",
+    "[x-oca-event:action IN ('connection', 'process_started')]",
+    "[user-account:user_id LIKE 'user04%']",
+    "[ipv4-addr:value ISSUBSET '10.0.0.0/16']",
+    "[process:command_line MATCHES 'job 2[0-9]$']",
+    "[user-account:is_privileged = 'false']",
+    "[email-addr:value = 'nobody@example.com']",
+]
+
+
+@pytest.mark.parametrize("pattern", PREFILTERED)
+def test_the_prefilter_never_drops_a_match(
+    pattern: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only observations that pass ``_could_match`` reach stix2-matcher: the matches are the
+    same as the matcher's on every observation, whatever the pattern's shape."""
+    path, _ = generated(tmp_path, 1500)
+    observed = read_observed_data(path)
+    prefiltered = match_all(pattern, observed, source="test")
+    with monkeypatch.context() as patched:
+        patched.setattr(bundle_module, "_could_match", lambda _: lambda objects: True)
+        everything = match_all(pattern, observed, source="test")
+    assert [obs["id"] for obs in prefiltered] == [obs["id"] for obs in everything]
+
+
+def test_the_prefilter_decides_text_equality_and_types() -> None:
+    process = {"0": {"type": "process", "name": "cmd.exe"}}
+    address = {"0": {"type": "ipv4-addr", "value": "10.0.0.1"}}
+    by_name = bundle_module._could_match("[process:name = 'powershell.exe' OR process:name = 'x']")
+    assert not by_name(process) and not by_name(address)
+    assert by_name({"0": {"type": "process", "name": "x"}})
+    assert by_name({"0": {"type": "process", "name": ["x"]}})  # not text: left to the matcher
+    by_type = bundle_module._could_match("[process:name LIKE 'power%']")
+    assert by_type(process) and not by_type(address)
+    anded = bundle_module._could_match("[process:name = 'a' AND process:pid = 4]")
+    assert anded(process) and not anded(address)
