@@ -34,6 +34,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from huntline.errors import FetchError
 from huntline.fetch.plans import OBSERVATION_COLUMNS, SOURCE_COLUMN, json_text
 
 _LAST = pc.ScalarAggregateOptions(skip_nulls=True)
@@ -66,6 +67,9 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
     table = concat_unified(list(parts))
     if table.num_rows == 0:
         return table
+    if "number_observed" in table.column_names:
+        where = table.schema.get_field_index("number_observed")
+        table = table.set_column(where, "number_observed", _counts(table.column(where)))
     encoded = pc.dictionary_encode(table.column("id")).combine_chunks()
     ranks = encoded.indices
     if len(encoded.dictionary) == table.num_rows:  # every id once: nothing to merge
@@ -94,6 +98,34 @@ def _aggregated(table: pa.Table) -> pa.Table:
     return _merged_columns(
         table, grouped.rename_columns([renamed.get(c, c) for c in grouped.column_names])
     )
+
+
+def _counts(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``number_observed`` as numbers, to be summed: null where an observation has none (a
+    column of nulls is text after :func:`unified_schema`), and text that is a whole number
+    taken as one.
+
+    Raises:
+        FetchError: An observation's ``number_observed`` is not a number.
+    """
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return column
+    try:
+        return column.cast(pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad = next(v for v in column.to_pylist() if v is not None and not _is_count(v))
+        raise FetchError(
+            f"observed-data has a number_observed that is not a number: {bad!r}",
+            hint="STIX 2.0 observed-data carry number_observed as an integer",
+        ) from None
+
+
+def _is_count(value: Any) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _refs_or_last(column: str) -> tuple[str, Any]:

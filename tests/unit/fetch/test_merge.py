@@ -15,6 +15,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from huntline.errors import FetchError
+from huntline.fetch import flatten_all
 from huntline.fetch.merge import ORDINAL, merge_occurrences
 from huntline.fetch.plans import json_text
 
@@ -125,3 +127,38 @@ def test_merge_follows_the_upsert_rules(ids: int, unique: float, seed: int) -> N
 def test_merge_of_nothing_is_empty() -> None:
     rows = occurrences(1, 10, 3, 0.5)
     assert merge_occurrences(as_tables(rows, 1)[0].slice(0, 0) for _ in range(2)).num_rows == 0
+
+
+def observations(number: Any) -> list[dict[str, Any]]:
+    """Three observations of one address and three processes, with ``number_observed`` as
+    given (None: left out)."""
+    return [
+        {
+            "type": "observed-data",
+            "id": f"observed-data--{i:08d}-0000-4000-8000-000000000000",
+            "first_observed": "2024-01-01T00:00:00Z",
+            "last_observed": "2024-01-01T00:00:01Z",
+            **({} if number is None else {"number_observed": number}),
+            "objects": {
+                "0": {"type": "ipv4-addr", "value": "10.0.0.1"},
+                "1": {"type": "process", "pid": 100 + i, "name": "x"},
+            },
+        }
+        for i in range(3)
+    ]
+
+
+def test_observations_without_number_observed_merge_to_null() -> None:
+    tables = flatten_all(observations(None))
+    assert tables["ipv4-addr"].column("number_observed").to_pylist() == [None]
+    assert tables["process"].column("number_observed").to_pylist() == [None, None, None]
+
+
+def test_number_observed_as_text_is_summed_as_a_number() -> None:
+    address = flatten_all(observations("2"))["ipv4-addr"]
+    assert address.column("number_observed").to_pylist() == [6]
+
+
+def test_number_observed_that_is_not_a_number_is_named() -> None:
+    with pytest.raises(FetchError, match="number_observed that is not a number: 'many'"):
+        flatten_all(observations("many"))
