@@ -22,6 +22,7 @@ reaches stix2-matcher, which costs tens of microseconds per observation.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
@@ -133,6 +134,13 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
                             chunk.append(item)
                             if len(chunk) == chunk_size:
                                 break
+            except UnicodeDecodeError:
+                raise FetchError(
+                    f"STIX bundle {path} holds an unpaired UTF-16 surrogate escape (such as "
+                    f"\\udcff) near byte {handle.tell()}, which the streaming parser cannot read",
+                    file=str(path),
+                    hint="re-export the bundle with the unpaired surrogates replaced (U+FFFD)",
+                ) from None
             except ijson.JSONError as error:
                 if path.stat().st_size <= _REPARSE_LIMIT:
                     read_observed_data(path)  # raises with the line and column
@@ -161,7 +169,7 @@ def read_observed_data(path: Path) -> list[ObservedData]:
         raise _unreadable(path, error) from None
     try:
         with collector_paused():
-            bundle = orjson.loads(text)
+            bundle = _parsed(text)
     except orjson.JSONDecodeError as error:
         raise FetchError(
             f"STIX bundle {path}:{error.lineno}:{error.colno} is not valid JSON: {error.msg}",
@@ -181,6 +189,21 @@ def read_observed_data(path: Path) -> list[ObservedData]:
     for index, obs in enumerate(observed):
         _check_observation(path, index, obs)
     return observed
+
+
+def _parsed(text: bytes) -> Any:
+    """The JSON ``text``. orjson refuses an unpaired UTF-16 surrogate escape (``\\udcff``), which
+    is valid JSON and which Windows names produce; Python's ``json`` reads those bundles, and
+    flattening turns the surrogates into U+FFFD."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        if "surrogate" not in error.msg:
+            raise
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise error from None
 
 
 def _unreadable(path: Path, error: OSError) -> DataSourceError:

@@ -93,7 +93,9 @@ def canonical_json(value: Any) -> bytes:
     try:
         text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits; rare enough for the slow path
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogatepass"
+        )
     return text.replace(b"/", b"\\/")
 
 

@@ -333,7 +333,7 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Rows (dicts that may lack keys) as a table of the union of their keys, first seen first."""
     try:  # one pass in C++ when every column has one type
         return pa.Table.from_struct_array(pa.array(rows))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
         pass
     names = list(dict.fromkeys(chain.from_iterable(rows)))
     arrays = [_array([row.get(name) for row in rows]) for name in names]
@@ -343,14 +343,25 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
 def _array(values: list[Any]) -> pa.Array:
     try:
         return pa.array(values)
+    except UnicodeEncodeError:  # Arrow text is UTF-8, which a lone surrogate is not
+        return _array([valid_text(v) if isinstance(v, str) else v for v in values])
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([text_value(v) for v in values], type=pa.large_string())
 
 
+def valid_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD. Windows names are UTF-16 and may
+    hold unpaired halves, which JSON carries as ``\\udXXX`` escapes and Python's ``json``
+    decodes as they are; a surrogate pair split in two escapes becomes its one character."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def text_value(value: Any) -> str | None:
     """One value of a mixed-type column as the text SQLite's TEXT affinity would give."""
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return valid_text(value)
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)

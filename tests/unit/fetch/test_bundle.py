@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from huntline.errors import DataSourceError, FetchError
-from huntline.fetch import BundleSource, Window, resolve_source
+from huntline.fetch import BundleSource, Window, flatten, resolve_source
 from huntline.fetch import bundle as bundle_module
 from huntline.fetch.bundle import match_all, read_observed_data
 from huntline.fetch.pattern import binds_one_observation
@@ -219,3 +219,31 @@ def test_the_prefilter_decides_text_equality_and_types() -> None:
     assert by_type(process) and not by_type(address)
     anded = bundle_module._could_match("[process:name = 'a' AND process:pid = 4]")
     assert anded(process) and not anded(address)
+
+
+SURROGATES = (
+    '{"type": "bundle", "objects": [{"type": "observed-data", "id": "observed-data--1", '
+    '"first_observed": "2021-05-03T10:00:00Z", "last_observed": "2021-05-03T10:00:00Z", '
+    '"number_observed": 1, "objects": {"0": {"type": "process", "pid": 4, '
+    '"name": "\\udcffsvc.exe"}}}]}'
+)
+
+
+def test_unpaired_surrogate_escapes_are_read_whole_and_flattened_as_u_fffd(
+    tmp_path: Path,
+) -> None:
+    """Valid JSON that orjson refuses: read with Python's json, and the name stored with
+    U+FFFD, as Arrow text must be UTF-8."""
+    path = tmp_path / "windows.json"
+    path.write_text(SURROGATES)
+    (observed,) = read_observed_data(path)
+    assert observed["objects"]["0"]["name"] == "\udcffsvc.exe"
+    assert flatten(read_observed_data(path), "process")["name"].tolist() == ["\ufffdsvc.exe"]
+
+
+def test_unpaired_surrogate_escapes_in_a_streamed_bundle_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text(SURROGATES)
+    with pytest.raises(FetchError, match="unpaired UTF-16 surrogate escape") as caught:
+        fetch(BundleSource(path), "[process:pid = 4]", ALL_2021)
+    assert caught.value.hint is not None and "U+FFFD" in caught.value.hint

@@ -172,6 +172,14 @@ AWKWARD = [
         last=None,
     ),
     _obs({}),
+    # Windows names with unpaired UTF-16 surrogates (Python's json reads them as they are)
+    _obs(
+        {
+            "0": {"type": "process", "pid": 4, "name": "\udcffsvc.exe", "x_args": ["a\ud800"]},
+            "1": {"type": "file", "name": "a\ud83d\ude00b", "x_size": 1},
+            "2": {"type": "x-oca-asset", "hostname": "h\udc80"},
+        }
+    ),
     # names that collide once shortened (flattened the general way), nested custom objects,
     # object paths written as keys, a process identified by an extension
     _obs(
