@@ -116,7 +116,7 @@ class Buckets:
         self.schema = schema.remove(schema.get_field_index(ORDINAL))
         self._full_schema = schema
         self._ranges: list[Path] | None = None
-        self._indexes: dict[int, _IdIndex] | None = None
+        self._indexes: dict[int, _IdIndex] = {}
 
     def ordered(self, rows: int) -> Iterator[pa.Table]:
         """Every entity, in first-seen order, ``rows`` at a time.
@@ -196,8 +196,6 @@ class Buckets:
         return pa.concat_tables(found).drop_columns([ORDINAL]).combine_chunks()
 
     def _index(self, bucket: int) -> _IdIndex:
-        if self._indexes is None:
-            self._indexes = {}
         if bucket not in self._indexes:
             ids = read_ipc(self.paths[bucket]).column("id").to_pylist()
             self._indexes[bucket] = _IdIndex(id_hashes(ids))

@@ -74,10 +74,11 @@ def merge_occurrences(parts: Iterable[pa.Table]) -> pa.Table:
     ranks = encoded.indices
     if len(encoded.dictionary) == table.num_rows:  # every id once: nothing to merge
         return _merged_columns(table, table).combine_chunks()
-    counts = np.bincount(ranks.to_numpy(), minlength=len(encoded.dictionary))
+    rank_of = ranks.to_numpy()
+    counts = np.bincount(rank_of, minlength=len(encoded.dictionary))
     if counts.min() > 1:  # every id several times (files, addresses, hosts)
         return _aggregated(table).combine_chunks()
-    once = pa.array(counts[ranks.to_numpy()] == 1)
+    once = pa.array(counts[rank_of] == 1)
     table = table.append_column(_RANK, ranks)
     singles = table.filter(once)
     merged = _aggregated(table.filter(pc.invert(once)))
@@ -101,19 +102,20 @@ def _aggregated(table: pa.Table) -> pa.Table:
 
 
 def _counts(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """``number_observed`` as numbers, to be summed: null where an observation has none (a
-    column of nulls is text after :func:`unified_schema`), and text that is a whole number
-    taken as one.
+    """``number_observed`` typed as its sum is (int64, or float64 when any is fractional), so
+    an entity seen once and one merged from several get the same type: null where an
+    observation has none (a column of nulls is text after :func:`unified_schema`), and text
+    that is a whole number taken as one.
 
     Raises:
         FetchError: An observation's ``number_observed`` is not a number.
     """
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        return column
+    if pa.types.is_floating(column.type):
+        return column.cast(pa.float64())
     try:
         return column.cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        bad = next(v for v in column.to_pylist() if v is not None and not _is_count(v))
+        bad = next((v for v in column.to_pylist() if v is not None and not _is_count(v)), None)
         raise FetchError(
             f"observed-data has a number_observed that is not a number: {bad!r}",
             hint="STIX 2.0 observed-data carry number_observed as an integer",
@@ -147,18 +149,13 @@ def _merged_columns(occurrences: pa.Table, values: pa.Table) -> pa.Table:
 
 def _finished(column: str, values: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     """One merged column from its aggregate (a list for ``distinct``) or, for entities seen
-    once, from the occurrence's own value, which is then typed as the aggregate would be."""
+    once, from the occurrence's own value, typed as the aggregate would be."""
     if column.endswith("_refs") and pa.types.is_list(values.type):
         return _union_lists(values)
     if column == SOURCE_COLUMN:
         if pa.types.is_list(values.type):
             return _joined_sources(values)
         return values.cast(pa.large_string())
-    if column == "number_observed":
-        if pa.types.is_integer(values.type):
-            return values.cast(pa.int64())
-        if pa.types.is_floating(values.type):
-            return values.cast(pa.float64())
     return values
 
 

@@ -75,7 +75,7 @@ def test_take_ids_is_exact_when_ids_share_a_hash(
     every_third = [f"ipv4-addr--{n:032x}" for n in range(0, 50, 3)]
     honest = buckets.take_ids(pa.array(every_third, pa.large_string()))
     monkeypatch.setattr(buckets_module, "id_hashes", lambda ids: np.zeros(len(ids), dtype=np.int64))
-    buckets._indexes = None
+    buckets._indexes = {}
     wanted = pa.array([*every_third, every_third[0]], pa.large_string())
 
     colliding = buckets.take_ids(wanted)
