@@ -16,8 +16,13 @@ with_test=0
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# 1. Debian packages.
-packages=(docker.io debootstrap ca-certificates)
+# 1. Debian packages (gcc and the Python headers build huntline's C collector,
+#    flows/huntline/fetch/_occurrences.c; without them huntline flattens in Python).
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null || python=python3
+packages=(docker.io debootstrap ca-certificates gcc libc6-dev)
+headers="$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+[ -f "$headers/Python.h" ] || packages+=("$(basename "$(readlink -f "$(command -v "$python")")")-dev")
 [ "$with_test" = 1 ] && packages+=(mariadb-server)
 missing=()
 for package in "${packages[@]}"; do
@@ -39,14 +44,16 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # 3. The venv.
-python="${PYTHON:-python3.11}"
-command -v "$python" >/dev/null || python=python3
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$python" -m venv .venv
 fi
 stamp=".venv/.huntline-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+stale=0
+for input in pyproject.toml constraints.txt setup.py flows/huntline/fetch/_occurrences.c; do
+  [ "$input" -nt "$stamp" ] && stale=1
+done
+if [ ! -f "$stamp" ] || [ "$stale" = 1 ]; then
   say "installing huntline and its pinned dependencies into .venv (a few minutes the first time)"
   # Some hosts configure extra local indexes that do not exist; pip warns once per package.
   .venv/bin/pip install -q -c constraints.txt -e ".[test]" \

@@ -35,6 +35,7 @@ from huntline.fetch.base import ObservedData
 from huntline.fetch.heap import collector_paused
 from huntline.fetch.identity import IdCache, compact
 from huntline.fetch.occids import ObsIds
+from huntline.fetch.occnative import NativeColumns, collector
 from huntline.fetch.occshapes import OBS_NAMES, Shape, compile_shape, shape_store
 from huntline.fetch.occurrences import (  # the table rules, shared so they cannot drift
     _array,
@@ -43,6 +44,9 @@ from huntline.fetch.occurrences import (  # the table rules, shared so they cann
 from huntline.fetch.plans import FIXED, OBSERVATION_COLUMNS, json_text, nested_row
 
 __all__ = ["page_occurrences"]
+
+#: The C collector (:mod:`.occnative`), or None: every page is flattened in Python.
+native = collector()
 
 _REF_SUFFIXES = ("_ref", "_refs")
 
@@ -77,17 +81,30 @@ class Columns:
                 values = full
             columns[name] = _array(values)
         names = list(dict.fromkeys(chain.from_iterable(self.orders.values())))
-        arrays = [columns[n] for n in names]
-        names.append("id")
-        arrays.append(_array(ids))
-        pick = itemgetter(*obs)
-        for name in OBSERVATION_COLUMNS[:2]:
-            names.append(name)
-            picked = pick(moments[name])
-            arrays.append(_array(list(picked) if count > 1 else [picked]))
-        names.append("number_observed")
-        arrays.append(_array(counts))
-        return pa.table(arrays, names=names)
+        return _occurrence_table(names, [columns[n] for n in names], ids, obs, counts, moments)
+
+
+def _occurrence_table(
+    names: list[str],
+    arrays: list[pa.Array | pa.ChunkedArray],
+    ids: list[str],
+    obs: list[int],
+    counts: list[Any],
+    moments: dict[str, list[Any]],
+) -> pa.Table:
+    """The SCO columns, then each occurrence's id and its observation's columns."""
+    pick = itemgetter(*obs)
+    picked = [pick(moments[name]) for name in OBSERVATION_COLUMNS[:2]]
+    moment_arrays = [_array(list(p) if len(obs) > 1 else [p]) for p in picked]
+    columns = [*arrays, _array(ids), *moment_arrays, _array(counts)]
+    return pa.table(columns, names=[*names, "id", *OBSERVATION_COLUMNS])
+
+
+def _native_table(parts: NativeColumns, moments: dict[str, list[Any]]) -> pa.Table:
+    """One type's table from the C collector's columns."""
+    names, columns, ids, obs, counts = parts
+    arrays = [_array(columns[name]) for name in names]
+    return _occurrence_table(names, arrays, ids, obs, counts, moments)
 
 
 def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:
@@ -98,8 +115,12 @@ def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa
         FetchError: An observed-data is not STIX 2.0 with embedded objects.
     """
     with collector_paused():
-        types = _collect(observed, ids)
         moments = {name: [o.get(name) for o in observed] for name in OBSERVATION_COLUMNS[:2]}
+        if native is not None:
+            parts = native.collect(observed, ids)
+            if parts is not None:
+                return {name: _native_table(part, moments) for name, part in parts.items()}
+        types = _collect(observed, ids)
         return {name: rows.table(moments) for name, rows in types.items()}
 
 

@@ -164,8 +164,8 @@ def identifying_properties(
             value = sco[prop]
             if not prop.endswith("_ref") or objects is None:
                 contrib[prop] = value
-            elif isinstance(value, str) and isinstance(objects.get(value), dict) and objects[value]:
-                contrib[prop] = target_id(value)
+            elif _is_sco(objects.get(value) if isinstance(value, str) else None):
+                contrib[prop] = target_id(value)  # a reference to anything else is dropped
     if sco_type == "process" and "x_unique_id" not in contrib:
         unique = _extension_unique_id(sco)
         if unique:
@@ -175,6 +175,10 @@ def identifying_properties(
             if pid and asset:
                 contrib["x_unique_id"] = f"{pid}_{asset}_{last_observed}"
     return contrib
+
+
+def _is_sco(target: Any) -> bool:
+    return isinstance(target, dict) and isinstance(target.get("type"), str)
 
 
 def _extension_unique_id(sco: dict[str, Any]) -> Any:

@@ -18,11 +18,9 @@ from huntline.fetch.base import ObservedData
 from huntline.fetch.identity import (
     ID_NAMESPACE,
     OCCURRENCE_NAMESPACE,
-    SELF_CONTAINED,
     IdCache,
     asset_id,
     canonical_json,
-    identifying_properties,
     observation_digest,
 )
 from huntline.fetch.occshapes import UNKNOWN, Shape
@@ -78,20 +76,17 @@ class ObsIds:
         found = self.known.get(key)
         if found is not None:
             return found
-        shape = self.shapes.get(key)
-        if shape is None:  # not an SCO: only reached as a reference target
-            found = self._unshaped(key)
+        shape = self.shapes[key]  # only SCOs are asked for: the page's and references' targets
+        kind = shape.kind
+        if kind == ANONYMOUS:
+            found = self._anonymous(shape.sco_type, key)
+        elif kind == HOSTED:
+            found = self._hosted(shape, key)
+        elif kind == FIXED:
+            found = shape.sid
+            assert found is not None
         else:
-            kind = shape.kind
-            if kind == ANONYMOUS:
-                found = self._anonymous(shape.sco_type, key)
-            elif kind == HOSTED:
-                found = self._hosted(shape, key)
-            elif kind == FIXED:
-                found = shape.sid
-                assert found is not None
-            else:
-                found = self._general(shape, key)
+            found = self._general(shape, key)
         self.known[key] = found
         return found
 
@@ -114,10 +109,9 @@ class ObsIds:
         """An SCO identified through its references' targets (file, network-traffic, ...)."""
         general = shape.general
         assert general is not None
-        objects = self.objects
         resolved: list[str | None] = []
         for _, value in general.refs:
-            if isinstance(value, str) and isinstance(objects.get(value), dict) and objects[value]:
+            if isinstance(value, str) and value in self.shapes:  # an SCO of this observation
                 resolved.append(self._target(value))
             else:
                 resolved.append(None)
@@ -137,37 +131,20 @@ class ObsIds:
         found = memo[memo_key] = self.cache.id_for(shape.sco_type, contrib)
         return found
 
-    def _unshaped(self, key: str) -> str:
-        sco = self.objects[key]
-        if sco["type"] in SELF_CONTAINED:  # pragma: no cover - an SCO, so it has a shape
-            raise AssertionError(key)
-        last = self.obs.get("last_observed")
-        contrib = identifying_properties(sco, self.objects, last, self._target)
-        return self._id(sco["type"], key, contrib)
-
     def _target(self, key: str) -> str:
         """A reference target's id the way firepit computes it: without the observation."""
-        shape = self.shapes.get(key)
-        if shape is not None:
-            kind = shape.kind
-            if kind == FIXED:
-                return shape.sid  # type: ignore[return-value]
-            if kind != GENERAL:
-                return self.of(key)
-            general = shape.general
-            assert general is not None
-            if general.free_id is UNKNOWN:
-                contrib = {**general.static, **dict(general.refs)}
-                general.free_id = self.cache.id_for(shape.sco_type, contrib) if contrib else None
-            return general.free_id if general.free_id is not None else self.of(key)
-        sco = self.objects[key]
-        contrib = identifying_properties(sco, None, None, self._target)
-        return self._id(sco.get("type", ""), key, contrib) if contrib else self.of(key)
-
-    def _id(self, sco_type: str, key: str, contrib: dict[str, Any]) -> str:
-        if contrib:
-            return self.cache.id_for(sco_type, contrib)
-        return self._anonymous(sco_type, key)
+        shape = self.shapes[key]
+        kind = shape.kind
+        if kind == FIXED:
+            return shape.sid  # type: ignore[return-value]
+        if kind != GENERAL:
+            return self.of(key)
+        general = shape.general
+        assert general is not None
+        if general.free_id is UNKNOWN:
+            contrib = {**general.static, **dict(general.refs)}
+            general.free_id = self.cache.id_for(shape.sco_type, contrib) if contrib else None
+        return general.free_id if general.free_id is not None else self.of(key)
 
     def _anonymous(self, sco_type: str, key: str) -> str:
         """``identity.occurrence_id``: from the observation's content and the SCO's key."""

@@ -4,6 +4,8 @@ Both run on the same pages, each with its own :class:`IdCache` carried across pa
 ``EntitySpool`` does), and every type's table must be ``equals`` (schema, column order, types
 and values, ids included). The reference is the live ``occurrence_tables``, so any change to
 the rules there shows up here as a difference.
+
+Every test runs twice: with the C collector (``_occurrences.c``) and with the Python one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from huntline.errors import FetchError
+from huntline.fetch import fastocc, occnative
 from huntline.fetch.bundle import read_observed_data
 from huntline.fetch.fastocc import page_occurrences
 from huntline.fetch.identity import IdCache
@@ -32,6 +35,16 @@ BUNDLES = [
     "test_bundle_2.json",
     "test_bundle_nt_1.json",
 ]
+
+
+@pytest.fixture(params=["c", "python"], autouse=True)
+def collector(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run each test with the C collector, then with the Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(fastocc, "native", None)
+    elif fastocc.native is None:
+        pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
+    return str(request.param)
 
 
 def assert_equivalent(
@@ -180,6 +193,28 @@ AWKWARD = [
             "2": {"type": "x-oca-asset", "hostname": "h\udc80"},
         }
     ),
+    # floats (Python writes their JSON), control characters, non-ASCII keys, hashes without a
+    # preferred one, a custom object's hashes, many keys, a reference to a dict that is no SCO
+    _obs(
+        {
+            "0": {"type": "network-traffic", "src_ref": "1", "dst_port": 1.5, "x_tab": "a\tb\x01"},
+            "1": {"type": "ipv4-addr", "value": "10.0.0.9", "x_weight": 0.1},
+            "2": {"type": "file", "name": "f", "hashes": {"SHA-512": "z", "Zed": "y", "ab": "x"}},
+            "3": {"type": "x-thing", "hashes": {"MD5": "m"}, "\u00e9t\u00e9": 1, "\u00e9": 2},
+            "4": {"type": "user-account", "user_id": "\u00e9\n", "account_login": "\x7f/\\"},
+            "5": {"type": "software", "name": "s", **{f"x_{i}": i for i in range(20)}},
+            "6": {"type": "artifact", "hashes": {"SHA-256": "aa"}, "x_n": 10**30},
+        },
+        number=2.5,
+    ),
+    _obs({str(i): {"type": "mac-addr", "value": f"m{i % 7}"} for i in range(40)}),
+    _obs(
+        {
+            "0": {"type": "network-traffic", "src_ref": "1", "dst_ref": "2"},
+            "1": {"value": "a dict without a type"},
+            "2": {"type": "ipv4-addr", "value": "10.0.0.2"},
+        }
+    ),
     # names that collide once shortened (flattened the general way), nested custom objects,
     # object paths written as keys, a process identified by an extension
     _obs(
@@ -209,6 +244,27 @@ AWKWARD = [
 def test_awkward_shapes(page: int) -> None:
     observed = AWKWARD * 2 + [_obs(AWKWARD[0]["objects"], number=5)]
     assert_equivalent(copy.deepcopy(observed), page)
+
+
+def test_the_c_collector_flattens_generated_pages(collector: str) -> None:
+    """Generated pages (awkward shapes included) are flattened in C, not handed back."""
+    if collector == "c":
+        observed = list(stixgen.observations(2000, seed=7, match_fraction=0.1))
+        assert fastocc.native.collect(observed, IdCache()) is not None
+
+
+def test_a_build_older_than_its_source_is_not_used(
+    collector: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited ``.c`` not yet rebuilt must not run its old rules silently."""
+    if collector == "c":
+        source = tmp_path / "_occurrences.c"
+        source.write_text("/* edited */")
+        monkeypatch.setattr(occnative, "_SOURCE", source)
+        with pytest.warns(UserWarning, match="older than _occurrences.c"):
+            assert occnative.collector() is None
+        source.unlink()
+        assert occnative.collector() is not None
 
 
 def test_not_stix_20_fails_like_the_reference() -> None:

@@ -1,0 +1,101 @@
+"""The C collector (``_occurrences.c``), configured with the rules' tables, or None.
+
+:mod:`.fastocc` hands each page to :func:`collector` first. The C code flattens the SCOs that
+are plain (or whose only nested dict is ``hashes``) and computes every id; any other SCO is
+compiled here, by :func:`shape_parts`, with :mod:`.occshapes`' rules, so those rules are
+written once. Identity's tables and its Python serialisers are passed in, so the C code
+holds no copy of them.
+
+The module is optional: without a C compiler at install time huntline flattens in Python
+(``tests/unit/fetch/test_fastocc.py`` checks both against the reference rules). In a source
+checkout, a build older than its ``.c`` file is not used (a warning says so): a stale build
+would silently run old rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import warnings
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from huntline.fetch.identity import (
+    ID_NAMESPACE,
+    ID_PROPERTIES,
+    OCCURRENCE_NAMESPACE,
+    PREFERRED_HASHES,
+    SELF_CONTAINED,
+    IdCache,
+    canonical_json,
+    observation_digest,
+)
+from huntline.fetch.occshapes import OBS_NAMES, compile_shape
+from huntline.fetch.plans import SKIPPED, json_text
+
+__all__ = ["NativeColumns", "collector", "shape_parts"]
+
+#: One type's columns from the C collector: names in first-seen order, values by name (None
+#: where an occurrence lacks the column), then per occurrence its id, observation index and
+#: count.
+NativeColumns = tuple[list[str], dict[str, list[Any]], list[str], list[int], list[Any]]
+
+#: How a flattened entry is used (``_occurrences.c``'s ROLE_*).
+VALUE, REF, REFS = range(3)
+
+_SOURCE = Path(__file__).with_name("_occurrences.c")
+
+
+def shape_parts(
+    sco: dict[str, Any], cache: IdCache
+) -> tuple[list[tuple[str, Any, int]], int, str | None, Any, list[tuple[str, Any]] | None] | None:
+    """An SCO the C code does not flatten, as :func:`.occshapes.compile_shape` makes it:
+    ``(entries in column order, id kind, id, pid, identifying properties)``, or None when its
+    columns collide after shortening (the page is then flattened in Python)."""
+    shape = compile_shape(sco, cache)
+    if shape.row is None:
+        return None
+    refs, ref_lists = dict(shape.refs), dict(shape.ref_lists)
+    entries = []
+    for name in shape.columns:
+        if name in shape.row:
+            entries.append((name, shape.row[name], VALUE))
+        elif name in refs:
+            entries.append((name, refs[name], REF))
+        else:
+            entries.append((name, ref_lists[name], REFS))
+    general = shape.general
+    pairs = None if general is None else [*general.static.items(), *general.refs]
+    return entries, shape.kind, shape.sid, shape.pid, pairs
+
+
+def collector() -> ModuleType | None:
+    """The configured C module, or None when it is not built or older than its source."""
+    try:
+        module = importlib.import_module("huntline.fetch._occurrences")
+    except ImportError:
+        return None
+    built = Path(module.__file__ or "")
+    if _SOURCE.exists() and built.exists() and built.stat().st_mtime < _SOURCE.stat().st_mtime:
+        warnings.warn(
+            f"{built.name} is older than {_SOURCE.name}: flattening in Python until it is "
+            "rebuilt (pip install -e .)",
+            stacklevel=2,
+        )
+        return None
+    module.configure(
+        id_properties=ID_PROPERTIES,
+        self_contained=SELF_CONTAINED,
+        preferred_hashes=PREFERRED_HASHES,
+        observation_names=OBS_NAMES,
+        skipped=SKIPPED,
+        id_namespace=ID_NAMESPACE,
+        occurrence_namespace=OCCURRENCE_NAMESPACE,
+        shape_parts=shape_parts,
+        canonical_json=canonical_json,
+        json_text=json_text,
+        observation_digest=observation_digest,
+        sha1=hashlib.sha1,
+    )
+    return module

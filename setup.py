@@ -1,0 +1,20 @@
+"""The C part of huntline: :mod:`huntline.fetch._occurrences` (optional: without a compiler,
+huntline flattens in Python, about twice as slowly). Everything else is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "huntline.fetch._occurrences",
+            ["flows/huntline/fetch/_occurrences.c"],
+            extra_compile_args=[
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Wno-missing-field-initializers -Wno-unused-parameter",
+            ],
+            optional=True,
+        )
+    ]
+)
