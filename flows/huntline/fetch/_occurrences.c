@@ -32,18 +32,25 @@ typedef struct {
     size_t len, cap;
 } Buf;
 
-static int buf_put(Buf *b, const char *p, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        char *data = PyMem_Realloc(b->data, cap);
-        if (data == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->data = data;
-        b->cap = cap;
+static int buf_grow(Buf *b, size_t n) {
+    size_t cap = b->cap ? b->cap : 2048;
+    while (cap < b->len + n) cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int buf_reserve(Buf *b, size_t n) {
+    return b->len + n <= b->cap ? 0 : buf_grow(b, n);
+}
+
+static inline int buf_put(Buf *b, const char *p, size_t n) {
+    if (buf_reserve(b, n) < 0) return -1;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
@@ -67,9 +74,9 @@ static PyObject *ID_CACHE;         /* dict: type NUL namespace name -> id (files
 #define ID_CACHE_SIZE 200000
 static unsigned char ID_NAMESPACE[16], OCCURRENCE_NAMESPACE[16];
 static PyObject *NAME_KINDS;       /* dict name -> int kind (remembered: names recur) */
-static PyObject *HASH_NAMES;       /* dict hash key -> flattened column name */
 static PyObject *S_TYPE, *S_PID, *S_HASHES, *S_X_UNIQUE_ID, *S_PROCESS, *S_ASSET, *S_HOST_ID,
-    *S_HOSTNAME, *S_NUMBER_OBSERVED, *S_LAST_OBSERVED, *S_FIRST_OBSERVED, *S_OBJECTS, *S_ID, *S_DIGEST;
+    *S_HOSTNAME, *S_NUMBER_OBSERVED, *S_LAST_OBSERVED, *S_FIRST_OBSERVED, *S_OBJECTS, *S_ID, *S_DIGEST,
+    *S_EXTENSIONS, *S_EXTENSIONS_DOT, *UNIQUE_ID_KEYS;
 
 enum { K_NOT_PLAIN, K_SKIP, K_REF, K_REFS, K_VALUE };
 enum { FIXED, ANONYMOUS, HOSTED, GENERAL }; /* plans.py's kinds, same numbers */
@@ -95,6 +102,19 @@ static int ends_with(PyObject *s, const char *suffix) {
     return 1;
 }
 
+/* A str's UTF-8 bytes and their length (NULL with an error set for a lone surrogate): ASCII
+ * strings are their own UTF-8; the others' is made once and kept by the str. */
+static inline const char *utf8_of(PyObject *s, Py_ssize_t *n) {
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        *n = PyUnicode_GET_LENGTH(s);
+        return (const char *)PyUnicode_DATA(s);
+    }
+    return PyUnicode_AsUTF8AndSize(s, n);
+}
+
+/* The bytes a JSON string escapes: control characters, '"', '\\', and '/' (ujson's "\/"). */
+static char ESCAPED[256];
+
 /* A custom type ("x-..."): its own dict values are JSON text, not dotted columns. */
 static int is_custom(PyObject *type) {
     return PyUnicode_GET_LENGTH(type) >= 2 && PyUnicode_READ_CHAR(type, 0) == 'x' &&
@@ -108,16 +128,17 @@ static int contains_char(PyObject *s, Py_UCS4 c) {
 /* A str as orjson writes it, then "/" as "\/" (ujson's text, which firepit hashes). */
 static int write_str(Buf *b, PyObject *s) {
     Py_ssize_t n;
-    const char *p = PyUnicode_AsUTF8AndSize(s, &n);
+    const char *p = utf8_of(s, &n);
     if (p == NULL) { /* a lone surrogate: Python's fallback writes it */
         PyErr_Clear();
         return JSON_IN_PYTHON;
     }
-    if (BUF_LIT(b, "\"") < 0) return JSON_FAILED;
+    if (buf_reserve(b, (size_t)n + 2) < 0) return JSON_FAILED;
+    b->data[b->len++] = '"';
     Py_ssize_t start = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '/') continue;
+        if (!ESCAPED[c]) continue;
         if (buf_put(b, p + start, i - start) < 0) return JSON_FAILED;
         char esc[7];
         const char *e = esc;
@@ -147,12 +168,25 @@ typedef struct {
     PyObject *value;
 } Pair;
 
-static int pair_order(const void *x, const void *y) {
-    PyObject *a = ((const Pair *)x)->key, *b = ((const Pair *)y)->key;
+/* Keys in code point order, as orjson sorts them: their UTF-8 bytes compared. */
+static int key_before(PyObject *a, PyObject *b) {
     Py_ssize_t na, nb;
-    const char *pa = PyUnicode_AsUTF8AndSize(a, &na), *pb = PyUnicode_AsUTF8AndSize(b, &nb);
+    const char *pa = utf8_of(a, &na), *pb = utf8_of(b, &nb); /* checked by write_pairs */
     int c = memcmp(pa, pb, (size_t)(na < nb ? na : nb));
-    return c ? c : (na > nb) - (na < nb);
+    return c ? c < 0 : na < nb;
+}
+
+/* Insertion sort: a dict here has a handful of keys. */
+static void sort_pairs(Pair *pairs, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Pair item = pairs[i];
+        Py_ssize_t j = i;
+        while (j > 0 && key_before(item.key, pairs[j - 1].key)) {
+            pairs[j] = pairs[j - 1];
+            j--;
+        }
+        pairs[j] = item;
+    }
 }
 
 static int write_value(Buf *b, PyObject *v, int sort);
@@ -160,14 +194,13 @@ static int write_value(Buf *b, PyObject *v, int sort);
 /* {"key":value,...}; sorted by the keys' UTF-8 bytes (code point order, as orjson sorts). */
 static int write_pairs(Buf *b, Pair *pairs, Py_ssize_t n, int sort) {
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t len;
-        if (!PyUnicode_CheckExact(pairs[i].key) ||
-            PyUnicode_AsUTF8AndSize(pairs[i].key, &len) == NULL) {
+        Py_ssize_t ignored;
+        if (!PyUnicode_CheckExact(pairs[i].key) || utf8_of(pairs[i].key, &ignored) == NULL) {
             PyErr_Clear();
             return JSON_IN_PYTHON;
         }
     }
-    if (sort && n > 1) qsort(pairs, (size_t)n, sizeof(Pair), pair_order);
+    if (sort) sort_pairs(pairs, n);
     if (BUF_LIT(b, "{") < 0) return JSON_FAILED;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (i && BUF_LIT(b, ",") < 0) return JSON_FAILED;
@@ -429,9 +462,10 @@ static int name_kind(PyObject *name) {
     return kind;
 }
 
-/* A row value as firepit stores it: lists (and, from the nested path, dicts) as JSON text. */
+/* A row value as firepit stores it: lists and (custom objects') dicts as JSON text. */
 static int add_value(Obs *o, PyObject *name, PyObject *value) {
-    if (!PyList_CheckExact(value)) return add_entry(o, name, value, ROLE_VALUE);
+    if (!PyList_CheckExact(value) && !PyDict_CheckExact(value))
+        return add_entry(o, name, value, ROLE_VALUE);
     PyObject *text = json_text(value);
     if (text == NULL) return -1;
     int r = add_entry(o, name, text, ROLE_VALUE);
@@ -439,77 +473,119 @@ static int add_value(Obs *o, PyObject *name, PyObject *value) {
     return r;
 }
 
-/* ``hashes.<key>``, the key single-quoted when it holds a "-" (plans.normalise). */
-static PyObject *hash_name(PyObject *key) {
-    PyObject *name = PyDict_GetItemWithError(HASH_NAMES, key);
-    if (name != NULL) return Py_NewRef(name);
-    if (PyErr_Occurred()) return NULL;
-    name = contains_char(key, '-') ? PyUnicode_FromFormat("hashes.'%U'", key)
-                                   : PyUnicode_FromFormat("hashes.%U", key);
-    if (name == NULL) return NULL;
-    if (PyDict_GET_SIZE(HASH_NAMES) >= 10000) PyDict_Clear(HASH_NAMES);
-    if (PyDict_SetItem(HASH_NAMES, key, name) < 0) {
-        Py_DECREF(name);
-        return NULL;
+/* plans.shortened: a column under ``extensions.'<name>'.`` (or longer than 48 characters) as
+ * firepit shortens it, the regex ^extensions\.'(x-)?[\w-]+'\. replaced by ``x_``. */
+static PyObject *shortened(PyObject *name) {
+    static const char prefix[] = "extensions.'";
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(name), start = sizeof prefix - 1;
+    Py_ssize_t end = start;
+    if (n <= 48 && PyUnicode_Find(name, S_EXTENSIONS_DOT, 0, n, 1) == -1) return Py_NewRef(name);
+    for (Py_ssize_t i = 0; i < start; i++)
+        if (i >= n || PyUnicode_READ_CHAR(name, i) != (Py_UCS4)prefix[i]) return Py_NewRef(name);
+    while (end < n) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(name, end);
+        if (!(Py_UNICODE_ISALNUM(c) || c == '_' || c == '-')) break;
+        end++;
     }
-    return name;
+    if (end == start || end + 1 >= n || PyUnicode_READ_CHAR(name, end) != '\'' ||
+        PyUnicode_READ_CHAR(name, end + 1) != '.')
+        return Py_NewRef(name);
+    PyObject *rest = PyUnicode_Substring(name, end + 2, n);
+    if (rest == NULL) return NULL;
+    PyObject *result = PyUnicode_FromFormat("x_%U", rest);
+    Py_DECREF(rest);
+    return result;
 }
 
-/* Flatten a plain SCO, or one whose only nested dict is a non-custom "hashes" of plain keys.
+/* plans.normalise: ``obj`` flattened under ``prefix`` (NULL at the top) into ``flat``, a list
+ * of (name, value).  Returns 1 when done, 0 when the SCO needs the Python helper (a key that
+ * is not a str, or an object path written as a key), -1 on error. */
+static int normalise(PyObject *obj, PyObject *prefix, PyObject *flat) {
+    PyObject *otype = PyDict_GetItemWithError(obj, S_TYPE);
+    if (otype == NULL && PyErr_Occurred()) return -1;
+    int custom = otype != NULL && PyUnicode_Check(otype) && is_custom(otype);
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key)) return 0;
+        if (prefix == NULL) {
+            int skipped = PySet_Contains(SKIPPED, key);
+            if (skipped < 0) return -1;
+            if (skipped) continue;
+        }
+        PyObject *name;
+        if (contains_char(key, '-')) {
+            if (contains_char(key, ':')) return 0;
+            name = prefix == NULL ? PyUnicode_FromFormat("'%U'", key)
+                                  : PyUnicode_FromFormat("%U.'%U'", prefix, key);
+        } else {
+            name = prefix == NULL ? Py_NewRef(key) : PyUnicode_FromFormat("%U.%U", prefix, key);
+        }
+        if (name == NULL) return -1;
+        int r;
+        if (PyDict_Check(value) && (!custom || str_eq(key, S_EXTENSIONS))) {
+            r = PyDict_CheckExact(value) ? normalise(value, name, flat) : 0;
+        } else {
+            PyObject *pair = PyTuple_Pack(2, name, value);
+            r = pair == NULL ? -1 : PyList_Append(flat, pair) == 0;
+            Py_XDECREF(pair);
+        }
+        Py_DECREF(name);
+        if (r != 1) return r;
+    }
+    return 1;
+}
+
+/* Flatten an SCO (occshapes.compile_shape): a plain one (no nested dict, no name to quote,
+ * shorten or nest) as it is, any other with normalise() and shortened names.
  * Returns 1 when done, 0 when the SCO needs the Python helper, -1 on error. */
-static int flatten_here(Obs *o, Sco *sco, int *with_hashes) {
+static int flatten_here(Obs *o, Sco *sco) {
     PyObject *name, *value;
     Py_ssize_t pos = 0;
-    int hashes = 0, dotted = 0;
-    while (PyDict_Next(sco->sco, &pos, &name, &value)) {
+    int plain = 1;
+    while (plain && PyDict_Next(sco->sco, &pos, &name, &value)) {
         if (!PyUnicode_CheckExact(name)) return 0;
         int kind = name_kind(name);
         if (kind < 0) return -1;
-        if (kind == K_NOT_PLAIN) return 0;
-        if (contains_char(name, '.')) dotted = 1;
-        if (PyDict_CheckExact(value)) {
-            if (PyUnicode_CompareWithASCIIString(name, "hashes") != 0) return 0;
-            hashes = 1;
-        } else if (PyDict_Check(value)) {
-            return 0;
+        plain = kind != K_NOT_PLAIN && !PyDict_CheckExact(value);
+    }
+    if (plain) {
+        pos = 0;
+        while (PyDict_Next(sco->sco, &pos, &name, &value)) {
+            int kind = name_kind(name), r = 0;
+            if (kind == K_VALUE)
+                r = add_value(o, name, value);
+            else if (kind == K_REF)
+                r = add_entry(o, name, value, ROLE_REF);
+            else if (kind == K_REFS)
+                r = add_entry(o, name, value, ROLE_REFS);
+            if (r < 0) return -1;
         }
+        return 1;
     }
-    if (hashes) {
-        if (dotted || is_custom(sco->type)) return 0;
+    PyObject *flat = PyList_New(0), *names = PySet_New(NULL);
+    int r = flat == NULL || names == NULL ? -1 : normalise(sco->sco, NULL, flat);
+    for (Py_ssize_t i = 0; r == 1 && i < PyList_GET_SIZE(flat); i++) {
+        PyObject *pair = PyList_GET_ITEM(flat, i);
+        PyObject *short_name = shortened(PyTuple_GET_ITEM(pair, 0));
+        value = PyTuple_GET_ITEM(pair, 1);
+        int known = short_name == NULL ? -1 : PySet_Contains(names, short_name);
+        int is_obs = known < 0 ? -1 : PySet_Contains(OBS_NAMES, short_name);
+        if (known < 0 || is_obs < 0 || PySet_Add(names, short_name) < 0)
+            r = -1;
+        else if (known) /* a collision (or a name met twice): the Python rules decide */
+            r = 0;
+        else if (ends_with(short_name, "_ref"))
+            r = add_entry(o, short_name, value, ROLE_REF) < 0 ? -1 : 1;
+        else if (ends_with(short_name, "_refs"))
+            r = add_entry(o, short_name, value, ROLE_REFS) < 0 ? -1 : 1;
+        else if (!is_obs)
+            r = add_value(o, short_name, value) < 0 ? -1 : 1;
+        Py_XDECREF(short_name);
     }
-    pos = 0;
-    while (PyDict_Next(sco->sco, &pos, &name, &value)) {
-        int kind = name_kind(name);
-        int r = 0;
-        if (kind == K_SKIP) continue;
-        if (PyDict_CheckExact(value)) { /* hashes */
-            PyObject *key, *hash;
-            Py_ssize_t at = 0;
-            while (PyDict_Next(value, &at, &key, &hash)) {
-                if (!PyUnicode_CheckExact(key) || PyDict_Check(hash) || contains_char(key, ':') ||
-                    ends_with(key, "_ref") || ends_with(key, "_refs"))
-                    return 0;
-            }
-            at = 0;
-            while (PyDict_Next(value, &at, &key, &hash)) {
-                PyObject *column = hash_name(key);
-                if (column == NULL) return -1;
-                r = add_value(o, column, hash);
-                Py_DECREF(column);
-                if (r < 0) return -1;
-            }
-            continue;
-        }
-        if (kind == K_VALUE)
-            r = add_value(o, name, value);
-        else if (kind == K_REF)
-            r = add_entry(o, name, value, ROLE_REF);
-        else
-            r = add_entry(o, name, value, ROLE_REFS);
-        if (r < 0) return -1;
-    }
-    *with_hashes = hashes;
-    return 1;
+    Py_XDECREF(flat);
+    Py_XDECREF(names);
+    return r;
 }
 
 /* identity.identifying_properties(sco, None, None, ...) into Obs.pairs. */
@@ -560,6 +636,26 @@ static int identifying_pairs(Obs *o, Sco *sco, PyObject *props) {
     return 0;
 }
 
+/* identity._extension_unique_id: the first truthy process id key of the first extension
+ * that has one (borrowed), or NULL. */
+static PyObject *extension_unique_id(PyObject *sco) {
+    PyObject *extensions = PyDict_GetItemWithError(sco, S_EXTENSIONS);
+    if (extensions == NULL || !PyDict_Check(extensions)) return NULL;
+    PyObject *name, *extension;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(extensions, &pos, &name, &extension)) {
+        if (!PyDict_Check(extension)) continue;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(UNIQUE_ID_KEYS); i++) {
+            PyObject *found = PyDict_GetItemWithError(extension, PyTuple_GET_ITEM(UNIQUE_ID_KEYS, i));
+            if (found == NULL && PyErr_Occurred()) return NULL;
+            int truthy = found == NULL ? 0 : PyObject_IsTrue(found);
+            if (truthy < 0) return NULL;
+            if (truthy) return found;
+        }
+    }
+    return NULL;
+}
+
 /* How ``sco`` gets its id, flattened here (occshapes.compile_shape's rules). */
 static int decide_kind(Obs *o, Sco *sco) {
     PyObject *props = PyDict_GetItemWithError(ID_PROPERTIES, sco->type);
@@ -569,6 +665,11 @@ static int decide_kind(Obs *o, Sco *sco) {
     if (self_contained || str_eq(sco->type, S_PROCESS)) {
         Py_ssize_t first = o->n_pairs;
         if (identifying_pairs(o, sco, props) < 0) return -1;
+        if (o->n_pairs == first && !self_contained) { /* a unique id in an extension */
+            PyObject *unique = extension_unique_id(sco->sco);
+            if (unique == NULL && PyErr_Occurred()) return -1;
+            if (unique != NULL && add_pair(o, S_X_UNIQUE_ID, unique) < 0) return -1;
+        }
         Py_ssize_t n = o->n_pairs - first;
         if (n > 0) {
             sco->kind = FIXED;
@@ -905,8 +1006,7 @@ static int read_observation(Obs *o, PyObject *obs, PyObject *cache) {
         if (grow((void **)&o->scos, &o->cap_scos, o->n_scos + 1, sizeof(Sco)) < 0) return -1;
         Sco *sco = &o->scos[o->n_scos++];
         *sco = (Sco){key, value, type, ANONYMOUS, NULL, NULL, o->n_entries, 0, 0, 0};
-        int with_hashes = 0;
-        int r = flatten_here(o, sco, &with_hashes);
+        int r = flatten_here(o, sco);
         if (r < 0) return -1;
         if (r == 1) {
             if (decide_kind(o, sco) < 0) return -1;
@@ -983,20 +1083,20 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"id_properties",  "self_contained", "preferred_hashes",
                             "observation_names", "skipped",    "id_namespace",
                             "occurrence_namespace", "shape_parts", "canonical_json",
-                            "json_text",      "observation_digest", "sha1", NULL};
-    PyObject *id_ns, *occ_ns, *values[10];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!SSOOOOO", names, &PyDict_Type,
+                            "json_text",      "observation_digest", "sha1", "unique_id_keys", NULL};
+    PyObject *id_ns, *occ_ns, *values[11];
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!SSOOOOOO!", names, &PyDict_Type,
                                      &values[0], &PyFrozenSet_Type, &values[1], &PyTuple_Type,
                                      &values[2], &PyFrozenSet_Type, &values[3],
                                      &PyFrozenSet_Type, &values[4], &id_ns, &occ_ns, &values[5],
-                                     &values[6], &values[7], &values[8], &values[9]))
+                                     &values[6], &values[7], &values[8], &values[9], &PyTuple_Type, &values[10]))
         return NULL;
     if (namespace_bytes(id_ns, ID_NAMESPACE) < 0 || namespace_bytes(occ_ns, OCCURRENCE_NAMESPACE) < 0)
         return NULL;
     PyObject **slots[] = {&ID_PROPERTIES, &SELF_CONTAINED, &PREFERRED_HASHES, &OBS_NAMES,
                           &SKIPPED,       &SHAPE_PARTS,    &CANONICAL_JSON,   &JSON_TEXT,
-                          &OBSERVATION_DIGEST, &SHA1};
-    for (int i = 0; i < 10; i++) Py_XSETREF(*slots[i], Py_NewRef(values[i]));
+                          &OBSERVATION_DIGEST, &SHA1, &UNIQUE_ID_KEYS};
+    for (int i = 0; i < 11; i++) Py_XSETREF(*slots[i], Py_NewRef(values[i]));
     Py_RETURN_NONE;
 }
 
@@ -1012,6 +1112,8 @@ static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_occurrences",
                                     METHODS};
 
 PyMODINIT_FUNC PyInit__occurrences(void) {
+    for (int c = 0; c < 0x20; c++) ESCAPED[c] = 1;
+    ESCAPED['"'] = ESCAPED['\\'] = ESCAPED['/'] = 1;
     struct {
         PyObject **slot;
         const char *text;
@@ -1028,10 +1130,12 @@ PyMODINIT_FUNC PyInit__occurrences(void) {
                    {&S_FIRST_OBSERVED, "first_observed"},
                    {&S_OBJECTS, "objects"},
                    {&S_ID, "id"},
-                   {&S_DIGEST, "digest"}};
+                   {&S_DIGEST, "digest"},
+                   {&S_EXTENSIONS, "extensions"},
+                   {&S_EXTENSIONS_DOT, "extensions."}};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         if ((*strings[i].slot = PyUnicode_InternFromString(strings[i].text)) == NULL) return NULL;
-    if ((NAME_KINDS = PyDict_New()) == NULL || (HASH_NAMES = PyDict_New()) == NULL ||
+    if ((NAME_KINDS = PyDict_New()) == NULL ||
         (ID_CACHE = PyDict_New()) == NULL)
         return NULL;
     return PyModule_Create(&MODULE);

@@ -26,6 +26,7 @@ from huntline.fetch.identity import (
     ID_PROPERTIES,
     OCCURRENCE_NAMESPACE,
     PREFERRED_HASHES,
+    PROCESS_UNIQUE_ID_KEYS,
     SELF_CONTAINED,
     IdCache,
     canonical_json,
@@ -97,5 +98,6 @@ def collector() -> ModuleType | None:
         json_text=json_text,
         observation_digest=observation_digest,
         sha1=hashlib.sha1,
+        unique_id_keys=PROCESS_UNIQUE_ID_KEYS,
     )
     return module
