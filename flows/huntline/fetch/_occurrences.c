@@ -18,11 +18,13 @@
  *    is hashed is the Python rules' byte.
  *
  * collect(observed, cache) returns {type: (names, columns, ids, observation indices, counts)}:
- * names in first-seen order, columns a dict name -> list of values (None where an occurrence
- * lacks it), one entry per occurrence in the other lists.
+ * names in first-seen order, columns a dict name -> (values, rows): the values present and,
+ * as native int32s, the occurrences they belong to; one entry per occurrence in the other
+ * lists.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ growable bytes */
@@ -899,24 +901,24 @@ static int columns_of(PyObject *types, PyObject *sco_type, Columns *c) {
     return 0;
 }
 
-static int pad(PyObject *column, Py_ssize_t length) {
-    while (PyList_GET_SIZE(column) < length)
-        if (PyList_Append(column, Py_None) < 0) return -1;
-    return 0;
-}
-
+/* A value of column ``name`` at row ``position``: columns are sparse, (values, rows) with the
+ * rows as native int32s, so a column most occurrences lack costs nothing per occurrence. */
 static int put(Columns *c, Py_ssize_t position, PyObject *name, PyObject *value) {
     PyObject *column = PyDict_GetItemWithError(c->columns, name);
     if (column == NULL) {
         if (PyErr_Occurred()) return -1;
-        column = PyList_New(0);
+        column = Py_BuildValue("(NN)", PyList_New(0), PyByteArray_FromStringAndSize(NULL, 0));
         if (column == NULL) return -1;
         int r = PyDict_SetItem(c->columns, name, column);
         Py_DECREF(column);
         if (r < 0 || PyList_Append(c->names, name) < 0) return -1;
     }
-    if (pad(column, position) < 0) return -1;
-    return PyList_Append(column, value);
+    PyObject *rows = PyTuple_GET_ITEM(column, 1);
+    Py_ssize_t size = PyByteArray_GET_SIZE(rows);
+    if (PyByteArray_Resize(rows, size + 4) < 0) return -1;
+    int32_t row = (int32_t)position;
+    memcpy(PyByteArray_AS_STRING(rows) + size, &row, 4);
+    return PyList_Append(PyTuple_GET_ITEM(column, 0), value);
 }
 
 /* One observation's occurrences into ``types`` (fastocc._collect's loop). */
@@ -1054,18 +1056,6 @@ static PyObject *collect(PyObject *self, PyObject *args) {
     if (failed) {
         Py_DECREF(types);
         return NULL;
-    }
-    PyObject *sco_type, *parts;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(types, &pos, &sco_type, &parts)) {
-        Py_ssize_t count = PyList_GET_SIZE(PyTuple_GET_ITEM(parts, 2));
-        PyObject *name, *column;
-        Py_ssize_t at = 0;
-        while (PyDict_Next(PyTuple_GET_ITEM(parts, 1), &at, &name, &column))
-            if (pad(column, count) < 0) {
-                Py_DECREF(types);
-                return NULL;
-            }
     }
     return types;
 }

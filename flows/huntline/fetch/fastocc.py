@@ -27,6 +27,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -103,8 +104,19 @@ def _occurrence_table(
 def _native_table(parts: NativeColumns, moments: dict[str, list[Any]]) -> pa.Table:
     """One type's table from the C collector's columns."""
     names, columns, ids, obs, counts = parts
-    arrays = [_array(columns[name]) for name in names]
+    arrays = [_spread(*columns[name], len(ids)) for name in names]
     return _occurrence_table(names, arrays, ids, obs, counts, moments)
+
+
+def _spread(values: list[Any], rows: bytearray, count: int) -> pa.Array:
+    """A sparse column (``values`` at ``rows``) as a column of ``count`` rows, nulls elsewhere:
+    typed from the values present, which is how ``_array`` types the whole column."""
+    array = _array(values)
+    if len(values) == count:  # every occurrence has it: rows are 0..count-1
+        return array
+    picks = np.full(count, -1, np.int32)
+    picks[np.frombuffer(rows, np.int32)] = np.arange(len(values), dtype=np.int32)
+    return array.take(pa.array(picks, mask=picks < 0))
 
 
 def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:

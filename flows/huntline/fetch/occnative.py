@@ -37,10 +37,12 @@ from huntline.fetch.plans import SKIPPED, json_text
 
 __all__ = ["NativeColumns", "collector", "shape_parts"]
 
-#: One type's columns from the C collector: names in first-seen order, values by name (None
-#: where an occurrence lacks the column), then per occurrence its id, observation index and
-#: count.
-NativeColumns = tuple[list[str], dict[str, list[Any]], list[str], list[int], list[Any]]
+#: One type's columns from the C collector: names in first-seen order; by name, the values
+#: present and the occurrences (native int32 row numbers) they belong to; then per occurrence
+#: its id, observation index and count.
+NativeColumns = tuple[
+    list[str], dict[str, tuple[list[Any], bytearray]], list[str], list[int], list[Any]
+]
 
 #: How a flattened entry is used (``_occurrences.c``'s ROLE_*).
 VALUE, REF, REFS = range(3)
