@@ -19,8 +19,8 @@
  *
  * collect(observed, cache) returns {type: (names, columns, ids, observation indices, counts)}:
  * names in first-seen order, columns a dict name -> (values, rows): the values present and,
- * as native int32s, the occurrences they belong to; one entry per occurrence in the other
- * lists.
+ * as native int32s, the occurrences they belong to; then per occurrence its id, its
+ * observation's index in the page (native int32s) and its count.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -45,6 +45,15 @@ static int buf_grow(Buf *b, size_t n) {
     b->data = data;
     b->cap = cap;
     return 0;
+}
+
+/* One scratch buffer per thread for the JSON texts written here: each is hashed, decoded or
+ * copied before the next is written, so one buffer serves them all without a malloc each. */
+static _Thread_local Buf SCRATCH;
+
+static Buf *scratch(void) {
+    SCRATCH.len = 0;
+    return &SCRATCH;
 }
 
 static inline int buf_reserve(Buf *b, size_t n) {
@@ -263,15 +272,10 @@ static int write_value(Buf *b, PyObject *v, int sort) {
 
 /* json_text(value): a list or dict as firepit stores it. */
 static PyObject *json_text(PyObject *value) {
-    Buf b = {0};
-    int r = write_value(&b, value, 0);
-    PyObject *out = NULL;
-    if (r == JSON_WRITTEN)
-        out = PyUnicode_DecodeUTF8(b.data, (Py_ssize_t)b.len, NULL);
-    else if (r == JSON_IN_PYTHON)
-        out = PyObject_CallOneArg(JSON_TEXT, value);
-    PyMem_Free(b.data);
-    return out;
+    Buf *b = scratch();
+    int r = write_value(b, value, 0);
+    if (r == JSON_WRITTEN) return PyUnicode_DecodeUTF8(b->data, (Py_ssize_t)b->len, NULL);
+    return r == JSON_IN_PYTHON ? PyObject_CallOneArg(JSON_TEXT, value) : NULL;
 }
 
 /* ------------------------------------------------------------------ ids */
@@ -314,17 +318,17 @@ static PyObject *id_for(PyObject *sco_type, const Pair *given, Py_ssize_t n) {
     Pair small[16], *pairs = n <= 16 ? small : PyMem_Malloc(sizeof(Pair) * (size_t)n);
     if (pairs == NULL) return PyErr_NoMemory();
     memcpy(pairs, given, sizeof(Pair) * (size_t)n);
-    Buf b = {0};
+    Buf *b = scratch();
     PyObject *result = NULL, *key = NULL;
     Py_ssize_t type_length;
     const char *type = PyUnicode_AsUTF8AndSize(sco_type, &type_length);
-    if (type == NULL || buf_put(&b, type, (size_t)type_length + 1) < 0) goto done;
-    size_t name_at = b.len;
-    if (buf_put(&b, (const char *)ID_NAMESPACE, 16) < 0) goto done;
-    int r = write_pairs(&b, pairs, n, 1);
+    if (type == NULL || buf_put(b, type, (size_t)type_length + 1) < 0) goto done;
+    size_t name_at = b->len;
+    if (buf_put(b, (const char *)ID_NAMESPACE, 16) < 0) goto done;
+    int r = write_pairs(b, pairs, n, 1);
     if (r == JSON_FAILED) goto done;
     if (r == JSON_IN_PYTHON) {
-        b.len = name_at + 16;
+        b->len = name_at + 16;
         PyObject *contrib = PyDict_New();
         if (contrib == NULL) goto done;
         for (Py_ssize_t i = 0; i < n; i++)
@@ -335,11 +339,11 @@ static PyObject *id_for(PyObject *sco_type, const Pair *given, Py_ssize_t n) {
         PyObject *text = PyObject_CallOneArg(CANONICAL_JSON, contrib);
         Py_DECREF(contrib);
         if (text == NULL) goto done;
-        r = buf_put(&b, PyBytes_AS_STRING(text), (size_t)PyBytes_GET_SIZE(text));
+        r = buf_put(b, PyBytes_AS_STRING(text), (size_t)PyBytes_GET_SIZE(text));
         Py_DECREF(text);
         if (r < 0) goto done;
     }
-    key = PyBytes_FromStringAndSize(b.data, (Py_ssize_t)b.len);
+    key = PyBytes_FromStringAndSize(b->data, (Py_ssize_t)b->len);
     if (key == NULL) goto done;
     result = PyDict_GetItemWithError(ID_CACHE, key);
     if (result != NULL || PyErr_Occurred()) {
@@ -347,14 +351,13 @@ static PyObject *id_for(PyObject *sco_type, const Pair *given, Py_ssize_t n) {
         goto done;
     }
     unsigned char digest[20];
-    if (sha1_of(b.data + name_at, b.len - name_at, digest) < 0) goto done;
+    if (sha1_of(b->data + name_at, b->len - name_at, digest) < 0) goto done;
     result = uuid5_id(sco_type, digest);
     if (result == NULL) goto done;
     if (PyDict_GET_SIZE(ID_CACHE) >= ID_CACHE_SIZE) PyDict_Clear(ID_CACHE);
     if (PyDict_SetItem(ID_CACHE, key, result) < 0) Py_CLEAR(result);
 done:
     Py_XDECREF(key);
-    PyMem_Free(b.data);
     if (pairs != small) PyMem_Free(pairs);
     return result;
 }
@@ -757,10 +760,9 @@ static PyObject *anonymous_id(Obs *o, PyObject *sco_type, PyObject *key) {
             if (value == NULL && PyErr_Occurred()) return NULL;
             pairs[i] = (Pair){content[i][0], value == NULL ? Py_None : value};
         }
-        Buf b = {0};
-        int r = write_pairs(&b, pairs, 4, 1);
-        if (r == JSON_WRITTEN && sha1_of(b.data, b.len, o->digest) < 0) r = JSON_FAILED;
-        PyMem_Free(b.data);
+        Buf *b = scratch();
+        int r = write_pairs(b, pairs, 4, 1);
+        if (r == JSON_WRITTEN && sha1_of(b->data, b->len, o->digest) < 0) r = JSON_FAILED;
         if (r == JSON_FAILED) return NULL;
         if (r == JSON_IN_PYTHON) {
             PyObject *digest = PyObject_CallOneArg(OBSERVATION_DIGEST, o->obs);
@@ -887,7 +889,7 @@ static int columns_of(PyObject *types, PyObject *sco_type, Columns *c) {
     if (found == NULL) {
         if (PyErr_Occurred()) return -1;
         found = Py_BuildValue("(NNNNN)", PyList_New(0), PyDict_New(), PyList_New(0),
-                              PyList_New(0), PyList_New(0));
+                              PyByteArray_FromStringAndSize(NULL, 0), PyList_New(0));
         if (found == NULL) return -1;
         int r = PyDict_SetItem(types, sco_type, found);
         Py_DECREF(found);
@@ -903,6 +905,14 @@ static int columns_of(PyObject *types, PyObject *sco_type, Columns *c) {
 
 /* A value of column ``name`` at row ``position``: columns are sparse, (values, rows) with the
  * rows as native int32s, so a column most occurrences lack costs nothing per occurrence. */
+static int append_int32(PyObject *bytes, Py_ssize_t value) {
+    Py_ssize_t size = PyByteArray_GET_SIZE(bytes);
+    if (PyByteArray_Resize(bytes, size + 4) < 0) return -1;
+    int32_t item = (int32_t)value;
+    memcpy(PyByteArray_AS_STRING(bytes) + size, &item, 4);
+    return 0;
+}
+
 static int put(Columns *c, Py_ssize_t position, PyObject *name, PyObject *value) {
     PyObject *column = PyDict_GetItemWithError(c->columns, name);
     if (column == NULL) {
@@ -913,11 +923,7 @@ static int put(Columns *c, Py_ssize_t position, PyObject *name, PyObject *value)
         Py_DECREF(column);
         if (r < 0 || PyList_Append(c->names, name) < 0) return -1;
     }
-    PyObject *rows = PyTuple_GET_ITEM(column, 1);
-    Py_ssize_t size = PyByteArray_GET_SIZE(rows);
-    if (PyByteArray_Resize(rows, size + 4) < 0) return -1;
-    int32_t row = (int32_t)position;
-    memcpy(PyByteArray_AS_STRING(rows) + size, &row, 4);
+    if (append_int32(PyTuple_GET_ITEM(column, 1), position) < 0) return -1;
     return PyList_Append(PyTuple_GET_ITEM(column, 0), value);
 }
 
@@ -925,9 +931,8 @@ static int put(Columns *c, Py_ssize_t position, PyObject *name, PyObject *value)
 static int add_occurrences(Obs *o, PyObject *types, Py_ssize_t index) {
     PyObject *count = PyDict_GetItem(o->obs, S_NUMBER_OBSERVED);
     if (count == NULL) count = Py_None;
-    PyObject *index_object = PyLong_FromSsize_t(index);
     PyObject *zero = PyLong_FromLong(0);
-    int r = index_object == NULL || zero == NULL ? -1 : 0;
+    int r = zero == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; r == 0 && i < o->n_scos; i++) {
         Sco *sco = &o->scos[i];
         PyObject *sid = id_of(o, sco);
@@ -943,7 +948,7 @@ static int add_occurrences(Obs *o, PyObject *types, Py_ssize_t index) {
             break;
         }
         Py_ssize_t position = PyList_GET_SIZE(c.ids);
-        if (PyList_Append(c.ids, sid) < 0 || PyList_Append(c.obs, index_object) < 0 ||
+        if (PyList_Append(c.ids, sid) < 0 || append_int32(c.obs, index) < 0 ||
             PyList_Append(c.counts, seen ? zero : count) < 0) {
             r = -1;
             break;
@@ -980,7 +985,6 @@ static int add_occurrences(Obs *o, PyObject *types, Py_ssize_t index) {
             }
         }
     }
-    Py_XDECREF(index_object);
     Py_XDECREF(zero);
     return r;
 }

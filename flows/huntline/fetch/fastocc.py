@@ -24,7 +24,6 @@ and column order cannot drift from it.
 from __future__ import annotations
 
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -64,7 +63,7 @@ class Columns:
         self.refs: dict[str, tuple[list[int], list[str]]] = {}
         self.orders: dict[Any, tuple[str, ...]] = {}
 
-    def table(self, moments: dict[str, list[Any]]) -> pa.Table:
+    def table(self, moments: Moments) -> pa.Table:
         """The table; ``moments`` holds the page's first/last_observed by observation."""
         count = len(self.entries)
         ids, obs, counts, template_of = (list(c) for c in zip(*self.entries, strict=True))
@@ -82,30 +81,51 @@ class Columns:
                 values = full
             columns[name] = _array(values)
         names = list(dict.fromkeys(chain.from_iterable(self.orders.values())))
-        return _occurrence_table(names, [columns[n] for n in names], ids, obs, counts, moments)
+        indices = pa.array(obs, pa.int32())
+        return _occurrence_table(names, [columns[n] for n in names], ids, indices, counts, moments)
+
+
+class Moments:
+    """The first/last_observed of a page's observations, picked per occurrence.
+
+    A page's timestamps are text: their column is then one ``take`` of the page's values by
+    observation, typed as ``_array`` types the picked values (all null: the null type).
+    Anything else is picked value by value and typed by ``_array``.
+    """
+
+    def __init__(self, observed: list[ObservedData]) -> None:
+        self.values = {name: [o.get(name) for o in observed] for name in OBSERVATION_COLUMNS[:2]}
+        self.arrays = {name: _array(values) for name, values in self.values.items()}
+
+    def column(self, name: str, observations: pa.Array) -> pa.Array:
+        array = self.arrays[name]
+        if array.type == pa.string():
+            picked = array.take(observations)
+            return picked if picked.null_count < len(picked) else pa.nulls(len(picked))
+        values = self.values[name]
+        return _array([values[i] for i in observations.to_pylist()])
 
 
 def _occurrence_table(
     names: list[str],
     arrays: list[pa.Array | pa.ChunkedArray],
     ids: list[str],
-    obs: list[int],
+    observations: pa.Array,
     counts: list[Any],
-    moments: dict[str, list[Any]],
+    moments: Moments,
 ) -> pa.Table:
     """The SCO columns, then each occurrence's id and its observation's columns."""
-    pick = itemgetter(*obs)
-    picked = [pick(moments[name]) for name in OBSERVATION_COLUMNS[:2]]
-    moment_arrays = [_array(list(p) if len(obs) > 1 else [p]) for p in picked]
+    moment_arrays = [moments.column(name, observations) for name in OBSERVATION_COLUMNS[:2]]
     columns = [*arrays, _array(ids), *moment_arrays, _array(counts)]
     return pa.table(columns, names=[*names, "id", *OBSERVATION_COLUMNS])
 
 
-def _native_table(parts: NativeColumns, moments: dict[str, list[Any]]) -> pa.Table:
+def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
     """One type's table from the C collector's columns."""
-    names, columns, ids, obs, counts = parts
+    names, columns, ids, observations, counts = parts
     arrays = [_spread(*columns[name], len(ids)) for name in names]
-    return _occurrence_table(names, arrays, ids, obs, counts, moments)
+    indices = pa.array(np.frombuffer(observations, np.int32))
+    return _occurrence_table(names, arrays, ids, indices, counts, moments)
 
 
 def _spread(values: list[Any], rows: bytearray, count: int) -> pa.Array:
@@ -127,7 +147,7 @@ def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa
         FetchError: An observed-data is not STIX 2.0 with embedded objects.
     """
     with collector_paused():
-        moments = {name: [o.get(name) for o in observed] for name in OBSERVATION_COLUMNS[:2]}
+        moments = Moments(observed)
         if native is not None:
             parts = native.collect(observed, ids)
             if parts is not None:

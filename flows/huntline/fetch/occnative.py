@@ -39,9 +39,9 @@ __all__ = ["NativeColumns", "collector", "shape_parts"]
 
 #: One type's columns from the C collector: names in first-seen order; by name, the values
 #: present and the occurrences (native int32 row numbers) they belong to; then per occurrence
-#: its id, observation index and count.
+#: its id, its observation's index in the page (native int32s) and its count.
 NativeColumns = tuple[
-    list[str], dict[str, tuple[list[Any], bytearray]], list[str], list[int], list[Any]
+    list[str], dict[str, tuple[list[Any], bytearray]], list[str], bytearray, list[Any]
 ]
 
 #: How a flattened entry is used (``_occurrences.c``'s ROLE_*).

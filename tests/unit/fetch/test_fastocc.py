@@ -86,6 +86,25 @@ def test_generated_bundles(seed: int, count: int, page: int) -> None:
     assert_equivalent(observed, page)
 
 
+@pytest.mark.parametrize(
+    "lasts",
+    [
+        ["2024-01-01T00:00:05Z", 5, None],  # an observation without SCOs holds an int
+        [None, "2024-01-01T00:00:05Z", None],  # the ones with SCOs have none: the null type
+        [1.5, 2, None],  # not text: picked value by value
+    ],
+)
+def test_observation_columns_are_typed_by_the_occurrences(lasts: list[Any]) -> None:
+    """first/last_observed are typed from the observations that hold occurrences."""
+    process = {"0": {"type": "process", "pid": 7, "name": "a"}}
+    observed = [
+        _obs(process, last=lasts[0]),
+        _obs({}, last=lasts[1]),
+        _obs(process, number=2, last=lasts[2]),
+    ]
+    assert_equivalent(observed, 3)
+
+
 def test_small_caches_evict_the_same_way() -> None:
     """Caches cleared mid-page (tiny bounds) change nothing."""
     observed = list(stixgen.observations(1200, seed=6, match_fraction=0.3))
