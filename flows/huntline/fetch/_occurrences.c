@@ -47,13 +47,11 @@ static int buf_grow(Buf *b, size_t n) {
     return 0;
 }
 
-/* One scratch buffer per thread for the JSON texts written here: each is hashed, decoded or
- * copied before the next is written, so one buffer serves them all without a malloc each. */
-static _Thread_local Buf SCRATCH;
-
-static Buf *scratch(void) {
-    SCRATCH.len = 0;
-    return &SCRATCH;
+/* The scratch buffer for one JSON text: each is hashed, decoded or copied before the next is
+ * written, so one buffer per collect() call serves them all, without a malloc each. */
+static Buf *emptied(Buf *b) {
+    b->len = 0;
+    return b;
 }
 
 static inline int buf_reserve(Buf *b, size_t n) {
@@ -126,6 +124,20 @@ static inline const char *utf8_of(PyObject *s, Py_ssize_t *n) {
 /* The bytes a JSON string escapes: control characters, '"', '\\', and '/' (ujson's "\/"). */
 static char ESCAPED[256];
 
+/* Whether any of the eight bytes at ``p`` is one JSON escapes here (a control character, '"',
+ * '\\' or '/'), tested on the 64-bit word at once (the bit tricks for a byte below n and a
+ * byte equal to n; bytes from 0x80, UTF-8's, never match). */
+static inline int may_escape(const char *p) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w;
+    memcpy(&w, p, 8);
+#define HAS_ZERO(v) (((v) - ones) & ~(v) & highs)
+    uint64_t below = (w - ones * 0x20) & ~w & highs;
+    return (below | HAS_ZERO(w ^ (ones * '"')) | HAS_ZERO(w ^ (ones * '\\')) |
+            HAS_ZERO(w ^ (ones * '/'))) != 0;
+#undef HAS_ZERO
+}
+
 /* A custom type ("x-..."): its own dict values are JSON text, not dotted columns. */
 static int is_custom(PyObject *type) {
     return PyUnicode_GET_LENGTH(type) >= 2 && PyUnicode_READ_CHAR(type, 0) == 'x' &&
@@ -148,6 +160,8 @@ static int write_str(Buf *b, PyObject *s) {
     b->data[b->len++] = '"';
     Py_ssize_t start = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
+        while (i + 8 <= n && !may_escape(p + i)) i += 8; /* eight bytes at a time */
+        if (i >= n) break;
         unsigned char c = (unsigned char)p[i];
         if (!ESCAPED[c]) continue;
         if (buf_put(b, p + start, i - start) < 0) return JSON_FAILED;
@@ -271,8 +285,8 @@ static int write_value(Buf *b, PyObject *v, int sort) {
 }
 
 /* json_text(value): a list or dict as firepit stores it. */
-static PyObject *json_text(PyObject *value) {
-    Buf *b = scratch();
+static PyObject *json_text(Buf *scratch, PyObject *value) {
+    Buf *b = emptied(scratch);
     int r = write_value(b, value, 0);
     if (r == JSON_WRITTEN) return PyUnicode_DecodeUTF8(b->data, (Py_ssize_t)b->len, NULL);
     return r == JSON_IN_PYTHON ? PyObject_CallOneArg(JSON_TEXT, value) : NULL;
@@ -314,11 +328,11 @@ static int sha1_of(const char *data, size_t n, unsigned char out[20]) {
 
 /* identity.IdCache.id_for: uuid5 (ID namespace) over the canonical JSON of ``given`` (left
  * in its order: the SCO's pairs may be being read by the caller), remembered by name. */
-static PyObject *id_for(PyObject *sco_type, const Pair *given, Py_ssize_t n) {
+static PyObject *id_for(Buf *scratch, PyObject *sco_type, const Pair *given, Py_ssize_t n) {
     Pair small[16], *pairs = n <= 16 ? small : PyMem_Malloc(sizeof(Pair) * (size_t)n);
     if (pairs == NULL) return PyErr_NoMemory();
     memcpy(pairs, given, sizeof(Pair) * (size_t)n);
-    Buf *b = scratch();
+    Buf *b = emptied(scratch);
     PyObject *result = NULL, *key = NULL;
     Py_ssize_t type_length;
     const char *type = PyUnicode_AsUTF8AndSize(sco_type, &type_length);
@@ -392,6 +406,7 @@ typedef struct {
     unsigned char digest[20];
     int digest_known;
     int unsupported; /* this page needs the Python path */
+    Buf scratch;     /* see emptied() */
 } Obs;
 
 static int grow(void **items, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
@@ -471,7 +486,7 @@ static int name_kind(PyObject *name) {
 static int add_value(Obs *o, PyObject *name, PyObject *value) {
     if (!PyList_CheckExact(value) && !PyDict_CheckExact(value))
         return add_entry(o, name, value, ROLE_VALUE);
-    PyObject *text = json_text(value);
+    PyObject *text = json_text(&o->scratch, value);
     if (text == NULL) return -1;
     int r = add_entry(o, name, text, ROLE_VALUE);
     Py_DECREF(text);
@@ -678,7 +693,7 @@ static int decide_kind(Obs *o, Sco *sco) {
         Py_ssize_t n = o->n_pairs - first;
         if (n > 0) {
             sco->kind = FIXED;
-            sco->sid = id_for(sco->type, o->pairs + first, n);
+            sco->sid = id_for(&o->scratch, sco->type, o->pairs + first, n);
             return sco->sid == NULL ? -1 : 0;
         }
         if (self_contained) {
@@ -760,7 +775,7 @@ static PyObject *anonymous_id(Obs *o, PyObject *sco_type, PyObject *key) {
             if (value == NULL && PyErr_Occurred()) return NULL;
             pairs[i] = (Pair){content[i][0], value == NULL ? Py_None : value};
         }
-        Buf *b = scratch();
+        Buf *b = emptied(&o->scratch);
         int r = write_pairs(b, pairs, 4, 1);
         if (r == JSON_WRITTEN && sha1_of(b->data, b->len, o->digest) < 0) r = JSON_FAILED;
         if (r == JSON_FAILED) return NULL;
@@ -817,7 +832,7 @@ static PyObject *hosted_id(Obs *o, Sco *sco) {
         PyUnicode_FromFormat("%S_%S_%S", sco->pid, asset, last == NULL ? Py_None : last);
     if (unique == NULL) return NULL;
     Pair pair = {S_X_UNIQUE_ID, unique};
-    PyObject *result = id_for(S_PROCESS, &pair, 1);
+    PyObject *result = id_for(&o->scratch, S_PROCESS, &pair, 1);
     Py_DECREF(unique);
     return result;
 }
@@ -826,7 +841,7 @@ static PyObject *hosted_id(Obs *o, Sco *sco) {
 static PyObject *target_id(Obs *o, Sco *target) {
     if (target->kind == FIXED) return Py_NewRef(target->sid);
     if (target->kind != GENERAL || target->n_pairs == 0) return Py_XNewRef(id_of(o, target));
-    return id_for(target->type, o->pairs + target->pairs, target->n_pairs);
+    return id_for(&o->scratch, target->type, o->pairs + target->pairs, target->n_pairs);
 }
 
 static PyObject *general_id(Obs *o, Sco *sco) {
@@ -856,7 +871,7 @@ static PyObject *general_id(Obs *o, Sco *sco) {
         owned[n_owned++] = tid;
         pairs[n++] = (Pair){pair.key, tid};
     }
-    result = n ? id_for(sco->type, pairs, n) : anonymous_id(o, sco->type, sco->key);
+    result = n ? id_for(&o->scratch, sco->type, pairs, n) : anonymous_id(o, sco->type, sco->key);
 done:
     for (Py_ssize_t i = 0; i < n_owned; i++) Py_DECREF(owned[i]);
     PyMem_Free(pairs);
@@ -977,7 +992,7 @@ static int add_occurrences(Obs *o, PyObject *types, Py_ssize_t index) {
                 }
                 if (resolved == NULL) r = -1;
                 if (r == 0 && PyList_GET_SIZE(resolved) > 0) {
-                    PyObject *text = json_text(resolved);
+                    PyObject *text = json_text(&o->scratch, resolved);
                     r = text == NULL ? -1 : put(&c, position, entry->name, text);
                     Py_XDECREF(text);
                 }
@@ -1052,6 +1067,7 @@ static PyObject *collect(PyObject *self, PyObject *args) {
     PyMem_Free(o.scos);
     PyMem_Free(o.entries);
     PyMem_Free(o.pairs);
+    PyMem_Free(o.scratch.data);
     if (o.unsupported) {
         PyErr_Clear();
         Py_DECREF(types);
