@@ -7,7 +7,7 @@ setup(
     ext_modules=[
         Extension(
             "huntline.fetch._occurrences",
-            ["flows/huntline/fetch/_occurrences.c"],
+            ["flows/huntline/fetch/_occurrences.c", "flows/huntline/fetch/_sha1.c"],
             extra_compile_args=[
                 "-O2",
                 "-Wall",

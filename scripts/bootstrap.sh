@@ -50,7 +50,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.huntline-installed"
 stale=0
-for input in pyproject.toml constraints.txt setup.py flows/huntline/fetch/_occurrences.c; do
+for input in pyproject.toml constraints.txt setup.py flows/huntline/fetch/_*.[ch]; do
   [ "$input" -nt "$stamp" ] && stale=1
 done
 if [ ! -f "$stamp" ] || [ "$stale" = 1 ]; then

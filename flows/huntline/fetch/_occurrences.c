@@ -12,10 +12,10 @@
  *    after shortening, or anything else this file does not handle, returns None: the caller
  *    then flattens the page in Python;
  *  - ids are computed here: uuid5 over the canonical JSON of the identifying properties
- *    (sorted keys, compact, "/" written "\/", non-ASCII kept), with SHA-1 written from
- *    FIPS 180-4.  A value the JSON writer does not handle (a float, a lone surrogate, a
- *    subclass) is serialised by the Python function given to configure(), so every byte that
- *    is hashed is the Python rules' byte.
+ *    (sorted keys, compact, "/" written "\/", non-ASCII kept), with SHA-1 from _sha1.c.  A
+ *    value the JSON writer does not handle (a float, a lone surrogate, a subclass) is
+ *    serialised by the Python function given to configure(), so every byte that is hashed is
+ *    the Python rules' byte.
  *
  * collect(observed, cache) returns {type: (names, columns, ids, observation indices, counts)}:
  * names in first-seen order, columns a dict name -> (values, rows): the values present and,
@@ -26,6 +26,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_sha1.h"
 
 /* ------------------------------------------------------------------ growable bytes */
 
@@ -78,13 +80,12 @@ static PyObject *SHAPE_PARTS;      /* (sco, cache) -> parts tuple, or None */
 static PyObject *CANONICAL_JSON;   /* value -> bytes */
 static PyObject *JSON_TEXT;        /* value -> str */
 static PyObject *OBSERVATION_DIGEST; /* obs -> 20 bytes */
-static PyObject *SHA1;             /* hashlib.sha1: OpenSSL's, which uses the CPU's SHA-1 unit */
 static PyObject *ID_CACHE;         /* dict: type NUL namespace name -> id (files, users recur) */
 #define ID_CACHE_SIZE 200000
 static unsigned char ID_NAMESPACE[16], OCCURRENCE_NAMESPACE[16];
 static PyObject *NAME_KINDS;       /* dict name -> int kind (remembered: names recur) */
 static PyObject *S_TYPE, *S_PID, *S_HASHES, *S_X_UNIQUE_ID, *S_PROCESS, *S_ASSET, *S_HOST_ID,
-    *S_HOSTNAME, *S_NUMBER_OBSERVED, *S_LAST_OBSERVED, *S_FIRST_OBSERVED, *S_OBJECTS, *S_ID, *S_DIGEST,
+    *S_HOSTNAME, *S_NUMBER_OBSERVED, *S_LAST_OBSERVED, *S_FIRST_OBSERVED, *S_OBJECTS, *S_ID,
     *S_EXTENSIONS, *S_EXTENSIONS_DOT, *UNIQUE_ID_KEYS;
 
 enum { K_NOT_PLAIN, K_SKIP, K_REF, K_REFS, K_VALUE };
@@ -296,7 +297,25 @@ static PyObject *json_text(Buf *scratch, PyObject *value) {
 
 static const char HEX[] = "0123456789abcdef";
 
-/* "<type>--<uuid5>" from a finished SHA-1 state's digest. */
+/* ``head`` + ``sep`` + ``tail`` (ASCII) as a str, without PyUnicode_FromFormat's parsing. */
+static PyObject *prefixed(PyObject *head, const char *sep, const char *tail, Py_ssize_t n) {
+    Py_ssize_t k = PyUnicode_GET_LENGTH(head), s = (Py_ssize_t)strlen(sep);
+    if (!PyUnicode_IS_COMPACT_ASCII(head)) {
+        PyObject *rest = PyUnicode_FromStringAndSize(tail, n);
+        PyObject *result = rest == NULL ? NULL : PyUnicode_FromFormat("%U%s%U", head, sep, rest);
+        Py_XDECREF(rest);
+        return result;
+    }
+    PyObject *result = PyUnicode_New(k + s + n, 127);
+    if (result == NULL) return NULL;
+    char *out = (char *)PyUnicode_DATA(result);
+    memcpy(out, PyUnicode_DATA(head), (size_t)k);
+    memcpy(out + k, sep, (size_t)s);
+    memcpy(out + k + s, tail, (size_t)n);
+    return result;
+}
+
+/* "<type>--<uuid5>" from a SHA-1 digest. */
 static PyObject *uuid5_id(PyObject *sco_type, const unsigned char digest[20]) {
     unsigned char d[16];
     memcpy(d, digest, 16);
@@ -309,20 +328,11 @@ static PyObject *uuid5_id(PyObject *sco_type, const unsigned char digest[20]) {
         text[j++] = HEX[d[i] >> 4];
         text[j++] = HEX[d[i] & 15];
     }
-    return PyUnicode_FromFormat("%U--%.36s", sco_type, text);
+    return prefixed(sco_type, "--", text, 36);
 }
 
 static int sha1_of(const char *data, size_t n, unsigned char out[20]) {
-    PyObject *bytes = PyBytes_FromStringAndSize(data, (Py_ssize_t)n);
-    if (bytes == NULL) return -1;
-    PyObject *state = PyObject_CallOneArg(SHA1, bytes);
-    Py_DECREF(bytes);
-    if (state == NULL) return -1;
-    PyObject *digest = PyObject_CallMethodNoArgs(state, S_DIGEST);
-    Py_DECREF(state);
-    if (digest == NULL) return -1;
-    memcpy(out, PyBytes_AS_STRING(digest), 20);
-    Py_DECREF(digest);
+    huntline_sha1(data, n, out, 0);
     return 0;
 }
 
@@ -608,6 +618,14 @@ static int flatten_here(Obs *o, Sco *sco) {
     return r;
 }
 
+/* ``name.strip("'")``. */
+static PyObject *unquoted(PyObject *name) {
+    Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(name);
+    while (start < end && PyUnicode_READ_CHAR(name, start) == '\'') start++;
+    while (end > start && PyUnicode_READ_CHAR(name, end - 1) == '\'') end--;
+    return PyUnicode_Substring(name, start, end);
+}
+
 /* identity.identifying_properties(sco, None, None, ...) into Obs.pairs. */
 static int identifying_pairs(Obs *o, Sco *sco, PyObject *props) {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(props); i++) {
@@ -644,7 +662,7 @@ static int identifying_pairs(Obs *o, Sco *sco, PyObject *props) {
                 if (chosen == NULL || PyUnicode_Compare(key, chosen) < 0) chosen = key;
             }
         }
-        PyObject *stripped = PyObject_CallMethod(chosen, "strip", "s", "'");
+        PyObject *stripped = unquoted(chosen);
         PyObject *contrib = stripped == NULL ? NULL : PyDict_New();
         int r = contrib == NULL ? -1
                                 : PyDict_SetItem(contrib, stripped, PyDict_GetItem(value, chosen));
@@ -1093,24 +1111,36 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"id_properties",  "self_contained", "preferred_hashes",
                             "observation_names", "skipped",    "id_namespace",
                             "occurrence_namespace", "shape_parts", "canonical_json",
-                            "json_text",      "observation_digest", "sha1", "unique_id_keys", NULL};
-    PyObject *id_ns, *occ_ns, *values[11];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!SSOOOOOO!", names, &PyDict_Type,
+                            "json_text",      "observation_digest", "unique_id_keys", NULL};
+    PyObject *id_ns, *occ_ns, *values[10];
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!SSOOOOO!", names, &PyDict_Type,
                                      &values[0], &PyFrozenSet_Type, &values[1], &PyTuple_Type,
                                      &values[2], &PyFrozenSet_Type, &values[3],
                                      &PyFrozenSet_Type, &values[4], &id_ns, &occ_ns, &values[5],
-                                     &values[6], &values[7], &values[8], &values[9], &PyTuple_Type, &values[10]))
+                                     &values[6], &values[7], &values[8], &PyTuple_Type, &values[9]))
         return NULL;
     if (namespace_bytes(id_ns, ID_NAMESPACE) < 0 || namespace_bytes(occ_ns, OCCURRENCE_NAMESPACE) < 0)
         return NULL;
     PyObject **slots[] = {&ID_PROPERTIES, &SELF_CONTAINED, &PREFERRED_HASHES, &OBS_NAMES,
                           &SKIPPED,       &SHAPE_PARTS,    &CANONICAL_JSON,   &JSON_TEXT,
-                          &OBSERVATION_DIGEST, &SHA1, &UNIQUE_ID_KEYS};
-    for (int i = 0; i < 11; i++) Py_XSETREF(*slots[i], Py_NewRef(values[i]));
+                          &OBSERVATION_DIGEST, &UNIQUE_ID_KEYS};
+    for (int i = 0; i < 10; i++) Py_XSETREF(*slots[i], Py_NewRef(values[i]));
     Py_RETURN_NONE;
 }
 
+static PyObject *sha1(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    int portable = 0;
+    if (!PyArg_ParseTuple(args, "y*|p", &data, &portable)) return NULL;
+    unsigned char digest[20];
+    huntline_sha1(data.buf, (size_t)data.len, digest, portable);
+    PyBuffer_Release(&data);
+    return PyBytes_FromStringAndSize((const char *)digest, 20);
+}
+
 static PyMethodDef METHODS[] = {
+    {"sha1", sha1, METH_VARARGS,
+     "sha1(data, portable=False) -> digest: the ids' SHA-1 (portable: without SHA-NI)."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "Give the rules' tables and the Python helpers (huntline.fetch.fastocc calls it once)."},
     {"collect", collect, METH_VARARGS,
@@ -1140,7 +1170,6 @@ PyMODINIT_FUNC PyInit__occurrences(void) {
                    {&S_FIRST_OBSERVED, "first_observed"},
                    {&S_OBJECTS, "objects"},
                    {&S_ID, "id"},
-                   {&S_DIGEST, "digest"},
                    {&S_EXTENSIONS, "extensions"},
                    {&S_EXTENSIONS_DOT, "extensions."}};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)

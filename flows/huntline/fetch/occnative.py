@@ -8,13 +8,12 @@ holds no copy of them.
 
 The module is optional: without a C compiler at install time huntline flattens in Python
 (``tests/unit/fetch/test_fastocc.py`` checks both against the reference rules). In a source
-checkout, a build older than its ``.c`` file is not used (a warning says so): a stale build
+checkout, a build older than its sources is not used (a warning says so): a stale build
 would silently run old rules.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import warnings
 from pathlib import Path
@@ -47,7 +46,7 @@ NativeColumns = tuple[
 #: How a flattened entry is used (``_occurrences.c``'s ROLE_*).
 VALUE, REF, REFS = range(3)
 
-_SOURCE = Path(__file__).with_name("_occurrences.c")
+_SOURCES = [Path(__file__).with_name(name) for name in ("_occurrences.c", "_sha1.c", "_sha1.h")]
 
 
 def shape_parts(
@@ -80,13 +79,14 @@ def collector() -> ModuleType | None:
     except ImportError:
         return None
     built = Path(module.__file__ or "")
-    if _SOURCE.exists() and built.exists() and built.stat().st_mtime < _SOURCE.stat().st_mtime:
-        warnings.warn(
-            f"{built.name} is older than {_SOURCE.name}: flattening in Python until it is "
-            "rebuilt (pip install -e .)",
-            stacklevel=2,
-        )
-        return None
+    for source in _SOURCES:
+        if source.exists() and built.exists() and built.stat().st_mtime < source.stat().st_mtime:
+            warnings.warn(
+                f"{built.name} is older than {source.name}: flattening in Python until it is "
+                "rebuilt (pip install -e .)",
+                stacklevel=2,
+            )
+            return None
     module.configure(
         id_properties=ID_PROPERTIES,
         self_contained=SELF_CONTAINED,
@@ -99,7 +99,6 @@ def collector() -> ModuleType | None:
         canonical_json=canonical_json,
         json_text=json_text,
         observation_digest=observation_digest,
-        sha1=hashlib.sha1,
         unique_id_keys=PROCESS_UNIQUE_ID_KEYS,
     )
     return module

@@ -279,7 +279,7 @@ def test_a_build_older_than_its_source_is_not_used(
     if collector == "c":
         source = tmp_path / "_occurrences.c"
         source.write_text("/* edited */")
-        monkeypatch.setattr(occnative, "_SOURCE", source)
+        monkeypatch.setattr(occnative, "_SOURCES", [source])
         with pytest.warns(UserWarning, match="older than _occurrences.c"):
             assert occnative.collector() is None
         source.unlink()

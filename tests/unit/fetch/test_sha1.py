@@ -1,0 +1,24 @@
+"""The C collector's SHA-1 (``_sha1.c``) gives hashlib's digests, with SHA-NI and without.
+
+Every id is a uuid5, so a wrong digest would change every id; the message lengths cover the
+padding's edges (55, 56, 63, 64 bytes and their neighbours) and several blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+
+from huntline.fetch import fastocc
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_digests_equal_hashlib(portable: bool) -> None:
+    if fastocc.native is None:
+        pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
+    generator = random.Random(3)
+    for length in [*range(0, 200), 1000, 4096, 12_345]:
+        data = generator.randbytes(length)
+        assert fastocc.native.sha1(data, portable) == hashlib.sha1(data).digest(), length
