@@ -123,19 +123,40 @@ def _occurrence_table(
 def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
     """One type's table from the C collector's columns."""
     names, columns, ids, observations, counts = parts
-    arrays = [_spread(*columns[name], len(ids)) for name in names]
+    typed = _typed(names, {name: values for name, (values, _) in columns.items()})
+    arrays = [_spread(typed[name], columns[name][1], len(ids)) for name in names]
     indices = pa.array(np.frombuffer(observations, np.int32))
     return _occurrence_table(names, arrays, ids, indices, counts, moments)
 
 
-def _spread(values: list[Any], rows: bytearray, count: int) -> pa.Array:
-    """A sparse column (``values`` at ``rows``) as a column of ``count`` rows, nulls elsewhere:
-    typed from the values present, which is how ``_array`` types the whole column."""
-    array = _array(values)
-    if len(values) == count:  # every occurrence has it: rows are 0..count-1
+_UNTYPED = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError)
+
+
+def _typed(names: list[str], values: dict[str, list[Any]]) -> dict[str, pa.Array]:
+    """Each column's values typed as the Python collector types them: a reference column on
+    its own (``_array``), the property columns as ``rows_to_table`` converts its rows, in one
+    struct conversion (Arrow then infers a float column whose first values are booleans as
+    float, where a list on its own fails) or, when any column fails that, each by ``_array``."""
+    typed = {n: _array(values[n]) for n in names if n.endswith(_REF_SUFFIXES)}
+    properties = [n for n in names if n not in typed]
+    for name in properties:
+        try:
+            typed[name] = pa.array(values[name])
+        except _UNTYPED:
+            try:  # what the struct conversion makes of it
+                typed[name] = pa.array([{"v": v} for v in values[name]]).field(0)
+            except _UNTYPED:
+                return {**typed, **{n: _array(values[n]) for n in properties}}
+    return typed
+
+
+def _spread(array: pa.Array, rows: bytearray, count: int) -> pa.Array:
+    """A sparse column (``array``, the values at ``rows``) as a column of ``count`` rows, nulls
+    elsewhere."""
+    if len(array) == count:  # every occurrence has it: rows are 0..count-1
         return array
     picks = np.full(count, -1, np.int32)
-    picks[np.frombuffer(rows, np.int32)] = np.arange(len(values), dtype=np.int32)
+    picks[np.frombuffer(rows, np.int32)] = np.arange(len(array), dtype=np.int32)
     return array.take(pa.array(picks, mask=picks < 0))
 
 
