@@ -130,6 +130,7 @@ def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
 
 
 _UNTYPED = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError)
+_NUMBERS = {bool, int, float, type(None)}
 
 
 def _typed(names: list[str], values: dict[str, list[Any]]) -> dict[str, pa.Array]:
@@ -143,10 +144,14 @@ def _typed(names: list[str], values: dict[str, list[Any]]) -> dict[str, pa.Array
         try:
             typed[name] = pa.array(values[name])
         except _UNTYPED:
-            try:  # what the struct conversion makes of it
-                typed[name] = pa.array([{"v": v} for v in values[name]]).field(0)
-            except _UNTYPED:
-                return {**typed, **{n: _array(values[n]) for n in properties}}
+            kinds = set(map(type, values[name]))
+            if bool in kinds and float in kinds and kinds <= _NUMBERS:
+                try:  # what the struct conversion makes of it (the one case it differs in)
+                    typed[name] = pa.array([{"v": v} for v in values[name]]).field(0)
+                    continue
+                except _UNTYPED:
+                    pass
+            return {**typed, **{n: _array(values[n]) for n in properties}}
     return typed
 
 
