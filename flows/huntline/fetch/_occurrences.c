@@ -3,14 +3,15 @@
  * huntline.fetch.fastocc calls collect() and builds the Arrow tables from what it returns.
  * The rules are those of huntline.fetch.occurrences (the readable reference) and
  * huntline.fetch.identity; tests/unit/fetch/test_fastocc.py checks that the tables are equal
- * to the reference's on every input it has.  This file only does the same work without
- * running Python code per SCO:
+ * to the reference's on every input it has, and test_fastocc_fuzz.py on random awkward
+ * pages.  This file only does the same work without running Python code per SCO:
  *
- *  - plain SCOs (no nested dict, no name to quote or shorten) and SCOs whose only nested dict
- *    is "hashes" are flattened here; any other SCO is flattened by the Python helper given to
- *    configure() (occshapes.compile_shape), and a page holding an SCO whose columns collide
- *    after shortening, or anything else this file does not handle, returns None: the caller
- *    then flattens the page in Python;
+ *  - SCOs are flattened here, plain ones (no nested dict, no name to quote or shorten) as
+ *    they are and the others as plans.normalise() and plans.shortened() do.  An SCO whose
+ *    names collide once shortened, or that writes an object path as a key, is compiled by
+ *    the Python helper given to configure() (occshapes.compile_shape); when that helper has
+ *    no row for it either, or the page holds anything else this file does not handle,
+ *    collect() returns None and the caller flattens the page in Python;
  *  - ids are computed here: uuid5 over the canonical JSON of the identifying properties
  *    (sorted keys, compact, "/" written "\/", non-ASCII kept), with SHA-1 from _sha1.c.  A
  *    value the JSON writer does not handle (a float, a lone surrogate, a subclass) is
@@ -331,11 +332,6 @@ static PyObject *uuid5_id(PyObject *sco_type, const unsigned char digest[20]) {
     return prefixed(sco_type, "--", text, 36);
 }
 
-static int sha1_of(const char *data, size_t n, unsigned char out[20]) {
-    huntline_sha1(data, n, out, 0);
-    return 0;
-}
-
 /* identity.IdCache.id_for: uuid5 (ID namespace) over the canonical JSON of ``given`` (left
  * in its order: the SCO's pairs may be being read by the caller), remembered by name. */
 static PyObject *id_for(Buf *scratch, PyObject *sco_type, const Pair *given, Py_ssize_t n) {
@@ -375,7 +371,7 @@ static PyObject *id_for(Buf *scratch, PyObject *sco_type, const Pair *given, Py_
         goto done;
     }
     unsigned char digest[20];
-    if (sha1_of(b->data + name_at, b->len - name_at, digest) < 0) goto done;
+    huntline_sha1(b->data + name_at, b->len - name_at, digest, 0);
     result = uuid5_id(sco_type, digest);
     if (result == NULL) goto done;
     if (PyDict_GET_SIZE(ID_CACHE) >= ID_CACHE_SIZE) PyDict_Clear(ID_CACHE);
@@ -795,7 +791,7 @@ static PyObject *anonymous_id(Obs *o, PyObject *sco_type, PyObject *key) {
         }
         Buf *b = emptied(&o->scratch);
         int r = write_pairs(b, pairs, 4, 1);
-        if (r == JSON_WRITTEN && sha1_of(b->data, b->len, o->digest) < 0) r = JSON_FAILED;
+        if (r == JSON_WRITTEN) huntline_sha1(b->data, b->len, o->digest, 0);
         if (r == JSON_FAILED) return NULL;
         if (r == JSON_IN_PYTHON) {
             PyObject *digest = PyObject_CallOneArg(OBSERVATION_DIGEST, o->obs);
@@ -816,9 +812,8 @@ static PyObject *anonymous_id(Obs *o, PyObject *sco_type, PyObject *key) {
     memcpy(name + 16, o->digest, 20);
     memcpy(name + 36, k, (size_t)n);
     unsigned char digest[20];
-    int r = sha1_of(name, size, digest);
+    huntline_sha1(name, size, digest, 0);
     if (name != small) PyMem_Free(name);
-    if (r < 0) return NULL;
     return uuid5_id(sco_type, digest);
 }
 

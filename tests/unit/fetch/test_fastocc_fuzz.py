@@ -4,12 +4,14 @@ reference rules must give equal tables, or fail alike.
 The C collector reads untrusted input (whatever a connector or a bundle holds), so this throws
 shapes at it that no test bundle has: values of every JSON type in every place, names to quote,
 shorten or collide, references to nothing, to themselves and to non-SCOs, hashes of every
-kind, surrogates and control characters, and observation fields of the wrong type.
+kind, surrogates (in values, types and keys) and control characters, and observation fields
+of the wrong type.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import random
 from typing import Any
 
@@ -20,9 +22,12 @@ from huntline.fetch import fastocc
 from huntline.fetch.identity import IdCache
 from huntline.fetch.occurrences import occurrence_tables
 
+#: Pages per run: 60 in the suite; ``HUNTLINE_FUZZ_SEEDS=1500 pytest ...`` for a deeper search.
+SEEDS = int(os.environ.get("HUNTLINE_FUZZ_SEEDS", "60"))
 TYPES = [
     "process", "file", "directory", "ipv4-addr", "network-traffic", "user-account",
     "x-oca-event", "x-oca-asset", "software", "email-message", "x-custom", "artifact",
+    "x-\udcff",
 ]  # fmt: skip
 NAMES = [
     "name", "pid", "value", "path", "hashes", "extensions", "src_ref", "dst_ref", "parent_ref",
@@ -59,6 +64,8 @@ def _value(rng: random.Random, depth: int, keys: list[str]) -> Any:
 
 def _observation(rng: random.Random, index: int) -> dict[str, Any]:
     keys = [str(k) for k in range(rng.randrange(1, 7))]
+    if rng.random() < 0.05:
+        keys.append("k\udc80")
     objects: dict[str, Any] = {}
     for key in keys:
         if rng.random() < 0.08:
@@ -88,7 +95,7 @@ def _tables_or_error(build: Any, page: list[dict[str, Any]], cache: IdCache) -> 
         return (type(error).__name__, str(error))
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(SEEDS))
 def test_random_pages_equal_the_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     if fastocc.native is None:
         pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
