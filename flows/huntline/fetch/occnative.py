@@ -7,15 +7,15 @@ written once. Identity's tables and its Python serialisers are passed in, so the
 holds no copy of them.
 
 The module is optional: without a C compiler at install time huntline flattens in Python
-(``tests/unit/fetch/test_fastocc.py`` checks both against the reference rules). In a source
-checkout, a build older than its sources is not used (a warning says so): a stale build
-would silently run old rules.
+(``tests/unit/fetch/test_fastocc.py`` checks both against the reference rules), and logs a
+warning saying so. In a source checkout, a build older than its sources is not used (a
+warning says so too): a stale build would silently run old rules.
 """
 
 from __future__ import annotations
 
 import importlib
-import warnings
+import logging
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,6 +35,8 @@ from huntline.fetch.occshapes import OBS_NAMES, compile_shape
 from huntline.fetch.plans import SKIPPED, json_text
 
 __all__ = ["NativeColumns", "collector", "shape_parts"]
+
+log = logging.getLogger(__name__)
 
 #: One type's columns from the C collector: names in first-seen order; by name, the values
 #: present and the occurrences (native int32 row numbers) they belong to; then per occurrence
@@ -77,14 +79,19 @@ def collector() -> ModuleType | None:
     try:
         module = importlib.import_module("huntline.fetch._occurrences")
     except ImportError:
+        log.warning(
+            "huntline's C collector is not built (it needs gcc and the Python headers at "
+            "install time): flattening STIX in Python, about half as fast"
+        )
         return None
     built = Path(module.__file__ or "")
     for source in _SOURCES:
         if source.exists() and built.exists() and built.stat().st_mtime < source.stat().st_mtime:
-            warnings.warn(
-                f"{built.name} is older than {source.name}: flattening in Python until it is "
-                "rebuilt (pip install -e .)",
-                stacklevel=2,
+            log.warning(
+                "%s is older than %s: flattening STIX in Python until it is rebuilt "
+                "(pip install --no-deps -e .)",
+                built.name,
+                source.name,
             )
             return None
     module.configure(

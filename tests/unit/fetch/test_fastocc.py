@@ -273,17 +273,33 @@ def test_the_c_collector_flattens_generated_pages(collector: str) -> None:
 
 
 def test_a_build_older_than_its_source_is_not_used(
-    collector: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    collector: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An edited ``.c`` not yet rebuilt must not run its old rules silently."""
     if collector == "c":
         source = tmp_path / "_occurrences.c"
         source.write_text("/* edited */")
         monkeypatch.setattr(occnative, "_SOURCES", [source])
-        with pytest.warns(UserWarning, match="older than _occurrences.c"):
-            assert occnative.collector() is None
+        assert occnative.collector() is None
+        assert "older than _occurrences.c" in caplog.text
         source.unlink()
         assert occnative.collector() is not None
+
+
+def test_a_missing_build_is_said(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without the C collector huntline still flattens, and says why it is slower."""
+
+    def not_built(name: str) -> None:
+        raise ImportError(name)
+
+    monkeypatch.setattr(occnative.importlib, "import_module", not_built)
+    assert occnative.collector() is None
+    assert "C collector is not built" in caplog.text
 
 
 def test_not_stix_20_fails_like_the_reference() -> None:
