@@ -2,9 +2,14 @@
 
 :func:`page_occurrences` returns exactly what :func:`.occurrences.occurrence_tables` returns
 (same tables, columns, order, types, values and ids; ``tests/unit/fetch/test_fastocc.py``
-compares the two on every input it has). The rules are :mod:`.occurrences`', :mod:`.plans`' and
-:mod:`.identity`'s; this module, with :mod:`.occshapes` and :mod:`.occids`, only does the same
-work with less Python per SCO:
+compares the two on every input it has, ``test_fastocc_fuzz.py`` on random awkward pages).
+
+A page is collected by the C collector (``_occurrences.c``, see :mod:`.occnative`) when it is
+built, and its sparse columns become Arrow arrays here (:func:`_native_table`), typed as the
+Python collector types them. Without it, or for a page it hands back, the page is collected in
+Python. The rules are :mod:`.occurrences`', :mod:`.plans`' and :mod:`.identity`'s; the Python
+collector, this module with :mod:`.occshapes` and :mod:`.occids`, does the same work with less
+Python per SCO than the reference:
 
 - one loop over observations and SCOs (here), with no Plan and no per-occurrence dicts: an
   SCO's content (its orjson bytes) maps to a cached :class:`.occshapes.Shape`, which holds the
