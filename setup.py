@@ -8,11 +8,13 @@ setup(
         Extension(
             "huntline.fetch._occurrences",
             ["flows/huntline/fetch/_occurrences.c", "flows/huntline/fetch/_sha1.c"],
+            depends=["flows/huntline/fetch/_sha1.h"],  # MANIFEST.in puts it in the sdist
             extra_compile_args=[
                 "-O2",
                 "-Wall",
                 "-Wextra",
-                "-Wno-missing-field-initializers -Wno-unused-parameter",
+                "-Wno-missing-field-initializers",
+                "-Wno-unused-parameter",
             ],
             optional=True,
         )
