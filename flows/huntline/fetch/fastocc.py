@@ -126,38 +126,11 @@ def _occurrence_table(
 
 
 def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
-    """One type's table from the C collector's columns."""
+    """One type's table from the C collector's columns, each typed on its own (``_array``)."""
     names, columns, ids, observations, counts = parts
-    typed = _typed(names, {name: values for name, (values, _) in columns.items()})
-    arrays = [_spread(typed[name], columns[name][1], len(ids)) for name in names]
+    arrays = [_spread(_array(columns[name][0]), columns[name][1], len(ids)) for name in names]
     indices = pa.array(np.frombuffer(observations, np.int32))
     return _occurrence_table(names, arrays, ids, indices, counts, moments)
-
-
-_UNTYPED = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError)
-_NUMBERS = {bool, int, float, type(None)}
-
-
-def _typed(names: list[str], values: dict[str, list[Any]]) -> dict[str, pa.Array]:
-    """Each column's values typed as the Python collector types them: a reference column on
-    its own (``_array``), the property columns as ``rows_to_table`` converts its rows, in one
-    struct conversion (Arrow then infers a float column whose first values are booleans as
-    float, where a list on its own fails) or, when any column fails that, each by ``_array``."""
-    typed = {n: _array(values[n]) for n in names if n.endswith(_REF_SUFFIXES)}
-    properties = [n for n in names if n not in typed]
-    for name in properties:
-        try:
-            typed[name] = pa.array(values[name])
-        except _UNTYPED:
-            kinds = set(map(type, values[name]))
-            if bool in kinds and float in kinds and kinds <= _NUMBERS:
-                try:  # what the struct conversion makes of it (the one case it differs in)
-                    typed[name] = pa.array([{"v": v} for v in values[name]]).field(0)
-                    continue
-                except _UNTYPED:
-                    pass
-            return {**typed, **{n: _array(values[n]) for n in properties}}
-    return typed
 
 
 def _spread(array: pa.Array, rows: bytearray, count: int) -> pa.Array:

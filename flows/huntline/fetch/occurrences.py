@@ -330,11 +330,12 @@ class _Ids:
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows (dicts that may lack keys) as a table of the union of their keys, first seen first."""
-    try:  # one pass in C++ when every column has one type
-        return pa.Table.from_struct_array(pa.array(rows))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
-        pass
+    """Rows (dicts that may lack keys) as a table of the union of their keys, first seen first,
+    each column typed on its own by :func:`_array`, as every collector types its columns.
+
+    (Not Arrow's struct conversion of the rows: it types a column differently from the column
+    on its own, e.g. booleans then floats as float where the column alone is text.)
+    """
     names = list(dict.fromkeys(chain.from_iterable(rows)))
     arrays = [_array([row.get(name) for row in rows]) for name in names]
     return pa.table(arrays, names=names)
