@@ -164,7 +164,7 @@ def identifying_properties(
             value = sco[prop]
             if not prop.endswith("_ref") or objects is None:
                 contrib[prop] = value
-            elif _is_sco(objects.get(value) if isinstance(value, str) else None):
+            elif is_sco(objects, value):
                 contrib[prop] = target_id(value)  # a reference to anything else is dropped
     if sco_type == "process" and "x_unique_id" not in contrib:
         unique = _extension_unique_id(sco)
@@ -177,7 +177,11 @@ def identifying_properties(
     return contrib
 
 
-def _is_sco(target: Any) -> bool:
+def is_sco(objects: dict[str, Any], key: Any) -> bool:
+    """Whether ``key`` names an SCO of ``objects`` (a dict with a string ``type``)."""
+    if not isinstance(key, str):
+        return False
+    target = objects.get(key)
     return isinstance(target, dict) and isinstance(target.get("type"), str)
 
 

@@ -29,6 +29,7 @@ from huntline.fetch.identity import (
     IdCache,
     compact,
     identifying_properties,
+    is_sco,
 )
 
 OBSERVATION_COLUMNS = ("first_observed", "last_observed", "number_observed")
@@ -215,13 +216,6 @@ def nested_row(
         kind = type(value)
         row[name] = json_text(value) if kind is list or kind is dict else value
     return row
-
-
-def is_sco(objects: dict[str, Any], key: Any) -> bool:
-    if not isinstance(key, str):
-        return False
-    target = objects.get(key)
-    return isinstance(target, dict) and isinstance(target.get("type"), str)
 
 
 def json_text(value: Any) -> str:
