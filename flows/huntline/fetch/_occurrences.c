@@ -445,17 +445,23 @@ static int add_pair(Obs *o, PyObject *key, PyObject *value) {
     return 0;
 }
 
-static void obs_clear(Obs *o) {
-    for (Py_ssize_t i = 0; i < o->n_entries; i++) {
-        Py_DECREF(o->entries[i].name);
-        Py_DECREF(o->entries[i].value);
+/* Forget the entries from ``first`` on. */
+static void drop_entries(Obs *o, Py_ssize_t first) {
+    while (o->n_entries > first) {
+        Entry *e = &o->entries[--o->n_entries];
+        Py_DECREF(e->name);
+        Py_DECREF(e->value);
     }
+}
+
+static void obs_clear(Obs *o) {
+    drop_entries(o, 0);
     for (Py_ssize_t i = 0; i < o->n_pairs; i++) {
         Py_DECREF(o->pairs[i].key);
         Py_DECREF(o->pairs[i].value);
     }
     for (Py_ssize_t i = 0; i < o->n_scos; i++) Py_XDECREF(o->scos[i].sid);
-    o->n_scos = o->n_entries = o->n_pairs = 0;
+    o->n_scos = o->n_pairs = 0;
     o->asset = NULL;
     o->asset_known = o->digest_known = 0;
 }
@@ -567,28 +573,24 @@ static int normalise(PyObject *obj, PyObject *prefix, PyObject *flat) {
  * Returns 1 when done, 0 when the SCO needs the Python helper, -1 on error. */
 static int flatten_here(Obs *o, Sco *sco) {
     PyObject *name, *value;
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, first = o->n_entries;
     int plain = 1;
-    while (plain && PyDict_Next(sco->sco, &pos, &name, &value)) {
+    while (plain && PyDict_Next(sco->sco, &pos, &name, &value)) { /* most SCOs: one pass */
         if (!PyUnicode_CheckExact(name)) return 0;
-        int kind = name_kind(name);
+        int kind = name_kind(name), r = 0;
         if (kind < 0) return -1;
         plain = kind != K_NOT_PLAIN && !PyDict_CheckExact(value);
+        if (!plain)
+            drop_entries(o, first);
+        else if (kind == K_VALUE)
+            r = add_value(o, name, value);
+        else if (kind == K_REF)
+            r = add_entry(o, name, value, ROLE_REF);
+        else if (kind == K_REFS)
+            r = add_entry(o, name, value, ROLE_REFS);
+        if (r < 0) return -1;
     }
-    if (plain) {
-        pos = 0;
-        while (PyDict_Next(sco->sco, &pos, &name, &value)) {
-            int kind = name_kind(name), r = 0;
-            if (kind == K_VALUE)
-                r = add_value(o, name, value);
-            else if (kind == K_REF)
-                r = add_entry(o, name, value, ROLE_REF);
-            else if (kind == K_REFS)
-                r = add_entry(o, name, value, ROLE_REFS);
-            if (r < 0) return -1;
-        }
-        return 1;
-    }
+    if (plain) return 1;
     PyObject *flat = PyList_New(0), *names = PySet_New(NULL);
     int r = flat == NULL || names == NULL ? -1 : normalise(sco->sco, NULL, flat);
     for (Py_ssize_t i = 0; r == 1 && i < PyList_GET_SIZE(flat); i++) {
@@ -1045,12 +1047,7 @@ static int read_observation(Obs *o, PyObject *obs, PyObject *cache) {
         if (r == 1) {
             if (decide_kind(o, sco) < 0) return -1;
         } else {
-            /* drop what a partial flattening added */
-            while (o->n_entries > sco->entries) {
-                Entry *e = &o->entries[--o->n_entries];
-                Py_DECREF(e->name);
-                Py_DECREF(e->value);
-            }
+            drop_entries(o, sco->entries); /* what a partial flattening added */
             if (flatten_in_python(o, sco) < 0) return -1;
         }
         if (o->unsupported) return 0;
