@@ -96,9 +96,8 @@ def _tables_or_error(build: Any, page: list[dict[str, Any]], cache: IdCache) -> 
 
 
 @pytest.mark.parametrize("seed", range(SEEDS))
+@pytest.mark.usefixtures("c_collector")
 def test_random_pages_equal_the_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    if fastocc.native is None:
-        pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
     rng = random.Random(seed)
     observed = [_observation(rng, i) for i in range(60)]
     reference = _tables_or_error(occurrence_tables, copy.deepcopy(observed), IdCache())

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+from types import ModuleType
 
 import pytest
 
-from huntline.fetch import fastocc
-
 
 @pytest.mark.parametrize("portable", [False, True])
-def test_digests_equal_hashlib(portable: bool) -> None:
-    if fastocc.native is None:
-        pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
+def test_digests_equal_hashlib(portable: bool, c_collector: ModuleType) -> None:
     generator = random.Random(3)
     for length in [*range(0, 200), 1000, 4096, 12_345]:
         data = generator.randbytes(length)
-        assert fastocc.native.sha1(data, portable) == hashlib.sha1(data).digest(), length
+        assert c_collector.sha1(data, portable) == hashlib.sha1(data).digest(), length

@@ -1,0 +1,18 @@
+"""Fixtures of the fetch unit tests."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+
+from huntline.fetch import fastocc
+
+
+@pytest.fixture
+def c_collector() -> ModuleType:
+    """The C collector (``_occurrences.c``); a test that needs it skips without it, which in CI
+    is a failure (``tests/conftest.py``)."""
+    if fastocc.native is None:
+        pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
+    return fastocc.native
