@@ -79,19 +79,14 @@ def collector() -> ModuleType | None:
     try:
         module = importlib.import_module("huntline.fetch._occurrences")
     except ImportError:
-        log.warning(
-            "huntline's C collector is not built (it needs gcc and the Python headers at "
-            "install time): flattening STIX in Python, about half as fast"
-        )
+        _without("is not built (it needs gcc and the Python headers at install time)")
         return None
     built = Path(module.__file__ or "")
     for source in _SOURCES:
         if source.exists() and built.exists() and built.stat().st_mtime < source.stat().st_mtime:
-            log.warning(
-                "%s is older than %s: flattening STIX in Python until it is rebuilt "
-                "(pip install --no-deps -e .)",
-                built.name,
-                source.name,
+            _without(
+                f"is not used: {built.name} is older than {source.name} "
+                "(rebuild it: pip install --no-deps -e .)"
             )
             return None
     module.configure(
@@ -109,3 +104,11 @@ def collector() -> ModuleType | None:
         unique_id_keys=PROCESS_UNIQUE_ID_KEYS,
     )
     return module
+
+
+def _without(reason: str) -> None:
+    """Say why flattening is slower than it could be."""
+    log.warning(
+        "huntline's C collector %s; flattening STIX in Python, about half as fast",
+        reason,
+    )
