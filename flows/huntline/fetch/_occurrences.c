@@ -1090,6 +1090,161 @@ static PyObject *collect(PyObject *self, PyObject *args) {
     return types;
 }
 
+/* ------------------------------------------------------------------ Arrow buffers */
+
+/* column(values, rows, count): the buffers of the Arrow array pyarrow.array(values) would
+ * make, spread to ``count`` rows (values[i] at row rows[i], int32s; rows None: values are
+ * the rows), nulls elsewhere.  Only for columns of one exact type, text, int (in int64),
+ * float or bool, with None as null: there pyarrow's typing is plain.  Anything else (mixed
+ * types, lists, a lone surrogate, an int beyond int64, no value at all) returns None and
+ * fastocc types it with pyarrow, so the typing rule stays pyarrow's.
+ *
+ * Returns (kind, nulls, validity, *data): kind "s" (validity, int32 offsets, UTF-8 bytes),
+ * "i" / "f" (validity, 8-byte values), "b" (validity, bits); validity None when no nulls. */
+enum { K_NONE, K_STR, K_INT, K_FLOAT, K_BOOL };
+
+static int kind_of(PyObject *v) {
+    if (PyUnicode_CheckExact(v)) return K_STR;
+    if (PyLong_CheckExact(v)) return K_INT;
+    if (PyFloat_CheckExact(v)) return K_FLOAT;
+    if (PyBool_Check(v)) return K_BOOL;
+    return -1;
+}
+
+static PyObject *new_bytes(Py_ssize_t n, char **data) {
+    PyObject *b = PyBytes_FromStringAndSize(NULL, n);
+    if (b != NULL) {
+        *data = PyBytes_AS_STRING(b);
+        memset(*data, 0, (size_t)n);
+    }
+    return b;
+}
+
+static PyObject *column(PyObject *self, PyObject *args) {
+    PyObject *values, *rows_arg;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "O!On", &PyList_Type, &values, &rows_arg, &count)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(values);
+    int kind = K_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GET_ITEM(values, i);
+        if (v == Py_None) continue;
+        int k = kind_of(v);
+        if (k < 0 || (kind != K_NONE && k != kind)) Py_RETURN_NONE;
+        kind = k;
+    }
+    if (kind == K_NONE) Py_RETURN_NONE; /* pyarrow's null type */
+    /* picks[row]: the index of the value at row, or -1 (the last value given a row wins) */
+    Py_ssize_t *picks = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(count ? count : 1));
+    if (picks == NULL) return PyErr_NoMemory();
+    if (rows_arg == Py_None) {
+        if (n != count) {
+            PyMem_Free(picks);
+            PyErr_SetString(PyExc_ValueError, "without rows, values must fill the column");
+            return NULL;
+        }
+        for (Py_ssize_t r = 0; r < count; r++) picks[r] = r;
+    } else {
+        Py_buffer rows;
+        if (PyObject_GetBuffer(rows_arg, &rows, PyBUF_SIMPLE) < 0) {
+            PyMem_Free(picks);
+            return NULL;
+        }
+        if (rows.len != n * 4) {
+            PyBuffer_Release(&rows);
+            PyMem_Free(picks);
+            PyErr_SetString(PyExc_ValueError, "one int32 row per value");
+            return NULL;
+        }
+        for (Py_ssize_t r = 0; r < count; r++) picks[r] = -1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int32_t row;
+            memcpy(&row, (const char *)rows.buf + 4 * i, 4);
+            if (row < 0 || row >= count) {
+                PyBuffer_Release(&rows);
+                PyMem_Free(picks);
+                PyErr_SetString(PyExc_ValueError, "a row is outside the column");
+                return NULL;
+            }
+            picks[row] = i;
+        }
+        PyBuffer_Release(&rows);
+    }
+    Py_ssize_t nulls = 0;
+    for (Py_ssize_t r = 0; r < count; r++)
+        if (picks[r] < 0 || PyList_GET_ITEM(values, picks[r]) == Py_None) {
+            picks[r] = -1;
+            nulls++;
+        }
+    PyObject *result = NULL, *validity = Py_None, *first = NULL, *second = NULL;
+    char *bits = NULL, *data = NULL, *text = NULL;
+    Py_INCREF(Py_None);
+    if (nulls) {
+        Py_DECREF(Py_None);
+        if ((validity = new_bytes((count + 7) / 8, &bits)) == NULL) goto done;
+        for (Py_ssize_t r = 0; r < count; r++)
+            if (picks[r] >= 0) bits[r / 8] |= (char)(1 << (r % 8));
+    }
+    if (kind == K_STR) {
+        Py_ssize_t total = 0, size;
+        for (Py_ssize_t r = 0; r < count; r++) {
+            if (picks[r] < 0) continue;
+            if (PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(values, picks[r]), &size) == NULL) {
+                PyErr_Clear(); /* a lone surrogate: valid_text's rule, in Python */
+                goto unsupported;
+            }
+            total += size;
+            if (total > INT32_MAX) goto unsupported;
+        }
+        if ((first = new_bytes((count + 1) * 4, &data)) == NULL ||
+            (second = new_bytes(total, &text)) == NULL)
+            goto done;
+        int32_t offset = 0;
+        for (Py_ssize_t r = 0; r < count; r++) {
+            if (picks[r] >= 0) {
+                const char *utf8 = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(values, picks[r]), &size);
+                memcpy(text + offset, utf8, (size_t)size);
+                offset += (int32_t)size;
+            }
+            memcpy(data + 4 * (r + 1), &offset, 4);
+        }
+        result = Py_BuildValue("(snOOO)", "s", nulls, validity, first, second);
+    } else if (kind == K_BOOL) {
+        if ((first = new_bytes((count + 7) / 8, &data)) == NULL) goto done;
+        for (Py_ssize_t r = 0; r < count; r++)
+            if (picks[r] >= 0 && PyList_GET_ITEM(values, picks[r]) == Py_True)
+                data[r / 8] |= (char)(1 << (r % 8));
+        result = Py_BuildValue("(snOO)", "b", nulls, validity, first);
+    } else {
+        if ((first = new_bytes(count * 8, &data)) == NULL) goto done;
+        for (Py_ssize_t r = 0; r < count; r++) {
+            if (picks[r] < 0) continue;
+            PyObject *v = PyList_GET_ITEM(values, picks[r]);
+            if (kind == K_FLOAT) {
+                double d = PyFloat_AS_DOUBLE(v);
+                memcpy(data + 8 * r, &d, 8);
+            } else {
+                int overflow;
+                long long i = PyLong_AsLongLongAndOverflow(v, &overflow);
+                if (overflow) goto unsupported; /* pyarrow refuses it: text, in Python */
+                int64_t item = (int64_t)i;
+                memcpy(data + 8 * r, &item, 8);
+            }
+        }
+        result = Py_BuildValue("(snOO)", kind == K_FLOAT ? "f" : "i", nulls, validity, first);
+    }
+    goto done;
+unsupported:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(validity);
+    Py_XDECREF(first);
+    Py_XDECREF(second);
+    PyMem_Free(picks);
+    return result;
+}
+
 static int namespace_bytes(PyObject *value, unsigned char out[16]) {
     if (!PyBytes_Check(value) || PyBytes_GET_SIZE(value) != 16) {
         PyErr_SetString(PyExc_ValueError, "a namespace is 16 bytes");
@@ -1137,6 +1292,8 @@ static PyMethodDef METHODS[] = {
      "Give the rules' tables and the Python helpers (huntline.fetch.fastocc calls it once)."},
     {"collect", collect, METH_VARARGS,
      "collect(observed, cache) -> {type: (names, columns, ids, observations, counts)} or None"},
+    {"column", column, METH_VARARGS,
+     "column(values, rows, count) -> (kind, nulls, validity, *data): Arrow buffers, or None"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_occurrences",

@@ -125,7 +125,7 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
         while True:
             chunk: list[ObservedData] = []
             try:
-                with collector_paused():
+                with collector_paused(keep=True):
                     for item in items:
                         seen += 1
                         if isinstance(item, dict) and item.get("type") == "observed-data":
@@ -168,7 +168,7 @@ def read_observed_data(path: Path) -> list[ObservedData]:
     except OSError as error:
         raise _unreadable(path, error) from None
     try:
-        with collector_paused():
+        with collector_paused(keep=True):
             bundle = _parsed(text)
     except orjson.JSONDecodeError as error:
         raise FetchError(

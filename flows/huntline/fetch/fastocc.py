@@ -121,16 +121,40 @@ def _occurrence_table(
 ) -> pa.Table:
     """The SCO columns, then each occurrence's id and its observation's columns."""
     moment_arrays = [moments.column(name, observations) for name in OBSERVATION_COLUMNS[:2]]
-    columns = [*arrays, _array(ids), *moment_arrays, _array(counts)]
+    columns = [*arrays, _column(ids), *moment_arrays, _column(counts)]
     return pa.table(columns, names=[*names, "id", *OBSERVATION_COLUMNS])
 
 
 def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
-    """One type's table from the C collector's columns, each typed on its own (``_array``)."""
+    """One type's table from the C collector's columns, each typed on its own (:func:`_column`)."""
     names, columns, ids, observations, counts = parts
-    arrays = [_spread(_array(columns[name][0]), columns[name][1], len(ids)) for name in names]
+    arrays = [_column(*columns[name], len(ids)) for name in names]
     indices = pa.array(np.frombuffer(observations, np.int32))
     return _occurrence_table(names, arrays, ids, indices, counts, moments)
+
+
+#: The Arrow types of the C module's column kinds.
+_KINDS = {"s": pa.string(), "i": pa.int64(), "f": pa.float64(), "b": pa.bool_()}
+
+
+def _column(values: list[Any], rows: bytearray | None = None, count: int = -1) -> pa.Array:
+    """``values`` typed as :func:`_array` types them, at ``rows`` (native int32s) of a column
+    of ``count`` rows with nulls elsewhere; without ``rows``, the values are the column.
+
+    The C module builds a column of one plain type (text, int64, float or bool, with nulls)
+    straight into Arrow buffers, as ``pa.array`` would type it; it hands any other column
+    (mixed types, lists, a lone surrogate, an int beyond int64) back to ``_array``. Building
+    the buffers is about five times faster than ``pa.array`` over the Python values.
+    """
+    size = len(values) if rows is None else count
+    built = None if native is None else native.column(values, rows, size)
+    if built is None:
+        array = _array(values)
+        return array if rows is None else _spread(array, rows, size)
+    kind, nulls, *buffers = built
+    return pa.Array.from_buffers(
+        _KINDS[kind], size, [b if b is None else pa.py_buffer(b) for b in buffers], nulls
+    )
 
 
 def _spread(array: pa.Array, rows: bytearray, count: int) -> pa.Array:

@@ -1,0 +1,55 @@
+"""The collector pause around parsing and flattening (``fetch/heap.py``)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from huntline.fetch.heap import collector_paused
+
+
+@pytest.fixture(autouse=True)
+def _collector_on() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.enable()
+    yield
+    if not enabled:
+        gc.disable()
+
+
+def _in_generation(obj: object, generation: int) -> bool:
+    return any(o is obj for o in gc.get_objects(generation=generation))
+
+
+def test_the_collector_is_off_inside_and_back_on_after() -> None:
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()  # left as it was
+
+
+def test_what_is_kept_goes_to_the_oldest_generation_unwalked() -> None:
+    with collector_paused(keep=True):
+        kept = [{"n": [i]} for i in range(1000)]
+    assert _in_generation(kept, 2)
+    assert gc.get_count()[0] < 700  # no young collection is due to walk it
+    with collector_paused():
+        young = [{"n": [1]}]
+    assert _in_generation(young, 0)
+
+
+def test_objects_the_process_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused(keep=True):
+            built = [[1]]
+        assert gc.get_freeze_count() == frozen
+        assert _in_generation(built, 0)
+    finally:
+        gc.unfreeze()
