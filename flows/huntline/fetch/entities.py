@@ -7,7 +7,7 @@ for. Memory is bounded at every step:
 
 - adding: ``flush_rows`` (10k) buffered occurrences per type, plus the bounded id and plan
   caches;
-- merging: a type with at most ``bucket_rows`` (25k) occurrences is merged in memory (and
+- merging: a type with at most ``bucket_rows`` (50k) occurrences is merged in memory (and
   kept, as it is small); a larger one is split by id hash into buckets merged one at a time
   (:mod:`.buckets`), so no more than about ``bucket_rows`` occurrences are merged at once;
 - dereferencing: :meth:`EntitySpool.batches` reads the root type in first-seen order,
@@ -66,7 +66,7 @@ class EntitySpool:
         directory: Path | None = None,
         *,
         flush_rows: int = 10_000,
-        bucket_rows: int = 25_000,
+        bucket_rows: int = 50_000,
         lookup_rows: int = 50_000,
     ) -> None:
         self._own = directory is None
