@@ -137,16 +137,17 @@ def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
 _KINDS = {"s": pa.string(), "i": pa.int64(), "f": pa.float64(), "b": pa.bool_()}
 
 
-def _column(values: list[Any], rows: bytearray | None = None, count: int = -1) -> pa.Array:
+def _column(values: list[Any], rows: bytearray | None = None, count: int | None = None) -> pa.Array:
     """``values`` typed as :func:`_array` types them, at ``rows`` (native int32s) of a column
     of ``count`` rows with nulls elsewhere; without ``rows``, the values are the column.
 
     The C module builds a column of one plain type (text, int64, float or bool, with nulls)
     straight into Arrow buffers, as ``pa.array`` would type it; it hands any other column
     (mixed types, lists, a lone surrogate, an int beyond int64) back to ``_array``. Building
-    the buffers is about five times faster than ``pa.array`` over the Python values.
+    the buffers takes about a third of the time of ``pa.array`` over the Python values and
+    the ``take`` that spreads them.
     """
-    size = len(values) if rows is None else count
+    size = len(values) if count is None else count
     built = None if native is None else native.column(values, rows, size)
     if built is None:
         array = _array(values)
