@@ -45,7 +45,7 @@ def _value(rng: random.Random, depth: int, keys: list[str]) -> Any:
     if kind == 1:
         return rng.choice([True, False])
     if kind == 2:
-        return rng.choice([0, 1, -7, 2**40, 2**63 - 1, 2**64, 2**70])
+        return rng.choice([0, 1, -7, 2**40, 2**63 - 1, -(2**63), -(2**63) - 1, 2**64, 2**70])
     if kind == 3:
         return rng.choice([0.5, 1.0, 1e16, -2.25e-7])
     if kind in (4, 5):
