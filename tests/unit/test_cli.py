@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,25 @@ def test_datasources_list_and_check(
     assert cli.main(["datasources", "check", "edr"]) == 1
     err = capsys.readouterr().err
     assert "diagnosis: unreachable" in err and "s3cret" not in err
+
+
+def test_datasources_check_says_a_connector_error_once(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    unused_port: int,
+) -> None:
+    """stix-shifter logs the errors it returns; the report already gives them, diagnosed."""
+    monkeypatch.setenv("STIXSHIFTER_ES_CONNECTOR", "elastic_ecs")
+    monkeypatch.setenv(
+        "STIXSHIFTER_ES_CONNECTION",
+        json.dumps({"host": "127.0.0.1", "port": unused_port, "indices": "logs"}),
+    )
+    monkeypatch.setenv("STIXSHIFTER_ES_CONFIG", json.dumps({"auth": {"api_key": "k3y"}}))
+    try:
+        assert cli.main(["datasources", "check", "es"]) == 1
+    finally:  # the command quiets stix-shifter for the rest of its process
+        logging.getLogger("stix_shifter_utils").setLevel(logging.NOTSET)
+    err = capsys.readouterr().err
+    assert "diagnosis: unreachable" in err
+    assert not [r for r in caplog.records if "connector error occurred" in r.getMessage()]
