@@ -169,7 +169,10 @@ def test_dropped_id_is_a_clear_error(
     no_leftovers()
 
 
-def test_missing_image_hints_at_the_build_command(tmp_path: Path, procs: Path) -> None:
+def test_missing_image_hints_at_the_build_command(
+    docker_client: object, tmp_path: Path, procs: Path
+) -> None:
+    """Needs an engine to ask: without one the error is "cannot reach", another test."""
     with pytest.raises(AnalyticsError) as info:
         run_container("docker://no_such_analytics", [procs], {}, tmp_path / "run")
     assert str(info.value) == (
