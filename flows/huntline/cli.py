@@ -201,9 +201,6 @@ def cmd_datasources_check(args: argparse.Namespace) -> int:
 
     from huntline.fetch.diagnose import check_source
 
-    # stix-shifter logs every connector error it returns; the report below gives each one,
-    # with its diagnosis, so the raw log line would only say it twice
-    logging.getLogger("stix_shifter_utils").setLevel(logging.CRITICAL)
     report = asyncio.run(
         check_source(args.profile, profiles_file=Path(args.profiles) if args.profiles else None)
     )

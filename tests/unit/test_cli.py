@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import pytest
@@ -135,10 +134,7 @@ def test_datasources_check_says_a_connector_error_once(
         json.dumps({"host": "127.0.0.1", "port": unused_port, "indices": "logs"}),
     )
     monkeypatch.setenv("STIXSHIFTER_ES_CONFIG", json.dumps({"auth": {"api_key": "k3y"}}))
-    try:
-        assert cli.main(["datasources", "check", "es"]) == 1
-    finally:  # the command quiets stix-shifter for the rest of its process
-        logging.getLogger("stix_shifter_utils").setLevel(logging.NOTSET)
+    assert cli.main(["datasources", "check", "es"]) == 1
     err = capsys.readouterr().err
     assert "diagnosis: unreachable" in err
     assert not [r for r in caplog.records if "connector error occurred" in r.getMessage()]

@@ -17,8 +17,10 @@ and the hint of the error. No step's text ever contains a credential.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -141,6 +143,31 @@ async def check_source(
 
     Never raises for a problem with the source: that is what the report is for.
     """
+    with _stix_shifter_log_quiet():
+        return await _checked(name, profiles_file, window, pattern, timeout, secret_loader)
+
+
+@contextmanager
+def _stix_shifter_log_quiet() -> Iterator[None]:
+    """stix-shifter logs each connector error it returns; the report gives every one, with its
+    diagnosis, so the log line would only say it twice (and ahead of the report)."""
+    logger = logging.getLogger("stix_shifter_utils")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def _checked(
+    name: str,
+    profiles_file: Path | None,
+    window: Window | None,
+    pattern: str,
+    timeout: float,
+    secret_loader: SecretLoader | None,
+) -> CheckReport:
     steps: list[CheckStep] = []
     source = await _step(steps, "profile", lambda: _resolve(name, profiles_file))
     if source is None:
