@@ -1186,15 +1186,14 @@ static PyObject *column(PyObject *self, PyObject *args) {
             picks[r] = -1;
             nulls++;
         }
-    PyObject *result = NULL, *validity = Py_None, *first = NULL, *second = NULL;
+    PyObject *result = NULL, *bitmap = NULL, *first = NULL, *second = NULL;
     char *bits = NULL, *data = NULL, *text = NULL;
-    Py_INCREF(Py_None);
     if (nulls) {
-        Py_DECREF(Py_None);
-        if ((validity = new_bytes((count + 7) / 8, &bits)) == NULL) goto done;
+        if ((bitmap = new_bytes((count + 7) / 8, &bits)) == NULL) goto done;
         for (Py_ssize_t r = 0; r < count; r++)
             if (picks[r] >= 0) bits[r / 8] |= (char)(1 << (r % 8));
     }
+    PyObject *validity = bitmap != NULL ? bitmap : Py_None; /* borrowed */
     if (kind == K_STR) {
         Py_ssize_t total = 0, size;
         for (Py_ssize_t r = 0; r < count; r++) {
@@ -1248,7 +1247,7 @@ unsupported:
     result = Py_None;
     Py_INCREF(result);
 done:
-    Py_XDECREF(validity);
+    Py_XDECREF(bitmap);
     Py_XDECREF(first);
     Py_XDECREF(second);
     PyMem_Free(picks);
