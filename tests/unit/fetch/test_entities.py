@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from huntline.fetch import EntitySpool, flatten_arrow
+from huntline.fetch import EntitySpool, flatten_all, flatten_arrow
 from huntline.fetch.identity import IdCache
 from huntline.fetch.occurrences import sco_ids
 
@@ -161,6 +161,32 @@ def test_bucketed_batches_equal_the_whole_table(tmp_path: Any, bucket_rows: int)
             assert bucketed.table(sco_type).to_pylist() == expected.to_pylist(), sco_type
         assert bucket_rows > 100 or len(bucketed._buckets["process"].paths) > 1
         assert "x-oca-asset" in bucketed._merged  # many occurrences, few entities: kept
+
+
+@pytest.mark.parametrize("sources", [("edr",), ("edr", "siem")])
+def test_spooled_tables_equal_one_merge_of_everything(tmp_path: Any, sources: tuple) -> None:
+    """Large types merged in id buckets and dereferenced per batch, with sources stamped as a
+    fetch stamps them, give the tables of merging every occurrence at once (``flatten_all``)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    import stixgen
+
+    observed = list(stixgen.observations(600, seed=5, match_fraction=0.1))
+    for index, observation in enumerate(observed):  # a fetch stamps its source on each
+        observation["x_datasource"] = sources[index // 100 % len(sources)]
+    expected = flatten_all(copy.deepcopy(observed))
+    with EntitySpool(tmp_path, flush_rows=100, bucket_rows=120, lookup_rows=90) as spool:
+        for first in range(0, len(observed), 100):
+            spool.add(observed[first : first + 100])
+        for sco_type, table in expected.items():
+            got = pa.concat_tables(spool.batches(sco_type, rows=70))
+            named = got.column("x_datasource").to_pylist()
+            got = got.drop_columns(["x_datasource"])  # flatten_all has no sources
+            assert got.schema == table.schema, sco_type
+            assert got.to_pylist() == table.to_pylist(), sco_type
+            assert set(named) <= {"edr", "siem", "edr,siem"}, sco_type
 
 
 def test_an_entity_seen_by_two_sources_is_one_row_naming_both(tmp_path: Any) -> None:

@@ -162,3 +162,21 @@ def test_number_observed_as_text_is_summed_as_a_number() -> None:
 def test_number_observed_that_is_not_a_number_is_named() -> None:
     with pytest.raises(FetchError, match="number_observed that is not a number: 'many'"):
         flatten_all(observations("many"))
+
+
+def test_last_non_null_keeps_every_column_type() -> None:
+    table = pa.table(
+        {
+            "id": pa.array(["a", "b", "a", "a"], pa.large_string()),
+            "flag": pa.array([True, False, None, False]),
+            "size": pa.array([1.5, None, None, 2.5]),
+            "nothing": pa.nulls(4),
+            "name": pa.array([None, "x", "y", None], pa.large_string()),
+        }
+    )
+    merged = merge_occurrences([table])
+    assert merged.to_pylist() == [
+        {"id": "a", "flag": False, "size": 2.5, "nothing": None, "name": "y"},
+        {"id": "b", "flag": False, "size": None, "nothing": None, "name": "x"},
+    ]
+    assert merged.schema.field("flag").type == pa.bool_()
