@@ -70,6 +70,8 @@ HINTS = {
     "documented options",
 }
 
+_OBJECT_ADDRESS = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
+
 # Checked in order; the first match wins. Messages beat codes (see the module docstring).
 _MESSAGE_RULES: list[tuple[Problem, re.Pattern[str]]] = [
     (
@@ -233,8 +235,11 @@ class Caller:
         )
 
     def redact(self, text: str) -> str:
-        """``text`` with every known secret (3 characters or longer) replaced by ``***``."""
-        return redact(text, self.secrets)
+        """``text`` as it may be shown: every known secret (3 characters or longer) replaced
+        by ``***``, and the memory addresses of Python objects' reprs dropped
+        (``ssl:<ssl.SSLContext object at 0x7f...>`` becomes ``ssl:<ssl.SSLContext>``), which
+        differ on every run, so the same failure reads the same each time."""
+        return _OBJECT_ADDRESS.sub(r"<\1>", redact(text, self.secrets))
 
 
 def failed(answer: Any) -> bool:

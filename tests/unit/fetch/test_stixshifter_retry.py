@@ -272,3 +272,22 @@ def test_failed_search_reports_the_connectors_message(
     async_scripted.statuses = [{"success": True, "status": "ERROR", "error": "index missing"}]
     with pytest.raises(DataSourceError, match=r"search \(error\) failed: index missing$"):
         fetch(_bundle_source(poll_interval=0.001))
+
+
+def test_object_addresses_are_dropped_from_connector_messages(scripted: type[Scripted]) -> None:
+    """aiohttp's 'Cannot connect' names the SSL context by its repr: the address changes on
+    every run, so the same failure would read differently each time."""
+    scripted.script = [
+        {
+            "success": False,
+            "code": "client_connector_error",
+            "error": "Cannot connect to host db.internal:3306 "
+            "ssl:<ssl.SSLContext object at 0x7ff0e7e7a960> [Connect call failed]",
+        }
+    ] * 4
+    with pytest.raises(DataSourceError) as caught:
+        fetch(StixShifterSource(_mysql(), retry=FAST))
+    assert caught.value.message.endswith(
+        "results failed (after 3 attempts): Cannot connect to host db.internal:3306 "
+        "ssl:<ssl.SSLContext> [Connect call failed]"
+    )
