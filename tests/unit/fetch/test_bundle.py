@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import stixgen
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import BundleSource, Window, flatten, resolve_source
@@ -104,9 +104,6 @@ def test_bad_pattern_is_a_data_source_error() -> None:
 
 
 def generated(tmp_path: Path, count: int) -> tuple[Path, str]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-    import stixgen
-
     path = tmp_path / "generated.json"
     stixgen.write_bundle(path, count, seed=2, match_fraction=0.2)
     return path, stixgen.MATCH_PATTERN

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import stixgen
 
 from huntline.fetch import EntitySpool, flatten_all, flatten_arrow
 from huntline.fetch.identity import IdCache
@@ -133,14 +134,6 @@ def test_reference_to_an_unexpected_type_gives_empty_columns() -> None:
 def test_bucketed_batches_equal_the_whole_table(tmp_path: Any, bucket_rows: int) -> None:
     """Large types merged in id buckets and dereferenced per batch give the same rows, in the
     same (first-seen) order, with the same columns and types as merging everything at once."""
-    import sys
-    from pathlib import Path
-
-    import pyarrow as pa
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-    import stixgen
-
     observed = list(stixgen.observations(600, seed=3, match_fraction=0.1))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -167,12 +160,6 @@ def test_bucketed_batches_equal_the_whole_table(tmp_path: Any, bucket_rows: int)
 def test_spooled_tables_equal_one_merge_of_everything(tmp_path: Any, sources: tuple) -> None:
     """Large types merged in id buckets and dereferenced per batch, with sources stamped as a
     fetch stamps them, give the tables of merging every occurrence at once (``flatten_all``)."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-    import stixgen
-
     observed = list(stixgen.observations(600, seed=5, match_fraction=0.1))
     for index, observation in enumerate(observed):  # a fetch stamps its source on each
         observation["x_datasource"] = sources[index // 100 % len(sources)]

@@ -11,11 +11,11 @@ Every test runs twice: with the C collector (``_occurrences.c``) and with the Py
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import stixgen
 
 from huntline.errors import FetchError
 from huntline.fetch import fastocc, occnative
@@ -23,9 +23,6 @@ from huntline.fetch.bundle import read_observed_data
 from huntline.fetch.fastocc import page_occurrences
 from huntline.fetch.identity import IdCache
 from huntline.fetch.occurrences import occurrence_tables
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-import stixgen
 
 REPO = Path(__file__).resolve().parents[3]
 BUNDLES = [

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+import stixgen
 
 from huntline.fetch import EntitySpool, flatten_all
 from huntline.fetch.bundle import read_observed_data
@@ -33,8 +33,6 @@ from huntline.fetch.identity import IdCache
 from huntline.fetch.occurrences import sco_ids
 
 firepit = pytest.importorskip("firepit")
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-import stixgen  # noqa: E402
 
 BUNDLES = [
     "log4shell_bundle.json",
