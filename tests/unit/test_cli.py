@@ -84,7 +84,7 @@ def test_unexpected_errors_exit_3_with_a_log(
     def boom(args: object) -> int:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(cli, "cmd_validate", boom)
+    monkeypatch.setattr(cli.book, "cmd_validate", boom)
     assert cli.main(["validate", "x.yaml"]) == 3
     assert "unexpected error: bug" in capsys.readouterr().err
     (log,) = (tmp_path / "logs").glob("crash-*.log")

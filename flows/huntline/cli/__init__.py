@@ -1,0 +1,67 @@
+"""The ``huntline`` command. Exit codes live here and nowhere else.
+
+0 success; 1 a :class:`~huntline.errors.HuntlineError` (a clean message, no traceback);
+3 an unexpected error (traceback written to a log file under the state directory); 130 Ctrl-C.
+
+Each command group is one module of this package with a ``register(commands)`` function that
+adds its subcommands, each with a ``handler``; :data:`COMMAND_GROUPS` lists them, so a new group
+is one module plus one line there. Handlers return 0 or 1 and raise errors; this module alone
+turns errors into exit codes, and :func:`huntline.cli.console.print_error` alone prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from huntline.cli import book, datasources, images, server
+from huntline.cli.console import err, print_error
+from huntline.errors import HuntlineError
+
+COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = (
+    book.register,
+    images.register,
+    datasources.register,
+    server.register,
+)
+"""Every command group, in the order ``huntline --help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="huntline", description="Hunting-as-code: run YAML hunt books as Prefect flows."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for register in COMMAND_GROUPS:
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except HuntlineError as error:
+        print_error(error)
+        return 1
+    except Exception:
+        return _crash()
+
+
+def _crash() -> int:
+    from huntline.server import state_dir
+
+    logs = state_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"crash-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    log.write_text(traceback.format_exc())
+    err.print(f"[red]unexpected error[/]: {sys.exc_info()[1]}\n  traceback written to {log}")
+    return 3
+

@@ -1,0 +1,157 @@
+"""``huntline validate|compile|run``: the commands that take a hunt book."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from huntline.cli.console import err, out, print_error, timestamp
+from huntline.errors import HuntlineError
+
+if TYPE_CHECKING:
+    from huntline.flow import RunSummary
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from huntline.book import load_book
+    from huntline.compile import compile_book
+
+    failures = 0
+    for path in args.paths:
+        try:
+            compile_book(load_book(path))
+        except HuntlineError as error:
+            failures += 1
+            print_error(error, lead="[red]✗[/]", where=path)
+        else:
+            out.print(f"[green]✓[/] {path}")
+    return 1 if failures else 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from huntline.book import load_book
+    from huntline.compile import compile_book, explain, resolve_windows
+
+    book = load_book(args.book)
+    plan = compile_book(book)
+    windows = resolve_windows(plan, datetime.now(UTC), args.start, args.stop)
+    rows = explain(plan, windows)
+    if args.json:
+        print(json.dumps({"hunt": str(book.id), "title": book.title, "tasks": rows}, indent=2))
+        return 0
+    table = Table(title=f"{book.title} ({book.id})", show_lines=True)
+    for column in ("task", "after", "writes", "does"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[column] for column in ("task", "after", "writes", "does")))
+    out.print(table)
+    return 0
+
+
+class _QuietExpectedErrors(logging.Filter):
+    """Drop the traceback from Prefect's log of an expected failure: the message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HuntlineError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from huntline.book import load_book
+    from huntline.compile import compile_book, resolve_windows
+    from huntline.server import ensure_server
+
+    # Fail on a broken book before any server or flow run is involved.
+    resolve_windows(compile_book(load_book(args.book)), datetime.now(UTC), args.start, args.stop)
+    server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
+    from huntline.flow import hunt
+
+    quiet = _QuietExpectedErrors()
+    for name in ["prefect", *logging.root.manager.loggerDict]:
+        if name.startswith("prefect"):
+            for handler in logging.getLogger(name).handlers:
+                handler.addFilter(quiet)
+
+    state = hunt(
+        book=args.book,
+        start=args.start,
+        stop=args.stop,
+        dry_run=args.dry_run,
+        storage=args.storage,
+        return_state=True,
+    )
+    flow_run_id = str(state.state_details.flow_run_id)
+    url = server.flow_run_url(flow_run_id)
+    if not state.is_completed():
+        failure = state.result(raise_on_failure=False)
+        if isinstance(failure, HuntlineError):
+            failure.message += f"\n  flow run: {url}"
+            raise failure
+        raise RuntimeError(f"hunt failed ({state.name}): {failure}\n  flow run: {url}")
+    summary: RunSummary = state.result()
+    if args.json:
+        print(json.dumps({**summary.model_dump(mode="json"), "flow_run_url": url}, indent=2))
+        return 0
+    _print_summary(summary, url)
+    return 0
+
+
+def _print_summary(summary: RunSummary, url: str) -> None:
+    verb = "would raise" if summary.dry_run else "raised"
+    out.print(f"\n[bold]{summary.title}[/]: {verb} {summary.alert_count} alert(s)")
+    if summary.alerts:
+        table = Table(show_header=True)
+        for column in ("severity", "title", "entity"):
+            table.add_column(column, overflow="fold")
+        for alert in summary.alerts:
+            table.add_row(alert.severity, alert.title, alert.entity_id or "-")
+        out.print(table)
+    out.print("\n[bold]Artifacts[/]")
+    for name, ref in summary.tables.items():
+        out.print(f"  {name}: {ref.rows} rows  {ref.uri}", markup=False)
+    for step, uri in summary.displays.items():
+        out.print(f"  display ({step}): {uri}", markup=False)
+    if summary.alerts_uri:
+        out.print(f"  alerts: {summary.alerts_uri}", markup=False)
+        out.print(f"  alerts (jsonl): {summary.alerts_jsonl_uri}", markup=False)
+        out.print(f"  evidence: {summary.evidence_uri}", markup=False)
+    out.print(f"  manifest: {summary.manifest_uri}", markup=False)
+    out.print(f"\n[bold]Flow run[/]: {url}")
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add ``validate``, ``compile`` and ``run``."""
+    validate = commands.add_parser("validate", help="check hunt books; exits 1 on any problem")
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.set_defaults(handler=cmd_validate)
+
+    window = argparse.ArgumentParser(add_help=False)
+    window.add_argument("--start", type=timestamp, help="window start (ISO 8601, UTC if no zone)")
+    window.add_argument("--stop", type=timestamp, help="window stop (ISO 8601)")
+    window.add_argument("--json", action="store_true", help="print a machine-readable summary")
+
+    compile_ = commands.add_parser(
+        "compile",
+        parents=[window],
+        help="show the task graph, queries and images (touches nothing)",
+    )
+    compile_.add_argument("book", metavar="BOOK")
+    compile_.add_argument("--explain", action="store_true", help="explain the plan (the default)")
+    compile_.set_defaults(handler=cmd_compile)
+
+    run = commands.add_parser("run", parents=[window], help="run a hunt book through Prefect")
+    run.add_argument("book", metavar="BOOK")
+    run.add_argument(
+        "--storage",
+        help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
+        "or file://.huntline/store)",
+    )
+    run.add_argument("--dry-run", action="store_true", help="compute alerts but deliver none")
+    run.set_defaults(handler=cmd_run)

@@ -1,0 +1,41 @@
+"""What every command group shares: the two consoles, the one way an error is printed, and the
+ISO 8601 argument type."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from huntline.errors import BookError, HuntlineError
+
+# Piped or logged output gets room for whole titles and URIs instead of rich's 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+
+
+def print_error(error: HuntlineError, *, lead: str = "[red]error:[/]", where: str = "") -> None:
+    """Print an expected failure to stderr: every command shows errors the same way.
+
+    Args:
+        error: The failure; a book error's message already names its file, with its problems.
+        lead: The rich markup before the message (``error:`` or ``validate``'s ``✗``).
+        where: What the message is about, put before the message of errors that don't say it.
+    """
+    err.print(lead, end=" ")
+    text = str(error)
+    if where and not isinstance(error, BookError):
+        text = f"{where}: {text}"
+    err.print(text, markup=False)
+
+
+def timestamp(text: str) -> datetime:
+    """An ``argparse`` type: an ISO 8601 time, UTC when it names no zone."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

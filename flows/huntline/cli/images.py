@@ -1,0 +1,52 @@
+"""``huntline images``: build and list the analytics images."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from huntline.cli.console import err, out
+
+
+def cmd_images_build(args: argparse.Namespace) -> int:
+    from huntline.analytics.images import build_image, list_images
+
+    names = [args.name] if args.name else list_images(Path(args.root))
+    for name in names:
+        err.print(f"[dim]building {name}…[/]")
+        tag = build_image(
+            Path(args.root) / name if not Path(name).is_dir() else Path(name),
+            base_image=args.base_image,
+            ca_bundle=Path(args.ca_bundle) if args.ca_bundle else None,
+            progress=lambda line: (
+                err.print(f"[dim]  {line}[/]", markup=False) if args.verbose else None
+            ),
+        )
+        out.print(f"[green]✓[/] {tag}")
+    return 0
+
+
+def cmd_images_list(args: argparse.Namespace) -> int:
+    from huntline.analytics.images import list_images
+
+    for name in list_images(Path(args.root)):
+        out.print(name)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add ``images build`` and ``images list``."""
+    images = commands.add_parser("images", help="build the analytics images").add_subparsers(
+        dest="images_command", required=True
+    )
+    build = images.add_parser("build", help="build analytics_images/NAME (all when no NAME)")
+    build.add_argument("name", nargs="?", metavar="NAME")
+    build.add_argument("--root", default="analytics_images", help="folder of the image folders")
+    build.add_argument("--base-image", help="base image (default python:3.11-slim)")
+    build.add_argument("--ca-bundle", help="extra CA bundle for pip inside the build (TLS proxies)")
+    build.add_argument("-v", "--verbose", action="store_true", help="show the build output")
+    build.set_defaults(handler=cmd_images_build)
+    listing = images.add_parser("list", help="list the image folders")
+    listing.add_argument("--root", default="analytics_images")
+    listing.set_defaults(handler=cmd_images_list)
