@@ -64,4 +64,3 @@ def _crash() -> int:
     log.write_text(traceback.format_exc())
     err.print(f"[red]unexpected error[/]: {sys.exc_info()[1]}\n  traceback written to {log}")
     return 3
-
