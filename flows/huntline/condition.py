@@ -3,12 +3,16 @@
 A condition reads like Python and is evaluated column-wise over a whole table::
 
     x_suspicious_score >= 2 and parent_ref.name in ['winword.exe', 'excel.exe']
-    contains(command_line, '-enc') or not exists(user_ref.user_id)
+    command_line icontains 'comsvcs' or not exists(user_ref.user_id)
+    contains(command_line, '-enc')
 
 Only a safe subset is accepted: names and dotted names (column ``parent_ref.name``), literals,
 comparisons (``== != < <= > >= in``, ``not in``), ``and``/``or``/``not``, and the functions in
-:data:`FUNCTIONS`. Anything else (attribute calls, subscripts, lambdas, imports) is rejected at
-parse time, so a hunt book can never run arbitrary code. Columns whose names are not Python
+:data:`FUNCTIONS`. The text tests in :data:`INFIX` read better between their operands
+(``command_line icontains 'comsvcs'``), the way hunters write them in Kestrel and SQL, so both
+that and the call form are accepted; an infix test binds tighter than ``and``/``or``/``not``.
+Anything else (attribute calls, subscripts, lambdas, imports) is rejected at parse time, so a
+hunt book can never run arbitrary code. Columns whose names are not Python
 identifiers are written ``col("hashes.'SHA-256'")``.
 
 The book stage parses conditions to validate them; the alert stage evaluates them.
@@ -17,7 +21,10 @@ The book stage parses conditions to validate them; the alert stage evaluates the
 from __future__ import annotations
 
 import ast
+import io
+import keyword
 import operator
+import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +54,16 @@ FUNCTIONS: dict[str, Callable[..., pd.Series]] = {
     "missing": lambda s: s.isna(),
     "lower": lambda s: _text(s).str.lower(),
 }
+#: The text tests that may also be written between their operands: ``column OP 'text'``.
+INFIX = ("contains", "icontains", "matches", "startswith", "endswith")
+#: Shown with every condition that does not parse, so the fix is one look away.
+SYNTAX_HINT = (
+    "a condition is comparisons (== != < <= > >= in, not in) joined by and/or/not; text tests "
+    "are written infix or as calls: command_line icontains 'comsvcs' or "
+    "icontains(command_line, 'comsvcs') (also contains, matches, startswith, endswith; "
+    "exists(x), missing(x), lower(x)), e.g. "
+    "x_suspicious_score >= 2 and parent_ref.name != 'explorer.exe'"
+)
 COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -71,12 +88,76 @@ def parse_condition(text: str) -> Condition:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ConditionError(
-            f"condition does not parse at column {error.offset}: {error.msg}"
-        ) from error
+        tree = _parse_infix(text.strip(), error)
     columns: list[str] = []
     _check(tree.body, columns)
     return Condition(text=text, tree=tree, columns=tuple(dict.fromkeys(columns)))
+
+
+def _parse_infix(text: str, original: SyntaxError) -> ast.Expression:
+    """Parse ``text`` with its infix text tests turned into calls.
+
+    Each infix ``OP`` becomes ``@ OP @`` (``@`` binds tighter than comparisons and ``and``/``or``,
+    and is rejected anywhere else in a condition), so ``a icontains 'x'`` parses as
+    ``(a @ icontains) @ 'x'``, which :class:`_InfixToCall` rewrites to ``icontains(a, 'x')``.
+    A text that still does not parse is reported with the error of the text as written.
+    """
+    failure = ConditionError(
+        f"condition does not parse at column {original.offset}: {original.msg}", hint=SYNTAX_HINT
+    )
+    try:
+        rewritten = _mark_infix(text)
+        if rewritten == text:
+            raise failure from original
+        tree = _InfixToCall().visit(ast.parse(rewritten, mode="eval"))
+    except (SyntaxError, tokenize.TokenError):
+        raise failure from original
+    assert isinstance(tree, ast.Expression)
+    return ast.fix_missing_locations(tree)
+
+
+def _mark_infix(text: str) -> str:
+    """``text`` with every infix text test ``OP`` (one that follows an operand) as ``@ OP @``."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    pieces: list[str] = []
+    last = 0
+    previous: tokenize.TokenInfo | None = None
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        after_operand = previous is not None and (
+            previous.type in (tokenize.STRING, tokenize.NUMBER)
+            or previous.string in (")", "]")
+            or (previous.type == tokenize.NAME and not keyword.iskeyword(previous.string))
+        )
+        if token.type == tokenize.NAME and token.string in INFIX and after_operand:
+            offset = starts[token.start[0] - 1] + token.start[1]
+            pieces.append(f"{text[last:offset]}@ {token.string} @")
+            last = offset + len(token.string)
+        if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+            previous = token
+    return "".join(pieces) + text[last:]
+
+
+class _InfixToCall(ast.NodeTransformer):
+    """``(a @ OP) @ b`` -> ``OP(a, b)``; any other ``@`` stays and is rejected by the check."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        inner = node.left
+        if (
+            isinstance(node.op, ast.MatMult)
+            and isinstance(inner, ast.BinOp)
+            and isinstance(inner.op, ast.MatMult)
+            and isinstance(inner.right, ast.Name)
+            and inner.right.id in INFIX
+        ):
+            return ast.Call(
+                func=ast.Name(id=inner.right.id, ctx=ast.Load()),
+                args=[inner.left, node.right],
+                keywords=[],
+            )
+        return node
 
 
 def _column_name(node: ast.expr) -> str | None:
@@ -135,7 +216,7 @@ def _check(node: ast.expr, columns: list[str]) -> None:
         for argument in node.args:
             _check(argument, columns)
         return
-    raise ConditionError(f"{ast.unparse(node)!r} is not allowed in a condition")
+    raise ConditionError(f"{ast.unparse(node)!r} is not allowed in a condition", hint=SYNTAX_HINT)
 
 
 def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:

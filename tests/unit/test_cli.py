@@ -18,7 +18,7 @@ def test_validate_ok_and_broken(capsys: pytest.CaptureFixture[str], repo_root: P
     assert cli.main(["validate", str(BOOKS / "valid.yaml"), str(BOOKS / "malformed.yaml")]) == 1
     captured = capsys.readouterr()
     assert f"✓ {BOOKS / 'valid.yaml'}" in captured.out
-    assert f"✗ {BOOKS / 'malformed.yaml'}: 7 problems" in captured.err
+    assert f"✗ {BOOKS / 'malformed.yaml'}: 6 problems" in captured.err
     assert f"{BOOKS / 'malformed.yaml'}:9 steps[0].wehre: unknown key (did you mean 'where'?)" in (
         captured.err
     )

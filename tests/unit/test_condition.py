@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pandas as pd
@@ -76,3 +77,43 @@ def test_missing_column_is_named(procs: pd.DataFrame) -> None:
         "condition 'score > 1' reads column(s) score that the table does not have"
     )
     assert "x_suspicious_score" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("infix", "call"),
+    [
+        ("command_line icontains 'POWERSHELL'", "icontains(command_line, 'POWERSHELL')"),
+        ("command_line contains '-enc'", "contains(command_line, '-enc')"),
+        ("command_line matches '^cmd '", "matches(command_line, '^cmd ')"),
+        ("name startswith 'power'", "startswith(name, 'power')"),
+        ("lower(parent_ref.name) endswith '.exe'", "endswith(lower(parent_ref.name), '.exe')"),
+        ("col(\"hashes.'SHA-256'\") contains 'b'", "contains(col(\"hashes.'SHA-256'\"), 'b')"),
+        (
+            "not name endswith '.exe' or x_suspicious_score >= 3 and name contains 'shell'",
+            "not endswith(name, '.exe') or (x_suspicious_score >= 3 and contains(name, 'shell'))",
+        ),
+    ],
+)
+def test_infix_text_tests_equal_the_call_form(procs: pd.DataFrame, infix: str, call: str) -> None:
+    parsed = parse_condition(infix)
+    assert parsed.text == infix
+    assert ast.unparse(parsed.tree) == call
+    assert evaluate(parsed, procs).tolist() == evaluate(parse_condition(call), procs).tolist()
+
+
+def test_a_condition_that_does_not_parse_shows_the_accepted_forms() -> None:
+    with pytest.raises(ConditionError) as caught:
+        parse_condition("command_line icontains")
+    assert str(caught.value) == (
+        "condition does not parse at column 14: invalid syntax\n"
+        "  hint: a condition is comparisons (== != < <= > >= in, not in) joined by and/or/not; "
+        "text tests are written infix or as calls: command_line icontains 'comsvcs' or "
+        "icontains(command_line, 'comsvcs') (also contains, matches, startswith, endswith; "
+        "exists(x), missing(x), lower(x)), e.g. "
+        "x_suspicious_score >= 2 and parent_ref.name != 'explorer.exe'"
+    )
+
+
+def test_a_bare_matmul_is_still_rejected() -> None:
+    with pytest.raises(ConditionError, match="'a @ b' is not allowed in a condition"):
+        parse_condition("a @ b")

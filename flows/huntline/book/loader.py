@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from stix2patterns.validator import run_validator
 
 from huntline.book.model import Alert, ApplyStep, GetStep, HuntBook, Window
+from huntline.book.observables import pattern_type_problems
+from huntline.book.quoting import quoting_hint
 from huntline.condition import ConditionError, parse_condition
 from huntline.errors import BookError
 
@@ -33,6 +35,8 @@ class _Lines:
 
     def __init__(self) -> None:
         self.lines: dict[Location, int] = {}
+        # Each scalar's YAML style and text as written, to explain what quoting changed.
+        self.scalars: dict[Location, tuple[str | None, str]] = {}
 
     def line(self, path: Location) -> int:
         while path not in self.lines and path:
@@ -60,6 +64,8 @@ def _construct(
             _construct(item, (*path, index), lines, file, problems)
             for index, item in enumerate(node.value)
         ]
+    start, end = node.start_mark, node.end_mark
+    lines.scalars[path] = (node.style, (start.buffer or "")[start.index : end.index])
     return _SCALARS.construct_object(node, deep=True)
 
 
@@ -172,11 +178,17 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
     defined: set[str] = set()
     for index, step in enumerate(book.steps):
         if isinstance(step, GetStep):
-            for message in run_validator(step.where, stix_version="2.0"):
+            where = ("steps", index, "where")
+            failures = run_validator(step.where, stix_version="2.0")
+            for message in failures:
+                hint = quoting_hint(*lines.scalars.get(where, (None, "")), step.where)
                 report(
-                    ("steps", index, "where"),
-                    f"invalid STIX pattern: {message.removeprefix('FAIL: ')}",
+                    where,
+                    f"invalid STIX pattern: {message.removeprefix('FAIL: ')}"
+                    + (f"\n  hint: {hint}" if hint else ""),
                 )
+            for problem in [] if failures else pattern_type_problems(step.entity, step.where):
+                report(where, problem)
         elif isinstance(step, ApplyStep):
             for position, variable in enumerate(step.on):
                 if variable not in defined:

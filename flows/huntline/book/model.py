@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from huntline.book.observables import every_entity_pattern, unknown_type
+
 T = TypeVar("T")
 VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -115,13 +117,31 @@ class GetStep(Strict):
         examples=["edr", ["edr", "siem"]],
     )
     where: str = Field(
-        min_length=1, description="STIX pattern", examples=["[process:name = 'cmd.exe']"]
+        min_length=1,
+        description="STIX pattern; without it, every entity of the type "
+        "(observables.every_entity_pattern)",
+        examples=["[process:name = 'cmd.exe']"],
     )
     window: Window | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
     page_size: int = Field(
         default=1000, gt=0, le=100_000, description="Observations per request to each source"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_entity(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "where" not in data and isinstance(data.get("entity"), str):
+            return {**data, "where": every_entity_pattern(data["entity"])}
+        return data
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entity(cls, value: str) -> str:
+        problem = unknown_type(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("where")
     @classmethod

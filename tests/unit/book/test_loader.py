@@ -38,7 +38,6 @@ def test_schema_problems_are_all_reported_with_line_and_field() -> None:
         "e.g. attack.t1059.001",
         "malformed.yaml:4 level: expected one of 'informational', 'low', 'medium', 'high' or "
         "'critical', got 'severe'",
-        "malformed.yaml:6 steps[0].where: required but missing",
         "malformed.yaml:9 steps[0].wehre: unknown key (did you mean 'where'?)",
         "malformed.yaml:12 steps[1].timeout: expected a duration such as 30m, 24h or 7d, "
         "got '5 minutes'",
