@@ -89,3 +89,7 @@ class AlertError(HuntlineError):
 
 class ServerError(HuntlineError):
     """The Prefect server could not be reached or started."""
+
+
+class QualityError(HuntlineError):
+    """A quality gate with ``on_fail: fail`` found data that does not meet its checks."""
