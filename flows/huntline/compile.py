@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from huntline.book import Alert, ApplyStep, GetStep, HuntBook
+from huntline.book import Alert, ApplyStep, GetStep, HuntBook, load_book
 from huntline.errors import CompileError
+from huntline.window import Window
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,12 @@ def compile_book(book: HuntBook) -> Plan:
     return Plan(book=book, steps=tuple(planned), alert=book.alert, alert_input=alert_input)
 
 
-def explain(plan: Plan, windows: dict[str, tuple[datetime, datetime]]) -> list[dict[str, str]]:
+def explain(plan: Plan, windows: dict[str, Window]) -> list[dict[str, str]]:
     """One row per task of the plan: what it does, what it reads, and what it would query or run.
 
-    ``windows`` gives each get step's resolved (start, stop).
+    ``windows`` gives each get step's resolved window.
     """
     from huntline.analytics.contract import image_for, param_value
-    from huntline.fetch import Window
     from huntline.fetch.pattern import with_window
 
     rows: list[dict[str, str]] = []
@@ -95,7 +96,7 @@ def explain(plan: Plan, windows: dict[str, tuple[datetime, datetime]]) -> list[d
         step = planned.step
         after = ", ".join(planned.depends_on) or "-"
         if isinstance(step, GetStep):
-            query = with_window(step.where, Window(*windows[planned.id]))
+            query = with_window(step.where, windows[planned.id])
             detail = f"{step.entity} FROM {', '.join(step.sources)} WHERE {query}"
             if step.limit:
                 detail += f" LIMIT {step.limit}"
@@ -123,21 +124,48 @@ def explain(plan: Plan, windows: dict[str, tuple[datetime, datetime]]) -> list[d
 
 def resolve_windows(
     plan: Plan, now: datetime, start: datetime | None = None, stop: datetime | None = None
-) -> dict[str, tuple[datetime, datetime]]:
-    """The (start, stop) of every get step.
+) -> dict[str, Window]:
+    """The window of every get step.
 
     A window given for the run (``start``/``stop``) overrides the book; otherwise a step's own
     ``window:`` wins over the book's default ``window:``, resolved relative to ``now``.
     """
     if (start is None) != (stop is None):
         raise CompileError("give both --start and --stop, or neither")
-    if start is not None and stop is not None and start >= stop:
-        raise CompileError(f"the window start {start.isoformat()} is not before its stop")
-    windows: dict[str, tuple[datetime, datetime]] = {}
+    run_window = Window(start, stop) if start is not None and stop is not None else None
+    windows: dict[str, Window] = {}
     for planned in plan.steps:
         if isinstance(planned.step, GetStep):
-            if start is not None and stop is not None:
-                windows[planned.id] = (start, stop)
-            else:
-                windows[planned.id] = (planned.step.window or plan.book.window).resolve(now)
+            windows[planned.id] = run_window or (planned.step.window or plan.book.window).resolve(
+                now
+            )
     return windows
+
+
+@dataclass(frozen=True)
+class PreparedHunt:
+    """A book ready to run: its plan and the resolved window of each get step."""
+
+    plan: Plan
+    windows: dict[str, Window]
+
+    @property
+    def book(self) -> HuntBook:
+        return self.plan.book
+
+
+def prepare_hunt(
+    path: str | Path, now: datetime, start: datetime | None = None, stop: datetime | None = None
+) -> PreparedHunt:
+    """Load the book at ``path``, compile it and resolve its windows for a run at ``now``.
+
+    The CLI and the flow both start here, so a book that ``huntline compile`` accepts is the
+    book the flow runs, and every error comes out the same way.
+
+    Raises:
+        BookError: the book cannot be read or is invalid.
+        CompileError: its steps do not form a plan, or only one of ``start``/``stop`` is given.
+        WindowError: the run's window is empty or reversed.
+    """
+    plan = compile_book(load_book(path))
+    return PreparedHunt(plan=plan, windows=resolve_windows(plan, now, start, stop))

@@ -66,6 +66,10 @@ class CompileError(HuntlineError, ValueError):
     """The steps of a valid book do not form a runnable plan (e.g. a variable read before set)."""
 
 
+class WindowError(HuntlineError, ValueError):
+    """A time window is empty or reversed (its start is not before its stop)."""
+
+
 class DataSourceError(HuntlineError):
     """A data source is unknown, misconfigured, unreachable, or answered with an error."""
 

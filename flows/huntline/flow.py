@@ -18,10 +18,11 @@ from pydantic import BaseModel
 
 from huntline import run
 from huntline.alert import AlertRecord
-from huntline.book import GetStep, HuntBook, load_book
-from huntline.compile import Plan, compile_book, resolve_windows
+from huntline.book import GetStep, HuntBook
+from huntline.compile import Plan, prepare_hunt
 from huntline.errors import StorageError
 from huntline.storage import TableRef, open_store
+from huntline.window import Window
 
 ALERT_ARTIFACT_ROWS = 200
 
@@ -48,7 +49,7 @@ class RunSummary(BaseModel):
 # and a permanent one (bad credentials, a malformed bundle) would only fail again.
 @task(name="get", task_run_name="{step_id} get {step.get}")
 def get_task(
-    context: run.RunContext, step_id: str, step: GetStep, window: tuple[datetime, datetime]
+    context: run.RunContext, step_id: str, step: GetStep, window: Window
 ) -> run.StepOutput:
     output = run.fetch_step(context, step_id, step, window)
     ref = output.tables[step.get]
@@ -135,10 +136,9 @@ def hunt(
         storage: Object storage root (file://DIR or s3://BUCKET/PREFIX); defaults to
             HUNTLINE_STORAGE, then file://.huntline/store.
     """
-    hunt_book = load_book(book)
-    plan = compile_book(hunt_book)
     now = datetime.now(UTC)
-    windows = resolve_windows(plan, now, _utc(start), _utc(stop))
+    prepared = prepare_hunt(book, now, start, stop)
+    hunt_book, plan, windows = prepared.book, prepared.plan, prepared.windows
     context = run.RunContext(
         storage=open_store(storage).root,
         hunt_id=str(hunt_book.id),
@@ -186,7 +186,7 @@ def hunt(
 def _submit_steps(
     plan: Plan,
     context: run.RunContext,
-    windows: dict[str, tuple[datetime, datetime]],
+    windows: dict[str, Window],
     futures: dict[str, PrefectFuture[run.StepOutput]],
 ) -> None:
     """Submit every step, each waiting only on the steps it reads from (the DAG)."""
@@ -235,9 +235,3 @@ def _summary(
 def _artifact_key(*parts: str) -> str:
     # Artifact keys allow lower-case letters, digits and dashes only.
     return "-".join(parts).lower().replace("_", "-")
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment

@@ -23,7 +23,6 @@ from huntline.analytics.docker_runner import ContainerLimits, run_container
 from huntline.analytics.merge import merge_output_file
 from huntline.book import ApplyStep, GetStep, HuntBook
 from huntline.errors import AnalyticsError, DataSourceError, FetchError, HuntlineError
-from huntline.fetch import Window
 from huntline.fetch.entities import EntitySpool
 from huntline.fetch.multi import DATASOURCE_COLUMN, fetch_sources
 from huntline.fetch.pattern import with_window
@@ -37,6 +36,7 @@ from huntline.storage import (
     read_table,
     write_table,
 )
+from huntline.window import Window
 
 
 class RunContext(BaseModel):
@@ -88,7 +88,7 @@ def fetch_step(
     context: RunContext,
     step_id: str,
     step: GetStep,
-    window: tuple[datetime, datetime],
+    window: Window,
 ) -> StepOutput:
     """Fetch one ``get`` step from all its sources at once into one parquet object.
 
@@ -99,12 +99,11 @@ def fetch_step(
     under ``<variable>.partial.parquet`` and the error says where.
     """
     store = open_store(context.storage)
-    fetch_window = Window(*window)
-    query = with_window(step.where, fetch_window)
+    query = with_window(step.where, window)
     with ExitStack() as stack:
         spools: dict[str, EntitySpool] = {}
         try:
-            pages = asyncio.run(_spool_pages(step, fetch_window, spools, stack))
+            pages = asyncio.run(_spool_pages(step, window, spools, stack))
         except (DataSourceError, FetchError) as error:
             partial = _keep_partial(
                 store, context.key(step_id, f"{step.get}.partial.parquet"), spools, step
@@ -269,7 +268,7 @@ def write_manifest(
     *,
     book_path: str,
     book: HuntBook,
-    windows: dict[str, tuple[datetime, datetime]],
+    windows: dict[str, Window],
     steps: list[StepOutput],
     alerts: AlertOutput | None,
     status: str,
@@ -294,8 +293,8 @@ def write_manifest(
         "status": status,
         "error": error,
         "windows": {
-            step_id: {"start": start.isoformat(), "stop": stop.isoformat()}
-            for step_id, (start, stop) in windows.items()
+            step_id: {"start": window.start.isoformat(), "stop": window.stop.isoformat()}
+            for step_id, window in windows.items()
         },
         "steps": [step.model_dump(mode="json") for step in steps],
         "alerts": None

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from huntline.book import load_book
-from huntline.compile import compile_book, explain, resolve_windows
-from huntline.errors import CompileError
+from huntline.compile import compile_book, explain, prepare_hunt, resolve_windows
+from huntline.errors import CompileError, WindowError
+from huntline.window import Window
 
 BOOKS = Path(__file__).parents[1] / "files" / "books"
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=UTC)
@@ -30,17 +31,29 @@ def test_plan_dependencies_follow_variables() -> None:
 def test_windows_come_from_run_then_step_then_book() -> None:
     plan = compile_book(load_book(BOOKS / "valid.yaml"))
     windows = resolve_windows(plan, NOW)
-    assert windows["00_get"] == (datetime(2024, 6, 2, 12, 0, tzinfo=UTC), NOW)
-    assert windows["01_get"] == (
+    assert windows["00_get"] == Window(datetime(2024, 6, 2, 12, 0, tzinfo=UTC), NOW)
+    assert windows["01_get"] == Window(
         datetime(2024, 1, 1, tzinfo=UTC),
         datetime(2024, 1, 2, tzinfo=UTC),
     )
     start, stop = datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC)
-    assert set(resolve_windows(plan, NOW, start, stop).values()) == {(start, stop)}
+    assert set(resolve_windows(plan, NOW, start, stop).values()) == {Window(start, stop)}
     with pytest.raises(CompileError, match="give both --start and --stop, or neither"):
         resolve_windows(plan, NOW, start, None)
-    with pytest.raises(CompileError, match="is not before its stop"):
+    with pytest.raises(
+        WindowError,
+        match=r"window start 2020-01-02T00:00:00\+00:00 is not before stop 2020-01-01T00:00:00",
+    ):
         resolve_windows(plan, NOW, stop, start)
+
+
+def test_prepare_hunt_is_load_compile_and_windows_in_one() -> None:
+    hunt = prepare_hunt(BOOKS / "valid.yaml", NOW)
+    assert hunt.book.title == load_book(BOOKS / "valid.yaml").title
+    assert [step.id for step in hunt.plan.steps] == [
+        step.id for step in compile_book(hunt.book).steps
+    ]
+    assert hunt.windows == resolve_windows(hunt.plan, NOW)
 
 
 def test_explain_golden_table() -> None:

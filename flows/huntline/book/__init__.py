@@ -1,7 +1,15 @@
 """The hunt book: schema, strict loading and errors that name file, line and field."""
 
 from huntline.book.loader import load_book, parse_book
-from huntline.book.model import Alert, ApplyStep, GetStep, HuntBook, Step, Window, parse_duration
+from huntline.book.model import (
+    Alert,
+    ApplyStep,
+    GetStep,
+    HuntBook,
+    Step,
+    WindowSpec,
+    parse_duration,
+)
 
 __all__ = [
     "Alert",
@@ -9,7 +17,7 @@ __all__ = [
     "GetStep",
     "HuntBook",
     "Step",
-    "Window",
+    "WindowSpec",
     "load_book",
     "parse_book",
     "parse_duration",

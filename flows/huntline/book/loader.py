@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 from stix2patterns.validator import run_validator
 
-from huntline.book.model import Alert, ApplyStep, GetStep, HuntBook, Window
+from huntline.book.model import Alert, ApplyStep, GetStep, HuntBook, WindowSpec
 from huntline.book.observables import pattern_type_problems
 from huntline.book.quoting import quoting_hint
 from huntline.condition import ConditionError, parse_condition
@@ -91,7 +91,7 @@ def _clean_location(location: tuple[int | str, ...]) -> Location:
 
 def _known_keys() -> set[str]:
     keys: set[str] = set()
-    for model in (HuntBook, GetStep, ApplyStep, Alert, Window):
+    for model in (HuntBook, GetStep, ApplyStep, Alert, WindowSpec):
         keys.update(field.alias or name for name, field in model.model_fields.items())
     return keys
 

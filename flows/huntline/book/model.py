@@ -11,7 +11,7 @@ ignored field.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from huntline.book.observables import every_entity_pattern, unknown_type
+from huntline.window import Window
 
 T = TypeVar("T")
 VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -51,8 +52,10 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{DURATION_UNITS[unit]: int(amount)})
 
 
-class Window(Strict):
-    """A time window: either ``last: 24h`` (relative to the run) or absolute ``start``/``stop``."""
+class WindowSpec(Strict):
+    """A book's ``window:``: either ``last: 24h`` (relative to the run) or absolute
+    ``start``/``stop``. :meth:`resolve` turns it into the one :class:`~huntline.window.Window`,
+    which also checks and normalises absolute ends, so the rules live there only."""
 
     last: str | None = Field(
         default=None, description="Relative window, e.g. 24h", examples=["24h"]
@@ -67,29 +70,22 @@ class Window(Strict):
             parse_duration(value)
         return value
 
-    @field_validator("start", "stop")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
     @model_validator(mode="after")
-    def _one_kind(self) -> Window:
+    def _one_kind(self) -> WindowSpec:
         if self.last and (self.start or self.stop):
             raise ValueError("give either last: or start:/stop:, not both")
         if not self.last and not (self.start and self.stop):
             raise ValueError("give last: (e.g. 24h) or both start: and stop:")
-        if self.start and self.stop and self.start >= self.stop:
-            raise ValueError("start must be before stop")
+        if self.start and self.stop:
+            Window(self.start, self.stop)  # raises a located error if reversed
         return self
 
-    def resolve(self, now: datetime) -> tuple[datetime, datetime]:
-        """The absolute (start, stop) of this window for a run at ``now``."""
+    def resolve(self, now: datetime) -> Window:
+        """The absolute window of this spec for a run at ``now``."""
         if self.last:
-            return now - parse_duration(self.last), now
+            return Window.last(parse_duration(self.last), now=now)
         assert self.start and self.stop
-        return self.start, self.stop
+        return Window(self.start, self.stop)
 
 
 def _listed(value: Any) -> Any:
@@ -122,7 +118,7 @@ class GetStep(Strict):
         "(observables.every_entity_pattern)",
         examples=["[process:name = 'cmd.exe']"],
     )
-    window: Window | None = None
+    window: WindowSpec | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
     page_size: int = Field(
         default=1000, gt=0, le=100_000, description="Observations per request to each source"
@@ -256,8 +252,8 @@ class HuntBook(Strict):
         default_factory=list, examples=[["attack.t1059.001"]]
     )
     level: Level = "medium"
-    window: Window = Field(
-        default_factory=lambda: Window(last="24h"),
+    window: WindowSpec = Field(
+        default_factory=lambda: WindowSpec(last="24h"),
         description="Default time window of every get step",
     )
     steps: list[Step] = Field(min_length=1)

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from huntline.book import load_book
-    from huntline.compile import compile_book
+    from huntline.compile import prepare_hunt
 
     failures = 0
+    now = datetime.now(UTC)
     for path in args.paths:
         try:
-            compile_book(load_book(path))
+            prepare_hunt(path, now)
         except HuntlineError as error:
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)
@@ -34,13 +34,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from huntline.book import load_book
-    from huntline.compile import compile_book, explain, resolve_windows
+    from huntline.compile import explain, prepare_hunt
 
-    book = load_book(args.book)
-    plan = compile_book(book)
-    windows = resolve_windows(plan, datetime.now(UTC), args.start, args.stop)
-    rows = explain(plan, windows)
+    hunt = prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
+    book = hunt.book
+    rows = explain(hunt.plan, hunt.windows)
     if args.json:
         print(json.dumps({"hunt": str(book.id), "title": book.title, "tasks": rows}, indent=2))
         return 0
@@ -64,12 +62,11 @@ class _QuietExpectedErrors(logging.Filter):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from huntline.book import load_book
-    from huntline.compile import compile_book, resolve_windows
+    from huntline.compile import prepare_hunt
     from huntline.server import ensure_server
 
     # Fail on a broken book before any server or flow run is involved.
-    resolve_windows(compile_book(load_book(args.book)), datetime.now(UTC), args.start, args.stop)
+    prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
     from huntline.flow import hunt
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.console import Console
 
 from huntline.errors import BookError, HuntlineError
+from huntline.window import utc
 
 # Piped or logged output gets room for whole titles and URIs instead of rich's 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -38,4 +39,4 @@ def timestamp(text: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return utc(moment)

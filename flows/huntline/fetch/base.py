@@ -1,4 +1,5 @@
-"""The contract every data source meets: a time :class:`Window` and the `DataSource` Protocol.
+"""The contract every data source meets: the `DataSource` Protocol, over a
+:class:`~huntline.window.Window`.
 
 A source answers one question: "which STIX observed-data match this pattern inside this window?"
 It answers in pages, so a flow never holds a whole result set in memory, and it always receives
@@ -9,46 +10,12 @@ not at all) and a hunt must not depend on them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from huntline.errors import FetchError
+from huntline.window import Window as Window  # re-exported: the sources take it from here
 
 #: One STIX 2.0 observed-data object, with its SCOs embedded under ``objects``.
 ObservedData = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open time range ``[start, stop)`` in UTC, as STIX START/STOP qualifiers define it.
-
-    Both ends must be timezone-aware; they are normalised to UTC so that two windows for the
-    same instants compare equal and print the same.
-    """
-
-    start: datetime
-    stop: datetime
-
-    def __post_init__(self) -> None:
-        for end in ("start", "stop"):
-            value = getattr(self, end)
-            if not isinstance(value, datetime) or value.tzinfo is None:
-                raise FetchError(
-                    f"window {end} must be a timezone-aware datetime, got {value!r}",
-                    hint="build it with datetime(..., tzinfo=datetime.UTC)",
-                )
-            object.__setattr__(self, end, value.astimezone(UTC))
-        if self.start >= self.stop:
-            raise FetchError(
-                f"window start {self.start.isoformat()} is not before stop {self.stop.isoformat()}"
-            )
-
-    @classmethod
-    def last(cls, duration: timedelta, *, now: datetime | None = None) -> Window:
-        """The window that ends ``now`` (default: the current time) and lasts ``duration``."""
-        stop = now or datetime.now(UTC)
-        return cls(stop - duration, stop)
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from huntline.book.observables import every_entity_pattern
 from huntline.errors import BookError
 from huntline.run import RunContext, fetch_step
 from huntline.storage import open_store, read_table
+from huntline.window import Window
 
 HEAD = "id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71\ntitle: t\nsteps:\n"
 
@@ -166,7 +167,7 @@ def test_every_process_comes_back_even_without_a_pid(tmp_path: Path) -> None:
     context = RunContext(
         storage=(tmp_path / "store").as_uri(), hunt_id="h", run_date="d", flow_run_id="r"
     )
-    window = (datetime(2021, 5, 1, tzinfo=UTC), datetime(2021, 5, 2, tzinfo=UTC))
+    window = Window(datetime(2021, 5, 1, tzinfo=UTC), datetime(2021, 5, 2, tzinfo=UTC))
     output = fetch_step(context, "00_get", step, window)
     table = read_table(open_store(context.storage), output.tables["procs"])
     assert sorted(map(str, table["name"].fillna("-"))) == ["-", "Idle", "System", "no-pid.exe"]

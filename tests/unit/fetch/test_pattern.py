@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from huntline.errors import DataSourceError, FetchError
+from huntline.errors import DataSourceError
 from huntline.fetch import Window, with_window
 from huntline.fetch.pattern import observation_spans, stix_timestamp
 
@@ -70,14 +70,3 @@ def test_timestamps_have_milliseconds_and_never_shrink_the_window() -> None:
     assert stix_timestamp(moment, round_up=True) == "2021-03-04T05:06:07.892Z"
     exact = datetime(2021, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
     assert stix_timestamp(exact, round_up=True) == "2021-03-04T05:06:07.891Z"
-
-
-def test_window_is_utc_and_ordered() -> None:
-    from datetime import timedelta, timezone
-
-    local = datetime(2021, 1, 1, 2, 0, tzinfo=timezone(timedelta(hours=2)))
-    assert Window(local, local + timedelta(hours=1)).start == datetime(2021, 1, 1, tzinfo=UTC)
-    with pytest.raises(FetchError, match="must be a timezone-aware datetime"):
-        Window(datetime(2021, 1, 1), datetime(2021, 1, 2, tzinfo=UTC))
-    with pytest.raises(FetchError, match="is not before stop"):
-        Window(WINDOW.stop, WINDOW.start)
