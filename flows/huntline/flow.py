@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_UI_URL
 from pydantic import BaseModel
 
 from huntline import run
@@ -43,6 +44,7 @@ class RunSummary(BaseModel):
     alerts_jsonl_uri: str | None
     evidence_uri: str | None
     dry_run: bool
+    warnings: list[str] = []
 
 
 # No task-level retries: the data source layer retries transient errors with backoff itself,
@@ -55,13 +57,8 @@ def get_task(
     ref = output.tables[step.get]
     logger = get_run_logger()
     logger.info("%s: %d rows of %s into %s", step_id, ref.rows, step.entity, ref.uri)
-    if ref.rows == 0:
-        logger.warning(
-            "%s: no %s matched %s in the window; the sources answered without error",
-            step_id,
-            step.entity,
-            step.where,
-        )
+    for warning in output.warnings:
+        logger.warning("%s", warning)
     create_link_artifact(
         key=_artifact_key(step_id, step.get),
         link=ref.uri,
@@ -145,6 +142,7 @@ def hunt(
         run_date=now.strftime("%Y-%m-%d"),
         flow_run_id=str(flow_run.get_id() or "local"),
         dry_run=dry_run,
+        flow_run_url=_flow_run_url(),
     )
     outputs: list[run.StepOutput] = []
     alerts: run.AlertOutput | None = None
@@ -229,7 +227,14 @@ def _summary(
         alerts_jsonl_uri=alerts.alerts_jsonl_uri if alerts else None,
         evidence_uri=alerts.evidence.uri if alerts and alerts.evidence else None,
         dry_run=context.dry_run,
+        warnings=[warning for output in outputs for warning in output.warnings],
     )
+
+
+def _flow_run_url() -> str | None:
+    """The UI page of this flow run, for the manifest (``huntline runs show`` prints it)."""
+    ui, flow_run_id = PREFECT_UI_URL.value(), flow_run.get_id()
+    return f"{ui}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
 
 
 def _artifact_key(*parts: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +27,7 @@ from huntline.fetch.entities import EntitySpool
 from huntline.fetch.multi import DATASOURCE_COLUMN, fetch_sources
 from huntline.fetch.pattern import with_window
 from huntline.fetch.select import entity_filter
+from huntline.fetch.span import empty_fetch_warning
 from huntline.storage import (
     ObjectStore,
     TableRef,
@@ -49,6 +50,7 @@ class RunContext(BaseModel):
     run_date: str
     flow_run_id: str
     dry_run: bool = False
+    flow_run_url: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -70,6 +72,7 @@ class StepOutput(BaseModel):
     image_id: str | None = None
     query: str | None = None
     source: str | None = None
+    warnings: list[str] = []
 
 
 class AlertOutput(BaseModel):
@@ -119,6 +122,9 @@ def fetch_step(
         tables={step.get: ref},
         query=f"{step.entity} FROM {sources} WHERE {query} ({pages} pages)",
         source=sources,
+        warnings=[]
+        if ref.rows
+        else [empty_fetch_warning(step_id, step.get, step.entity, step.sources, fetch_window)],
     )
 
 
@@ -289,6 +295,8 @@ def write_manifest(
         "hunt": {"id": str(book.id), "title": book.title, "level": book.level, "tags": book.tags},
         "book": {"path": book_path, "sha256": hashlib.sha256(book_bytes).hexdigest()},
         "flow_run_id": context.flow_run_id,
+        "flow_run_url": context.flow_run_url,
+        "recorded_at": datetime.now(UTC).isoformat(),
         "dry_run": context.dry_run,
         "status": status,
         "error": error,

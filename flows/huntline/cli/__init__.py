@@ -18,12 +18,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from huntline.cli import book, datasources, images, server
+from huntline.cli import book, datasources, images, runs, server
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
 
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = (
     book.register,
+    runs.register,
     images.register,
     datasources.register,
     server.register,
