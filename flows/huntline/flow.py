@@ -44,6 +44,7 @@ class RunSummary(BaseModel):
     alerts_jsonl_uri: str | None
     evidence_uri: str | None
     dry_run: bool
+    has_alert: bool = True
     warnings: list[str] = []
 
 
@@ -227,6 +228,7 @@ def _summary(
         alerts_jsonl_uri=alerts.alerts_jsonl_uri if alerts else None,
         evidence_uri=alerts.evidence.uri if alerts and alerts.evidence else None,
         dry_run=context.dry_run,
+        has_alert=plan.alert is not None,
         warnings=[warning for output in outputs for warning in output.warnings],
     )
 

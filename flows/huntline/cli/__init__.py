@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.markup import escape
+
 from huntline.cli import book, datasources, images, runs, server
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
@@ -63,5 +65,6 @@ def _crash() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"crash-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     log.write_text(traceback.format_exc())
-    err.print(f"[red]unexpected error[/]: {sys.exc_info()[1]}\n  traceback written to {log}")
+    message = escape(f"{sys.exc_info()[1]}\n  traceback written to {log}")
+    err.print(f"[red]unexpected error[/]: {message}")
     return 3

@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from huntline.cli.console import err, out, print_error, timestamp
@@ -29,7 +30,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)
         else:
-            out.print(f"[green]✓[/] {path}")
+            out.print(f"[green]✓[/] {escape(path)}")
     return 1 if failures else 0
 
 
@@ -42,11 +43,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"hunt": str(book.id), "title": book.title, "tasks": rows}, indent=2))
         return 0
-    table = Table(title=f"{book.title} ({book.id})", show_lines=True)
+    # Patterns, conditions and titles are user text full of [...]: escaped, or rich eats them.
+    table = Table(title=escape(f"{book.title} ({book.id})"), show_lines=True)
     for column in ("task", "after", "writes", "does"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(row[column] for column in ("task", "after", "writes", "does")))
+        table.add_row(*(escape(row[column]) for column in ("task", "after", "writes", "does")))
     out.print(table)
     return 0
 
@@ -67,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # Fail on a broken book before any server or flow run is involved.
     prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
-    server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
+    server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     from huntline.flow import hunt
 
     quiet = _QuietExpectedErrors()
@@ -101,14 +103,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: RunSummary, url: str) -> None:
-    verb = "would raise" if summary.dry_run else "raised"
-    out.print(f"\n[bold]{summary.title}[/]: {verb} {summary.alert_count} alert(s)")
+    out.print(f"\n[bold]{escape(summary.title)}[/]: {escape(_outcome(summary))}")
+    for warning in summary.warnings:
+        out.print(f"[yellow]warning:[/] {escape(warning)}")
     if summary.alerts:
         table = Table(show_header=True)
         for column in ("severity", "title", "entity"):
             table.add_column(column, overflow="fold")
         for alert in summary.alerts:
-            table.add_row(alert.severity, alert.title, alert.entity_id or "-")
+            table.add_row(*map(escape, (alert.severity, alert.title, alert.entity_id or "-")))
         out.print(table)
     out.print("\n[bold]Artifacts[/]")
     for name, ref in summary.tables.items():
@@ -121,6 +124,15 @@ def _print_summary(summary: RunSummary, url: str) -> None:
         out.print(f"  evidence: {summary.evidence_uri}", markup=False)
     out.print(f"  manifest: {summary.manifest_uri}", markup=False)
     out.print(f"\n[bold]Flow run[/]: {url}")
+
+
+def _outcome(summary: RunSummary) -> str:
+    """What the run produced, in one line: its alerts, or its tables when it has no alert."""
+    if summary.has_alert:
+        verb = "would raise" if summary.dry_run else "raised"
+        return f"{verb} {summary.alert_count} alert(s)"
+    tables = ", ".join(f"{name} ({ref.rows} rows)" for name, ref in summary.tables.items())
+    return f"no alert section, so no alerts; the run produced {tables}"
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from huntline.cli.console import err, out
@@ -26,7 +27,8 @@ def cmd_datasources_list(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for source in sources:
         status = source.problem or ("ok" if source.installed else "module not installed")
-        table.add_row(source.name, source.connector, source.where, source.origin, status)
+        cells = (source.name, source.connector, source.where, source.origin, status)
+        table.add_row(*map(escape, cells))
     out.print(table)
     return 0
 

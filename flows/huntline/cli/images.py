@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from huntline.cli.console import err, out
 
 
@@ -14,7 +16,7 @@ def cmd_images_build(args: argparse.Namespace) -> int:
 
     names = [args.name] if args.name else list_images(Path(args.root))
     for name in names:
-        err.print(f"[dim]building {name}…[/]")
+        err.print(f"[dim]building {escape(name)}…[/]")
         tag = build_image(
             Path(args.root) / name if not Path(name).is_dir() else Path(name),
             base_image=args.base_image,
@@ -23,7 +25,7 @@ def cmd_images_build(args: argparse.Namespace) -> int:
                 err.print(f"[dim]  {line}[/]", markup=False) if args.verbose else None
             ),
         )
-        out.print(f"[green]✓[/] {tag}")
+        out.print(f"[green]✓[/] {escape(tag)}")
     return 0
 
 
@@ -31,7 +33,7 @@ def cmd_images_list(args: argparse.Namespace) -> int:
     from huntline.analytics.images import list_images
 
     for name in list_images(Path(args.root)):
-        out.print(name)
+        out.print(name, markup=False)
     return 0
 
 

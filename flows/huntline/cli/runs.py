@@ -30,7 +30,8 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
         print(json.dumps([record.model_dump(mode="json") for record in records], indent=2))
         return 0
     if not records:
-        out.print(f"no runs in {store.root}" + (f" for hunt {hunt_id}" if hunt_id else ""))
+        where = store.root + (f" for hunt {hunt_id}" if hunt_id else "")
+        out.print(f"no runs in {where}", markup=False)
         return 0
     table = Table(show_header=True)
     for column in ("when", "run", "hunt", "state", "window", "rows", "alerts"):

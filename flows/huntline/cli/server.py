@@ -13,7 +13,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     home = state_dir() / "prefect"
     if args.action == "start":
-        started = ensure_server(progress=lambda message: err.print(message))
+        started = ensure_server(progress=lambda message: err.print(message, markup=False))
         out.print(f"Prefect UI: {started.ui_url}")
     elif args.action == "stop":
         out.print("stopped" if stop_local_server(home) else "no local server was running")
