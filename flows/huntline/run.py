@@ -124,7 +124,7 @@ def fetch_step(
         source=sources,
         warnings=[]
         if ref.rows
-        else [empty_fetch_warning(step_id, step.get, step.entity, step.sources, fetch_window)],
+        else [empty_fetch_warning(step_id, step.get, step.entity, step.sources, window)],
     )
 
 

@@ -13,6 +13,7 @@ from huntline.book import GetStep, load_book
 from huntline.errors import StorageError
 from huntline.runs import find_run, list_runs
 from huntline.storage import open_store
+from huntline.window import Window
 
 BUNDLE = Path(__file__).parents[1] / "files" / "fetch" / "processes.json"
 BOOK = f"""
@@ -27,8 +28,8 @@ alert:
   when: name == 'whoami'
   title: "whoami [pid {{pid}}]"
 """
-WINDOW = (datetime(2021, 5, 1, tzinfo=UTC), datetime(2021, 5, 4, tzinfo=UTC))
-EMPTY = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
+WINDOW = Window(datetime(2021, 5, 1, tzinfo=UTC), datetime(2021, 5, 4, tzinfo=UTC))
+EMPTY = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
 
 
 @pytest.fixture(params=["file", "s3"])
@@ -39,7 +40,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def record_run(
-    storage: str, book_path: Path, run_id: str, window: tuple[datetime, datetime]
+    storage: str, book_path: Path, run_id: str, window: Window
 ) -> str:
     """One run through the plain step functions, as the flow does it, ending in a manifest."""
     book = load_book(book_path)
@@ -53,7 +54,7 @@ def record_run(
         flow_run_url=f"http://127.0.0.1:4200/runs/flow-run/{run_id}",
     )
     fetched = run.fetch_step(context, "00_get", step, window)
-    alerts = run.alert_step(context, book, fetched.tables["procs"], window[1])
+    alerts = run.alert_step(context, book, fetched.tables["procs"], window.stop)
     return run.write_manifest(
         context,
         book_path=str(book_path),
