@@ -39,9 +39,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"s3://{request.getfixturevalue('s3_bucket')}/hunts"
 
 
-def record_run(
-    storage: str, book_path: Path, run_id: str, window: Window
-) -> str:
+def record_run(storage: str, book_path: Path, run_id: str, window: Window) -> str:
     """One run through the plain step functions, as the flow does it, ending in a manifest."""
     book = load_book(book_path)
     step = book.steps[0]
