@@ -2,16 +2,18 @@
 """Suspicious process scoring: a vectorised Kestrel analytics.
 
 Scores every process in ``/data/input/0.parquet.gz`` and writes ``x_suspicious_score`` (plus
-``techniques`` and, when connection data exist, ``network_susp_score``) to
-``/data/output/0.parquet.gz``. The score is the sum of three steps, all data-driven from
-``rules.json``:
+``x_suspicious_score_norm``, ``x_suspicious_reasons``, ``techniques`` and, when connection
+data exist, ``network_susp_score``) to ``/data/output/0.parquet.gz``. The score is the sum of
+three steps, all data-driven from ``rules.json`` and any packs named by ``extra_rules``:
 
 1. one point per Sigma command-line glob that matches (search semantics, see below);
 2. one point when the process's connection count per ``x_guid`` is a 3-sigma outlier;
 3. the points of every rule whose condition tree holds.
 
 Why vectorised: the published scorer runs a rule engine once per row (about 100-2,000 rows/s);
-here each glob, each condition and each rule is one column-wide Arrow operation.
+here every condition is one column-wide Arrow compute call, and the 33 globs are one RE2 pass
+(their alternation) over all command lines, then one pass each over the few lines that hit.
+Reasons and techniques are built once per distinct combination of hits, not once per row.
 
 Why our own glob translation: pandas 3 runs string regexes with RE2, which rejects the atomic
 groups ``(?>...)`` that Python 3.11's ``fnmatch.translate`` emits.
@@ -20,23 +22,34 @@ groups ``(?>...)`` that Python 3.11's ``fnmatch.translate`` emits.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 INPUT_PATH = Path("/data/input/0.parquet.gz")
 OUTPUT_PATH = Path("/data/output/0.parquet.gz")
 RULES_PATH = Path(__file__).resolve().with_name("rules.json")
+PACKS_DIR = Path(__file__).resolve().with_name("rules.d")
 
+PARAMETERS = {
+    "extra_rules": "comma-separated rule packs added to rules.json: a pack name from rules.d/ "
+    "(e.g. activity), a JSON file path, or inline JSON",
+}
 SCORE = "x_suspicious_score"
+NORM = "x_suspicious_score_norm"
+REASONS = "x_suspicious_reasons"
 NETWORK_SCORE = "network_susp_score"
 TECHNIQUES = "techniques"
-_TEXT = pd.StringDtype("pyarrow")  # always Arrow strings, so every regex below runs on RE2
+_TEXT = pd.StringDtype("pyarrow")
+_TECHNIQUE_ID = re.compile(r"(T\d{4})(?:[/.](\d{3}))?")
 _RE_SPECIAL = frozenset("\\.^$|?*+()[]{}")
 
 
@@ -85,43 +98,92 @@ def _char_class(pattern: str, start: int) -> tuple[str, int]:
     return f"[{'^' if negate else ''}{escaped}]", j + 1
 
 
-def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
-    """Read the rules file (patterns, network outlier settings, condition rules)."""
-    return json.loads(path.read_text(encoding="utf-8"))
+def load_rules(path: Path = RULES_PATH, extra: str | None = None) -> dict[str, Any]:
+    """Read the rules file, plus the packs ``extra`` names (see :func:`load_pack`)."""
+    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    config["pattern_groups"] = [config["command_line_patterns"]]
+    for name in pack_names(extra):
+        pack = load_pack(name)
+        config["rules"] = [*config["rules"], *pack.get("rules", [])]
+        if pack.get("command_line_patterns"):
+            config["pattern_groups"].append(pack["command_line_patterns"])
+    return config
+
+
+def pack_names(extra: str | None) -> list[str]:
+    """The packs ``extra_rules`` names: one inline JSON document, or comma-separated names."""
+    text = (extra or "").strip()
+    if text.startswith(("{", "[")):
+        return [text]
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def load_pack(name: str) -> dict[str, Any]:
+    """A rule pack: inline JSON, a bundled ``rules.d/NAME.json``, or a JSON file path.
+
+    A pack is ``{"rules": [...], "command_line_patterns": {"patterns": [...], "score": N}}``
+    (both optional), or a bare list of rules.
+    """
+    text = name.strip()
+    if text.startswith(("{", "[")):
+        source = "inline extra_rules"
+    else:
+        path = PACKS_DIR / f"{text}.json" if (PACKS_DIR / f"{text}.json").is_file() else Path(text)
+        if not path.is_file():
+            known = sorted(p.stem for p in PACKS_DIR.glob("*.json"))
+            raise FileNotFoundError(
+                f"susp_scoring: extra_rules {text!r} is neither a bundled pack "
+                f"({', '.join(known) or 'none'}) nor a file"
+            )
+        source, text = str(path), path.read_text(encoding="utf-8")
+    try:
+        pack = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"susp_scoring: {source} is not valid JSON: {error}") from error
+    return {"rules": pack} if isinstance(pack, list) else pack
 
 
 class _Columns:
-    """Each referenced column once as Arrow text, nulls as "" (the rule engine's view)."""
+    """Each referenced column once as Arrow strings, nulls as "" (the rule engine's view)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        self._cache: dict[str, pd.Series] = {}
+        self._cache: dict[str, pa.Array] = {}
 
-    def text(self, name: str) -> pd.Series:
+    def text(self, name: str) -> pa.Array:
         if name not in self._cache:
             if name in self.frame.columns:
-                column = self.frame[name].astype(_TEXT).fillna("")
+                column = self.frame[name]
+                if not isinstance(column.dtype, pd.StringDtype):
+                    column = column.astype(_TEXT)
+                array = pa.array(column, type=pa.large_string(), from_pandas=True)
+                self._cache[name] = pc.fill_null(array, "")
             else:  # a missing attribute reads as "" in the reference, never as an error
-                column = pd.Series("", index=self.frame.index, dtype=_TEXT)
-            self._cache[name] = column
+                self._cache[name] = pa.array([""] * len(self.frame), type=pa.large_string())
         return self._cache[name]
 
 
-def _search(text: pd.Series, regex: str) -> pd.Series:
-    """Unanchored RE2 search; capture groups are fine here, so pandas' warning is noise."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "This pattern is interpreted", UserWarning)
-        return text.str.contains(regex, regex=True)
+def _bools(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def score_patterns(columns: _Columns, patterns: Sequence[str], points: int) -> pd.Series:
-    """Points for every glob the command line matches (missing command lines match none)."""
-    command_line = columns.text("command_line")
-    score = pd.Series(0, index=command_line.index, dtype="int64")
-    for pattern in patterns:
-        hits = _search(command_line, glob_to_re2(pattern, match_start=False))
-        score += hits.astype("int64") * points
-    return score
+def pattern_hits(columns: _Columns, patterns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose command line matches any glob, and their (rows x patterns) hit matrix.
+
+    One RE2 pass with the alternation of all globs finds the rows; only those are searched
+    again pattern by pattern (missing command lines match none).
+    """
+    command = columns.text("command_line")
+    regexes = [glob_to_re2(p, match_start=False).removeprefix("(?s)") for p in patterns]
+    if not regexes:
+        return np.empty(0, dtype=np.int64), np.zeros((0, 0), dtype=bool)
+    union = "(?s)" + "|".join(f"(?:{r})" for r in regexes)
+    rows = np.flatnonzero(_bools(pc.match_substring_regex(command, union)))
+    subset = command.take(pa.array(rows))
+    hits = np.zeros((len(rows), len(regexes)), dtype=bool)
+    for j, regex in enumerate(regexes):
+        hits[:, j] = _bools(pc.match_substring_regex(subset, "(?s)" + regex))
+    return rows, hits
 
 
 def network_scores(frame: pd.DataFrame, columns: _Columns) -> pd.Series | None:
@@ -140,9 +202,9 @@ def network_scores(frame: pd.DataFrame, columns: _Columns) -> pd.Series | None:
     if "x_guid" not in frame.columns:
         return None
     per_guid = frame.groupby("x_guid")[column].transform(how).fillna(0)
-    has_command = columns.text("command_line") != ""
+    has_command = _bools(pc.not_equal(columns.text("command_line"), ""))
     base = frame[NETWORK_SCORE] if NETWORK_SCORE in frame.columns else 0
-    return base + per_guid.where(has_command.to_numpy(dtype=bool), 0)
+    return base + per_guid.where(has_command, 0)
 
 
 def outlier_mask(values: pd.Series, k: float) -> pd.Series:
@@ -159,70 +221,111 @@ def condition_mask(columns: _Columns, condition: Mapping[str, Any]) -> np.ndarra
         return np.logical_or.reduce(masks) if key == "any" else np.logical_and.reduce(masks)
     text, op, value = columns.text(condition["field"]), condition["op"], condition["value"]
     if op == "contains":
-        result = text.str.contains(value, regex=False)
+        result = pc.match_substring(text, value)
     elif op == "matches_regex":  # re.search semantics: unanchored
-        result = _search(text, value)
+        result = pc.match_substring_regex(text, value)
     elif op == "equal_to":
-        result = text == value
+        result = pc.equal(text, value)
     elif op == "not_equal_to":
-        result = text != value
+        result = pc.not_equal(text, value)
     else:
-        raise ValueError(f"unknown operator {op!r} in rules.json")
-    return result.to_numpy(dtype=bool, na_value=False)
+        raise ValueError(f"unknown operator {op!r} in a susp_scoring rule")
+    return _bools(result)
 
 
-def apply_rules(
-    frame: pd.DataFrame, columns: _Columns, rules: Sequence[Mapping[str, Any]]
+def technique_id(url: str | None) -> str | None:
+    """``T1059.001`` from ``https://attack.mitre.org/techniques/T1059/001/``."""
+    found = _TECHNIQUE_ID.search(url or "")
+    if not found:
+        return None
+    return found.group(1) + (f".{found.group(2)}" if found.group(2) else "")
+
+
+def explain(
+    frame: pd.DataFrame, columns: _Columns, reasons: list[tuple[str, str | None, np.ndarray]]
 ) -> tuple[pd.Series, pd.Series]:
-    """Rule points per row, and the sorted, space-joined techniques (None when none)."""
-    points = np.zeros(len(frame), dtype="int64")
-    rows: list[np.ndarray] = []
-    tokens: list[np.ndarray] = []
-    if TECHNIQUES in frame.columns:  # keep techniques a previous run recorded
-        text = columns.text(TECHNIQUES).reset_index(drop=True)  # positions, not labels
-        existing = text.str.split(" ").explode()
-        rows.append(existing.index.to_numpy())
-        tokens.append(existing.to_numpy(dtype=object))
-    for rule in rules:
-        mask = condition_mask(columns, rule["when"])
-        points += mask * int(rule["score"])
-        if rule.get("technique"):
-            hit = np.flatnonzero(mask)
-            rows.append(hit)
-            tokens.append(np.full(len(hit), rule["technique"], dtype=object))
-    return pd.Series(points, index=frame.index), _join_techniques(frame.index, rows, tokens)
+    """The reasons text and the sorted, space-joined techniques of every row.
 
-
-def _join_techniques(
-    index: pd.Index, rows: list[np.ndarray], tokens: list[np.ndarray]
-) -> pd.Series:
-    result = pd.Series(None, index=index, dtype=_TEXT)
-    if not rows:
-        return result
-    pairs = pd.DataFrame({"row": np.concatenate(rows), "token": np.concatenate(tokens)})
-    pairs = pairs[pairs["token"].notna() & (pairs["token"] != "")].drop_duplicates()
-    joined = pairs.sort_values(["row", "token"]).groupby("row")["token"].agg(" ".join)
-    result.iloc[joined.index.to_numpy()] = joined.to_numpy()
-    return result
+    ``reasons`` holds (text, technique URL, row indexes) per rule, glob or outlier that fired.
+    The strings are built once per distinct combination of hits (and previous techniques).
+    """
+    n = len(frame)
+    touched = np.zeros(n, dtype=bool)
+    for _, _, rows in reasons:
+        touched[rows] = True
+    previous = columns.text(TECHNIQUES) if TECHNIQUES in frame.columns else None
+    if previous is not None:
+        touched |= _bools(pc.not_equal(previous, ""))
+    reason_text = pd.Series(pd.NA, index=frame.index, dtype=_TEXT)
+    techniques = pd.Series(pd.NA, index=frame.index, dtype=_TEXT)
+    where = np.flatnonzero(touched)
+    if not len(where):
+        return reason_text, techniques
+    position = np.full(n, -1, dtype=np.int64)
+    position[where] = np.arange(len(where))
+    matrix = np.zeros((len(where), len(reasons)), dtype=bool)
+    for j, (_, _, rows) in enumerate(reasons):
+        matrix[position[rows], j] = True
+    previous_texts = (
+        np.asarray(previous.take(pa.array(where)).to_pylist(), dtype=object)
+        if previous is not None
+        else np.full(len(where), "", dtype=object)
+    )
+    previous_codes, _ = pd.factorize(previous_texts)
+    keys = np.hstack(
+        [np.packbits(matrix, axis=1), previous_codes.astype("<i8").view(np.uint8).reshape(-1, 8)]
+    )
+    keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+    _, first, codes = np.unique(keys, return_index=True, return_inverse=True)
+    texts, joined = [], []
+    for row in first:
+        fired = [reasons[j] for j in np.flatnonzero(matrix[row])]
+        tokens = {url for _, url, _ in fired if url} | set(previous_texts[row].split())
+        texts.append("; ".join(text for text, _, _ in fired) or None)
+        joined.append(" ".join(sorted(tokens)) or None)
+    reason_text.iloc[where] = np.asarray(texts, dtype=object)[codes.ravel()]
+    techniques.iloc[where] = np.asarray(joined, dtype=object)[codes.ravel()]
+    return reason_text, techniques
 
 
 def analytics(frame: pd.DataFrame, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Score ``frame`` and return it with the score columns added (the input is not changed)."""
-    config = rules if rules is not None else load_rules()
+    """Score ``frame`` and return it with the score columns added (the input is not changed).
+
+    Without ``rules``, reads rules.json plus the packs the ``extra_rules`` parameter names.
+    """
+    env = os.environ  # Kestrel passes WITH parameters under their own (lower-case) names
+    config = rules if rules is not None else load_rules(extra=env.get("extra_rules"))
     frame = frame.copy()
     columns = _Columns(frame)
-    patterns = config["command_line_patterns"]
-    score = score_patterns(columns, patterns["patterns"], int(patterns["score"]))
+    score = np.zeros(len(frame), dtype=np.int64)
+    reasons: list[tuple[str, str | None, np.ndarray]] = []
+    for group in config.get("pattern_groups", [config["command_line_patterns"]]):
+        rows, hits = pattern_hits(columns, group["patterns"])
+        np.add.at(score, rows, hits.sum(axis=1) * int(group["score"]))
+        for j, pattern in enumerate(group["patterns"]):
+            if hits[:, j].any():
+                reasons.append((f"command line matches {pattern!r}", group.get("technique"),
+                                rows[hits[:, j]]))  # fmt: skip
     network = network_scores(frame, columns)
     if network is not None:
         frame[NETWORK_SCORE] = network
     if NETWORK_SCORE in frame.columns:
         outliers = config["network_outliers"]
-        flagged = outlier_mask(frame[NETWORK_SCORE], float(outliers["k"]))
-        score += flagged.astype("int64") * int(outliers["score"])
-    rule_points, techniques = apply_rules(frame, columns, config["rules"])
-    frame[SCORE] = score + rule_points
-    frame[TECHNIQUES] = techniques
+        flagged = outlier_mask(frame[NETWORK_SCORE], float(outliers["k"])).to_numpy(bool)
+        score += flagged * int(outliers["score"])
+        text = f"network connections more than {outliers['k']} standard deviations from the mean"
+        reasons.append((text, None, np.flatnonzero(flagged)))
+    for rule in config["rules"]:
+        mask = condition_mask(columns, rule["when"])
+        score += mask * int(rule["score"])
+        if mask.any():
+            technique = technique_id(rule.get("technique"))
+            label = rule["description"] + (f" ({technique})" if technique else "")
+            reasons.append((label, rule.get("technique"), np.flatnonzero(mask)))
+    half = float(config.get("normalisation", {}).get("half_at", 3))
+    frame[SCORE] = pd.Series(score, index=frame.index)
+    frame[NORM] = pd.Series(np.round(score / (score + half), 4), index=frame.index)
+    frame[REASONS], frame[TECHNIQUES] = explain(frame, columns, reasons)
     return frame
 
 

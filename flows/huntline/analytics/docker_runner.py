@@ -27,6 +27,7 @@ import requests
 from docker.errors import DockerException, ImageNotFound
 
 from huntline.analytics import contract
+from huntline.analytics.labels import ImageLabels, check_parameters, file_mounts
 from huntline.errors import AnalyticsError
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,24 @@ def prepare_workdir(workdir: Path, input_files: Sequence[Path]) -> None:
 
 
 def container_options(
-    image: str, workdir: Path, params: Mapping[str, object], limits: ContainerLimits
+    image: str,
+    workdir: Path,
+    params: Mapping[str, object],
+    limits: ContainerLimits,
+    files: Mapping[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``containers.create``: the lock-down, in one reviewable place."""
+    """Keyword arguments for ``containers.create``: the lock-down, in one reviewable place.
+
+    ``files`` are extra read-only single-file mounts (see :func:`labels.file_mounts`).
+    """
     environment = {"HOME": "/tmp", **contract.env_for(params)}
     options: dict[str, Any] = {
         "image": image,
         "environment": environment,
-        "volumes": {str(workdir.resolve()): {"bind": str(contract.DATA_MOUNT), "mode": "rw"}},
+        "volumes": {
+            str(workdir.resolve()): {"bind": str(contract.DATA_MOUNT), "mode": "rw"},
+            **(files or {}),
+        },
         "network_mode": "bridge" if limits.network else "none",
         "read_only": True,
         "tmpfs": {"/tmp": TMPFS_OPTIONS},
@@ -132,17 +143,21 @@ def run_container(
         client: A Docker client to reuse; by default one is made from the environment.
 
     Raises:
-        AnalyticsError: the image is missing, the container failed, timed out, or broke the
-            output contract. The container is removed in every case.
+        AnalyticsError: the image is missing, a parameter is unknown to it or names a missing
+            file, the container failed, timed out, or broke the output contract. The
+            container is removed in every case.
     """
     image = contract.image_for(image)
     own_client = client is None
     docker_client = client or _client()
     try:
-        image_id = _image_id(docker_client, image)
+        image_id, labels = _inspect(docker_client, image)
+        check_parameters(image, labels.parameters, params)
+        params, files = file_mounts(image, labels.mounts, params)
         prepare_workdir(workdir, input_files)
         started = time.monotonic()
-        logs = _run(docker_client, container_options(image, workdir, params, limits), limits)
+        options = container_options(image, workdir, params, limits, files)
+        logs = _run(docker_client, options, limits)
         duration = time.monotonic() - started
         outputs, notes = collect_outputs(workdir, len(input_files), image)
         display = collect_display(workdir, image)
@@ -162,9 +177,10 @@ def _client() -> docker.DockerClient:
         ) from error
 
 
-def _image_id(client: docker.DockerClient, image: str) -> str:
+def _inspect(client: docker.DockerClient, image: str) -> tuple[str, ImageLabels]:
     try:
-        return str(client.images.get(image).id)
+        found = client.images.get(image)
+        return str(found.id), ImageLabels.parse(found.labels)
     except ImageNotFound as error:
         name = contract.analytics_name(image)
         hint = (
