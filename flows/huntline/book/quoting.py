@@ -17,9 +17,9 @@ _RULES = {
     '"': "inside double quotes YAML reads a backslash as an escape (\\\\ becomes \\), so each "
     "STIX \\\\ must be written \\\\\\\\; single quotes or a block scalar (where: >-) keep "
     "backslashes as written",
-    "'": "inside single quotes YAML reads '' as one ', so each STIX quote is written '' and "
-    "the pattern must not end the YAML string early; a block scalar (where: >-) needs no "
-    "doubling",
+    "'": "inside single quotes YAML reads '' as one ', so each ' of the pattern is written ''; "
+    "a quote inside a STIX string is \\' (written \\'' here); a block scalar (where: >-) "
+    "needs no doubling",
 }
 
 

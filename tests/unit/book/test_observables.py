@@ -171,3 +171,17 @@ def test_every_process_comes_back_even_without_a_pid(tmp_path: Path) -> None:
     output = fetch_step(context, "00_get", step, window)
     table = read_table(open_store(context.storage), output.tables["procs"])
     assert sorted(map(str, table["name"].fillna("-"))) == ["-", "Idle", "System", "no-pid.exe"]
+
+
+def test_a_single_quoted_pattern_that_yaml_unquoted_gets_a_hint() -> None:
+    found = problems(
+        "  - get: d\n    entity: file\n    from: edr\n    where: '[file:name = ''it''s'']'\n"
+    )
+    assert found == [
+        "b.yaml:7 steps[0].where: invalid STIX pattern: Error found at line 1:17. mismatched "
+        "input 's' expecting ']'\n"
+        "  hint: YAML read the single-quoted string '[file:name = ''it''s'']' as "
+        "[file:name = 'it's']: inside single quotes YAML reads '' as one ', so each ' of the "
+        "pattern is written ''; a quote inside a STIX string is \\' (written \\'' here); a "
+        "block scalar (where: >-) needs no doubling"
+    ]
