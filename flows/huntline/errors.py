@@ -97,3 +97,11 @@ class ServerError(HuntlineError):
 
 class QualityError(HuntlineError):
     """A quality gate with ``on_fail: fail`` found data that does not meet its checks."""
+
+
+class IntelError(HuntlineError):
+    """An intel feed is unknown, misconfigured, unreachable, or published something malformed."""
+
+
+class ScheduleError(HuntlineError, ValueError):
+    """A schedule, a deployment or a run window cannot be honoured (bad cron, reversed range)."""
