@@ -165,8 +165,11 @@ def test_watch_flow_pulls_every_feed_and_emits_events(
 
     # The next pull finds only what the TAXII server added since.
     state.objects.append(indicator("[ipv4-addr:value = '203.0.113.9']"))
-    feeds.write_text(feeds.read_text().replace(f"{bundle_server}/malformed.json",
-                                               f"{bundle_server}/sample_endpoint_bundle.json"))
+    feeds.write_text(
+        feeds.read_text().replace(
+            f"{bundle_server}/malformed.json", f"{bundle_server}/sample_endpoint_bundle.json"
+        )
+    )
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
         pulls = intel_watch(feeds_file=str(feeds), storage=storage)
     by_feed = {p.feed: (p.status, p.new) for p in pulls}
@@ -176,3 +179,20 @@ def test_watch_flow_pulls_every_feed_and_emits_events(
         f"{tag}-file": ("unchanged", 0),
         f"{tag}-repo": ("unchanged", 0),
     }
+
+
+def test_intel_pull_command(huntline: Any, tmp_path: Path) -> None:
+    storage = str(tmp_path / "store")
+    first = huntline("intel", "pull", "--json", "--storage", storage)
+    assert first.returncode == 0, first.stderr
+    assert [(p["feed"], p["status"], p["new"]) for p in json.loads(first.stdout)] == [
+        ("sample", "new", 3)
+    ]
+    again = huntline("intel", "pull", "--feed", "sample", "--storage", storage)
+    assert again.returncode == 0, again.stderr
+    assert "unchanged" in again.stdout
+    unknown = huntline("intel", "pull", "--feed", "nope")
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        "error: unknown intel feed 'nope'\n  hint: the feeds are: sample\n",
+    )

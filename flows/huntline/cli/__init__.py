@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from huntline.cli import book, datasources, images, runs, server
+from huntline.cli import book, datasources, images, intel, runs, server
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
 
@@ -30,6 +30,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     images.register,
     datasources.register,
     server.register,
+    intel.register,
 )
 """Every command group, in the order ``huntline --help`` lists them."""
 

@@ -119,8 +119,9 @@ def test_malformed_bundles_are_errors(tmp_path: Path, text: str, message: str) -
 
 def test_feeds_file_errors(tmp_path: Path) -> None:
     path = tmp_path / "intel.yaml"
-    path.write_text("feeds:\n  Bad Name:\n    kind: stix\n    path: x\n  t:\n    kind: taxii\n"
-                    "    path: y\n")
+    path.write_text(
+        "feeds:\n  Bad Name:\n    kind: stix\n    path: x\n  t:\n    kind: taxii\n    path: y\n"
+    )
     with pytest.raises(IntelError) as caught:
         load_feeds(path)
     assert caught.value.message == (
@@ -144,9 +145,7 @@ def test_pull_diffs_against_the_snapshot_and_keeps_it_on_failure(tmp_path: Path)
     feed_file.write_text(bundle("[ipv4-addr:value = '192.0.2.1']"))
     first = pull_feed("f", config, store, NOW)
     assert (first.status, first.new, first.total) == ("new", 1, 1)
-    assert first.event is not None and first.event.payload["indicators"] == {
-        "ipv4": ["192.0.2.1"]
-    }
+    assert first.event is not None and first.event.payload["indicators"] == {"ipv4": ["192.0.2.1"]}
     again = pull_feed("f", config, store, NOW)
     assert (again.status, again.event) == ("unchanged", None)
 
@@ -171,8 +170,10 @@ def test_large_updates_travel_as_a_parquet_reference() -> None:
     from huntline.intel import Indicator
     from huntline.intel.events import PAYLOAD_LIMIT
 
-    many = [Indicator(type="ipv4", value=f"10.0.{i // 256}.{i % 256}", feed="f")
-            for i in range(PAYLOAD_LIMIT + 1)]
+    many = [
+        Indicator(type="ipv4", value=f"10.0.{i // 256}.{i % 256}", feed="f")
+        for i in range(PAYLOAD_LIMIT + 1)
+    ]
     event = intel_event("f", many, "file:///s/new.parquet")
     assert event.resource["prefect.resource.id"] == "huntline.intel.f"
     assert event.payload == {
