@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import err, out, print_error, timestamp
+from huntline.cli.console import err, flow_result, out, print_error, timestamp
 from huntline.errors import HuntlineError
 
 if TYPE_CHECKING:
@@ -88,13 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     flow_run_id = str(state.state_details.flow_run_id)
     url = server.flow_run_url(flow_run_id)
-    if not state.is_completed():
-        failure = state.result(raise_on_failure=False)
-        if isinstance(failure, HuntlineError):
-            failure.message += f"\n  flow run: {url}"
-            raise failure
-        raise RuntimeError(f"hunt failed ({state.name}): {failure}\n  flow run: {url}")
-    summary: RunSummary = state.result()
+    summary: RunSummary = flow_result(state, url, "hunt")
     if args.json:
         print(json.dumps({**summary.model_dump(mode="json"), "flow_run_url": url}, indent=2))
         return 0

@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from huntline.errors import BookError, HuntlineError
 from huntline.window import utc
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
 
 # Piped or logged output gets room for whole titles and URIs instead of rich's 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -40,3 +44,15 @@ def timestamp(text: str) -> datetime:
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
     return utc(moment)
+
+
+def flow_result(state: State[Any], url: str, what: str) -> Any:
+    """The result of a flow run called with ``return_state=True``; a failure is raised, with
+    the flow run's URL added to a huntline error's message."""
+    if state.is_completed():
+        return state.result()
+    failure = state.result(raise_on_failure=False)
+    if isinstance(failure, HuntlineError):
+        failure.message += f"\n  flow run: {url}"
+        raise failure
+    raise RuntimeError(f"{what} failed ({state.name}): {failure}\n  flow run: {url}")

@@ -8,8 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from huntline.cli.console import err, out
-from huntline.errors import HuntlineError
+from huntline.cli.console import err, flow_result, out
 
 
 def cmd_intel_pull(args: argparse.Namespace) -> int:
@@ -25,13 +24,7 @@ def cmd_intel_pull(args: argparse.Namespace) -> int:
         feeds_file=args.feeds_file, feeds=args.feed, storage=args.storage, return_state=True
     )
     url = server.flow_run_url(str(state.state_details.flow_run_id))
-    if not state.is_completed():
-        failure = state.result(raise_on_failure=False)
-        if isinstance(failure, HuntlineError):
-            failure.message += f"\n  flow run: {url}"
-            raise failure
-        raise RuntimeError(f"intel pull failed ({state.name}): {failure}\n  flow run: {url}")
-    pulls = state.result()
+    pulls = flow_result(state, url, "intel pull")
     if args.json:
         print(json.dumps([pull.model_dump(mode="json") for pull in pulls], indent=2))
         return 0

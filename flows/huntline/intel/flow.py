@@ -65,17 +65,7 @@ def intel_watch(
             pulls.append(FeedPull(feed=name, status="failed", error=str(error)))
     create_table_artifact(
         key="intel-pull",
-        table=[
-            {
-                "feed": p.feed,
-                "status": p.status,
-                "indicators": p.total,
-                "new": p.new,
-                "stored": p.new_uri or "",
-                "error": p.error or "",
-            }
-            for p in pulls
-        ],
+        table=[pull.model_dump(exclude={"event"}) for pull in pulls],
         description=f"intel pull of {len(pulls)} feed(s) from {feeds_file}",
     )
     failed = [p for p in pulls if p.status == "failed"]
