@@ -99,4 +99,5 @@ def test_book_error_survives_pickle() -> None:
 
 def test_sample_hunt_book_is_valid(repo_root: Path) -> None:
     for path in sorted((repo_root / "hunts").glob("*.yaml")):
-        load_book(path)
+        if path.name != "intel.yaml":  # the intel feed definitions, not a book
+            load_book(path)
