@@ -19,6 +19,9 @@ from pydantic import BaseModel
 
 from huntline import run
 from huntline.alert import AlertRecord
+from huntline.alert.prefect_limit import hunt_ledger_limit
+from huntline.alert.section import SectionResult
+from huntline.alert.views import alert_status
 from huntline.book import GetStep, HuntBook
 from huntline.compile import Plan, prepare_hunt
 from huntline.errors import StorageError
@@ -46,6 +49,7 @@ class RunSummary(BaseModel):
     dry_run: bool
     has_alert: bool = True
     warnings: list[str] = []
+    delivery: SectionResult | None = None
 
 
 # No task-level retries: the data source layer retries transient errors with backoff itself,
@@ -91,21 +95,43 @@ def apply_task(
 
 @task(name="alert", task_run_name="alert on {book.alert.on}")
 def alert_task(
-    context: run.RunContext, book: HuntBook, upstream: run.StepOutput, raised_at: datetime
+    context: run.RunContext,
+    book: HuntBook,
+    upstream: run.StepOutput,
+    raised_at: datetime,
+    window: Window,
 ) -> run.AlertOutput:
     assert book.alert is not None
-    output = run.alert_step(context, book, upstream.tables[book.alert.on], raised_at)
     logger = get_run_logger()
+    with hunt_ledger_limit(context.hunt_id):
+        output = run.alert_step(
+            context,
+            book,
+            upstream.tables[book.alert.on],
+            raised_at,
+            window,
+            flow_run_url=_flow_run_url(),
+            warn=logger.warning,
+        )
+    delivery = output.delivery
+    status = alert_status(delivery, context.dry_run)
     for record in output.alerts:
-        verb = "would raise" if context.dry_run else "ALERT"
-        logger.warning("%s [%s] %s", verb, record.severity, record.title)
+        logger.warning("%s [%s] %s", status(record.alert_id), record.severity, record.title)
+    if delivery is not None and delivery.pending:
+        logger.warning(
+            "%d alert(s) stay pending for the next run: %s",
+            len(delivery.pending),
+            ", ".join(delivery.pending),
+        )
     create_table_artifact(
         key="alerts",
         table=[
             {
+                "status": status(a.alert_id),
                 "severity": a.severity,
                 "title": a.title,
-                "entity": a.entity_id,
+                "count": a.count,
+                "key": a.alert_id,
                 "evidence": a.evidence_uri,
             }
             for a in output.alerts[:ALERT_ARTIFACT_ROWS]
@@ -152,7 +178,9 @@ def hunt(
         _submit_steps(plan, context, windows, futures)
         outputs = [future.result() for future in futures.values()]
         if plan.alert is not None and plan.alert_input is not None:
-            alerts = alert_task(context, hunt_book, futures[plan.alert_input].result(), now)
+            alerts = alert_task(
+                context, hunt_book, futures[plan.alert_input].result(), now, _span(windows)
+            )
     except BaseException as error:
         try:
             run.write_manifest(
@@ -230,6 +258,7 @@ def _summary(
         dry_run=context.dry_run,
         has_alert=plan.alert is not None,
         warnings=[warning for output in outputs for warning in output.warnings],
+        delivery=alerts.delivery if alerts else None,
     )
 
 
@@ -242,3 +271,8 @@ def _flow_run_url() -> str | None:
 def _artifact_key(*parts: str) -> str:
     # Artifact keys allow lower-case letters, digits and dashes only.
     return "-".join(parts).lower().replace("_", "-")
+
+
+def _span(windows: dict[str, Window]) -> Window:
+    """The run's window: from the earliest start to the latest stop of its get steps."""
+    return Window(min(w.start for w in windows.values()), max(w.stop for w in windows.values()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,17 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from huntline.alert import AlertRecord, alerts_frame, alerts_jsonl, build_alerts, matching_rows
+from huntline.alert.alerts import (
+    AlertRecord,
+    RunInfo,
+    alerts_frame,
+    alerts_jsonl,
+    build_alerts,
+    evidence_frame,
+)
+from huntline.alert.ledger_store import ledger_store
+from huntline.alert.rules import alert_groups, matching_rows
+from huntline.alert.section import SectionResult, run_section
 from huntline.analytics.contract import image_for
 from huntline.analytics.docker_runner import ContainerLimits, run_container
 from huntline.analytics.merge import merge_output_file
@@ -85,6 +96,7 @@ class AlertOutput(BaseModel):
     alerts_jsonl_uri: str | None
     evidence: TableRef | None
     delivered: bool
+    delivery: SectionResult | None = None
 
 
 def fetch_step(
@@ -232,33 +244,55 @@ def apply_step(
 
 
 def alert_step(
-    context: RunContext, book: HuntBook, table: TableRef, raised_at: datetime
+    context: RunContext,
+    book: HuntBook,
+    table: TableRef,
+    raised_at: datetime,
+    window: Window,
+    flow_run_url: str | None = None,
+    warn: Callable[[str], None] = lambda _: None,
 ) -> AlertOutput:
-    """Evaluate the alert condition, store evidence and alerts, and (unless dry) deliver them."""
+    """Evaluate the alert rules, store evidence and alerts, then dedup, suppress and deliver
+    them against the hunt's ledger (:mod:`huntline.alert.section`; a dry run sends nothing and
+    leaves the ledger as it was)."""
     assert book.alert is not None
     store = open_store(context.storage)
-    matches = matching_rows(read_table(store, table), book.alert)
-    if matches.empty:
-        return AlertOutput(
-            alerts=[], alerts_table=None, alerts_jsonl_uri=None, evidence=None, delivered=False
-        )
-    evidence = write_table(store, context.key("alert", "evidence.parquet"), matches)
-    alerts = build_alerts(
-        book,
-        matches,
-        evidence_uri=evidence.uri,
+    groups = alert_groups(matching_rows(read_table(store, table), book.alert), book.alert)
+    evidence_key = context.key("alert", "evidence.parquet")
+    info = RunInfo(
         flow_run_id=context.flow_run_id,
+        flow_run_url=flow_run_url,
+        window_start=window.start,
+        window_stop=window.stop,
+        evidence_uri=store.uri(evidence_key),
         raised_at=raised_at,
     )
-    alerts_table = write_table(store, context.key("alert", "alerts.parquet"), alerts_frame(alerts))
-    jsonl_key = context.key("alert", "alerts.jsonl")
-    store.put_bytes(jsonl_key, alerts_jsonl(alerts))
+    alerts = build_alerts(book, groups, info)
+    evidence = alerts_table = jsonl_uri = None
+    if alerts:
+        evidence = write_table(store, evidence_key, evidence_frame(groups, alerts))
+        alerts_table = write_table(
+            store, context.key("alert", "alerts.parquet"), alerts_frame(alerts)
+        )
+        store.put_bytes(context.key("alert", "alerts.jsonl"), alerts_jsonl(alerts))
+        jsonl_uri = store.uri(context.key("alert", "alerts.jsonl"))
+    delivery = run_section(
+        ledger_store(store, context.hunt_id),
+        book.alert,
+        alerts,
+        now=raised_at,
+        run_id=context.flow_run_id,
+        hunt_title=book.title,
+        dry_run=context.dry_run,
+        warn=warn,
+    )
     return AlertOutput(
         alerts=alerts,
         alerts_table=alerts_table,
-        alerts_jsonl_uri=store.uri(jsonl_key),
+        alerts_jsonl_uri=jsonl_uri,
         evidence=evidence,
         delivered=not context.dry_run,
+        delivery=delivery,
     )
 
 

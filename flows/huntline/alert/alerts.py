@@ -1,145 +1,174 @@
-"""Turn the rows that meet a hunt book's ``alert.when`` into alerts.
+"""Alert records: what one alert says, as stored (parquet, JSONL, the ledger) and delivered.
 
-One alert per matching row (entity). Each alert carries the hunt's identity and metadata, the
-rendered title, the row's key fields, and the URI of the evidence parquet: the matching rows,
-whole, as they stood when the alert fired. The alert id is derived from the hunt id and the
-entity id, so the same entity seen again by a later run yields the same id (the key a ledger
-suppresses duplicates on).
+An alert stands for one group of matching rows (one row when the book does not group). It
+carries what an analyst needs to trust and act on it without opening anything else: the hunt
+and the book's version, the run's window and flow run URL, the group key and count, the key
+fields, the columns the analytics added to explain themselves (``x_*reasons*``), and the URI of
+the evidence parquet, whose rows of this alert carry its key in ``x_alert_key``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import string
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from huntline.book import Alert, HuntBook
-from huntline.condition import ConditionError, evaluate, parse_condition
+from huntline.alert.dedup import dedup_key
+from huntline.alert.rules import Group
+from huntline.alert.templates import clean, render_title, template_fields
+from huntline.book.model import HuntBook
+from huntline.condition import parse_condition
 from huntline.errors import AlertError
 
 KEY_COLUMNS = ("id", "type")
+REASONS = re.compile(r"^x_.*reasons.*$")
+#: The evidence column naming the alert (its dedup key) each row belongs to.
+KEY_COLUMN = "x_alert_key"
+
+
+class RunInfo(BaseModel):
+    """Facts about the run that every alert of it carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flow_run_id: str
+    flow_run_url: str | None
+    window_start: datetime
+    window_stop: datetime
+    evidence_uri: str
+    raised_at: datetime
 
 
 class AlertRecord(BaseModel):
-    """One alert, as stored (parquet and JSONL) and delivered."""
+    """One alert, as stored (parquet and JSONL) and delivered. ``alert_id`` is its dedup key."""
 
     model_config = ConfigDict(frozen=True)
 
     alert_id: str
     hunt_id: str
     hunt_title: str
+    book_version: str
     title: str
+    summary: str | None = None
     severity: str
+    risk_score: int | None = None
     tags: list[str]
     entity_id: str | None
     entity_type: str | None
+    group: dict[str, Any]
+    count: int
     fields: dict[str, Any]
+    reasons: dict[str, list[Any]]
+    window_start: datetime
+    window_stop: datetime
     evidence_uri: str
     flow_run_id: str
+    flow_run_url: str | None
     raised_at: datetime
 
 
-class _RowFormatter(string.Formatter):
-    """``str.format`` whose fields are whole column names, dots included (``{parent_ref.name}``)."""
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        if field_name not in kwargs:
-            raise KeyError(field_name)
-        return kwargs[field_name], field_name
+def book_version(book: HuntBook) -> str:
+    """A short hash of the book's content: alerts name the exact rules that raised them."""
+    text = book.model_dump_json(by_alias=True).encode()
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
-def template_fields(template: str) -> list[str]:
-    """The column names a title template reads."""
-    return [field for _, field, _, _ in string.Formatter().parse(template) if field]
-
-
-def render_title(template: str, row: Mapping[str, Any]) -> str:
-    """Fill ``template`` from ``row``; a missing value renders as ``-``."""
-    values = {key: ("-" if _is_missing(value) else value) for key, value in row.items()}
-    return _RowFormatter().vformat(template, (), values)
-
-
-def matching_rows(table: pd.DataFrame, alert: Alert) -> pd.DataFrame:
-    """The rows of ``table`` that meet ``alert.when``.
-
-    Raises:
-        AlertError: if the condition reads a column the table lacks or cannot be evaluated.
-    """
-    if table.empty:
-        return table
-    try:
-        mask = evaluate(parse_condition(alert.when), table)
-    except ConditionError as error:
-        raise AlertError(f"alert.when on {alert.on}: {error.message}", hint=error.hint) from error
-    return table[mask]
-
-
-def alert_columns(alert: Alert, table: pd.DataFrame) -> list[str]:
-    """The key fields an alert carries: id, type, what the title and condition read, and
+def alert_columns(book: HuntBook, table: pd.DataFrame) -> list[str]:
+    """The key fields an alert carries: id, type, what the templates and condition read, and
     ``alert.fields``, limited to columns the table has."""
+    assert book.alert is not None
+    alert = book.alert
     wanted = [
         *KEY_COLUMNS,
         *template_fields(alert.title),
+        *template_fields(alert.summary or ""),
         *parse_condition(alert.when).columns,
         *alert.fields,
     ]
     return [column for column in dict.fromkeys(wanted) if column in table.columns]
 
 
-def build_alerts(
-    book: HuntBook,
-    matches: pd.DataFrame,
-    *,
-    evidence_uri: str,
-    flow_run_id: str,
-    raised_at: datetime,
-) -> list[AlertRecord]:
-    """One :class:`AlertRecord` per row of ``matches``."""
+def build_alerts(book: HuntBook, groups: Sequence[Group], run: RunInfo) -> list[AlertRecord]:
+    """One :class:`AlertRecord` per group."""
     assert book.alert is not None
     alert = book.alert
-    missing = [f for f in template_fields(alert.title) if f not in matches.columns]
-    if missing and not matches.empty:
+    if not groups:
+        return []
+    columns = list(groups[0].rows.columns)
+    templates = [alert.title, alert.summary or ""]
+    missing = [f for t in templates for f in template_fields(t) if f not in [*columns, "count"]]
+    if missing:
         raise AlertError(
-            f"alert.title reads column(s) {', '.join(missing)} that {alert.on} does not have",
-            hint=f"columns available: {', '.join(map(str, matches.columns))}",
+            f"alert.title or alert.summary reads column(s) {', '.join(missing)} that "
+            f"{alert.on} does not have",
+            hint=f"columns available: {', '.join(map(str, columns))}",
         )
-    columns = alert_columns(alert, matches)
+    keys = alert_columns(book, groups[0].rows)
+    reasons = [str(column) for column in columns if REASONS.match(str(column))]
+    version = book_version(book)
     records = []
-    for row in matches.to_dict(orient="records"):
-        entity_id = _clean(row.get("id"))
+    for group in groups:
+        row = {"count": group.count, **group.rows.iloc[0].to_dict()}
         records.append(
             AlertRecord(
-                alert_id=_alert_id(str(book.id), entity_id, row),
+                alert_id=dedup_key(str(book.id), alert, group),
                 hunt_id=str(book.id),
                 hunt_title=book.title,
+                book_version=version,
                 title=render_title(alert.title, row),
-                severity=alert.severity,
+                summary=render_title(alert.summary, row) if alert.summary else None,
+                severity=group.severity,
+                risk_score=group.risk_score,
                 tags=list(book.tags),
-                entity_id=entity_id,
-                entity_type=_clean(row.get("type")),
-                fields={column: _clean(row.get(column)) for column in columns},
-                evidence_uri=evidence_uri,
-                flow_run_id=flow_run_id,
-                raised_at=raised_at,
+                entity_id=clean(row.get("id")) if group.count == 1 else None,
+                entity_type=clean(row.get("type")),
+                group=group.values,
+                count=group.count,
+                fields={column: clean(row.get(column)) for column in keys},
+                reasons={column: _distinct(group.rows[column]) for column in reasons},
+                window_start=run.window_start,
+                window_stop=run.window_stop,
+                evidence_uri=run.evidence_uri,
+                flow_run_id=run.flow_run_id,
+                flow_run_url=run.flow_run_url,
+                raised_at=run.raised_at,
             )
         )
     return records
 
 
+def evidence_frame(groups: Sequence[Group], records: Sequence[AlertRecord]) -> pd.DataFrame:
+    """Every group's rows, each tagged with its alert's key in ``x_alert_key``."""
+    parts = [
+        group.rows.assign(**{KEY_COLUMN: record.alert_id})
+        for group, record in zip(groups, records, strict=True)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _distinct(series: pd.Series) -> list[Any]:
+    values = []
+    for value in series:
+        value = clean(value)
+        if value is not None and value not in values:
+            values.append(value)
+    return values
+
+
 def alerts_frame(alerts: Sequence[AlertRecord]) -> pd.DataFrame:
-    """Alerts as a table, ``fields`` and ``tags`` kept as JSON text so any reader can load it."""
+    """Alerts as a table, dicts kept as JSON text and tags joined, so any reader can load it."""
     import orjson
 
     rows = []
     for record in alerts:
         row = record.model_dump()
-        row["fields"] = orjson.dumps(row["fields"], default=str).decode()
+        for name in ("fields", "group", "reasons"):
+            row[name] = orjson.dumps(row[name], default=str).decode()
         row["tags"] = ",".join(row["tags"])
         rows.append(row)
     return pd.DataFrame(rows, columns=list(AlertRecord.model_fields))
@@ -148,30 +177,3 @@ def alerts_frame(alerts: Sequence[AlertRecord]) -> pd.DataFrame:
 def alerts_jsonl(alerts: Sequence[AlertRecord]) -> bytes:
     """Alerts as JSON lines, one alert a line."""
     return b"".join(record.model_dump_json().encode() + b"\n" for record in alerts)
-
-
-def _alert_id(hunt_id: str, entity_id: str | None, row: Mapping[str, Any]) -> str:
-    identity = entity_id or repr(sorted((k, repr(v)) for k, v in row.items()))
-    return hashlib.sha256(f"{hunt_id}\x00{identity}".encode()).hexdigest()[:32]
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _clean(value: Any) -> Any:
-    """A JSON-friendly plain value (numpy scalars and arrays to Python, NaN to None)."""
-    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:
-        return value.tolist()
-    if _is_missing(value):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isinf(value):
-        return str(value)
-    return value

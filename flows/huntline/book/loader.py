@@ -202,6 +202,10 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
             parse_condition(book.alert.when)
         except ConditionError as error:
             report(("alert", "when"), str(error))
+        from huntline.alert.checks import notify_problems  # late: the alert stage reads books
+
+        for entry, message in notify_problems(book.alert):
+            report(("alert", "notify", *([] if entry is None else [entry])), message)
     return problems
 
 

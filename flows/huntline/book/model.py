@@ -213,8 +213,34 @@ Step = Annotated[
 ]
 
 
+class Threshold(Strict):
+    """Alert only on a group with at least ``count`` matching rows, or ``count`` distinct values
+    of the column ``distinct`` (Elastic's threshold rules)."""
+
+    count: int = Field(ge=1, description="Rows (or distinct values) a group needs to alert")
+    distinct: str | None = Field(
+        default=None, min_length=1, description="Count distinct values of this column instead"
+    )
+
+
+class RiskFrom(Strict):
+    """A risk score read from a column: the group's highest value times ``scale``, 0-100."""
+
+    column: str = Field(min_length=1, examples=["x_suspicious_score_norm"])
+    scale: float = Field(default=1.0, gt=0, description="Multiplies the column's value")
+
+
+class SeverityFrom(Strict):
+    """A severity read from a column: each value (as text) maps to a level; the group's highest
+    level wins, and values missing from the mapping take ``default``."""
+
+    column: str = Field(min_length=1)
+    map: dict[str, Level] = Field(min_length=1, examples=[{"3": "high", "4": "critical"}])
+    default: Level = "medium"
+
+
 class Alert(Strict):
-    """Raise one alert per row of ``on`` that meets ``when``."""
+    """Raise alerts on the rows of ``on`` that meet ``when``: one per row, or one per group."""
 
     on: str = Field(pattern=VARIABLE_NAME, description="The variable whose rows are checked")
     when: str = Field(
@@ -222,15 +248,47 @@ class Alert(Strict):
         description="Row condition over columns",
         examples=["x_suspicious_score >= 2 and parent_ref.name != 'explorer.exe'"],
     )
-    severity: Level = "medium"
+    severity: Level | SeverityFrom = "medium"
     title: str = Field(
         min_length=1,
         description="Template with {column} placeholders",
         examples=["Suspicious {name} (score {x_suspicious_score})"],
     )
+    summary: str | None = Field(
+        default=None, min_length=1, description="A longer template, same rules as title"
+    )
     fields: list[str] = Field(
         default_factory=list, description="Extra columns each alert carries besides id and type"
     )
+    group_by: OneOrMore[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="One alert per group of these columns, not per row"
+    )
+    threshold: Threshold | None = None
+    risk_score: Annotated[int, Field(ge=0, le=100)] | RiskFrom | None = None
+    dedup: OneOrMore[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Columns of the dedup key (default: group_by, else the entity id)",
+    )
+    suppress_for: str = Field(
+        default="24h", description="Repeats of a notified key within this long do not notify"
+    )
+    notify: OneOrMore[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Destinations: apprise URLs, jsonl:// files, or names in destinations.yaml",
+    )
+    max_notifications: int = Field(
+        default=20, ge=1, description="Messages per destination per run; the rest go in a digest"
+    )
+
+    @field_validator("suppress_for")
+    @classmethod
+    def _check_suppress_for(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def suppress_seconds(self) -> float:
+        return parse_duration(self.suppress_for).total_seconds()
 
 
 def _sigma_tag(tag: str) -> str:

@@ -1,4 +1,4 @@
-"""Alerts: one per matching row, with hunt metadata, key fields and evidence."""
+"""Alerts: one per matching row (or group), with hunt metadata, key fields and evidence."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import orjson
 import pandas as pd
 import pytest
 
-from huntline.alert import alerts_frame, alerts_jsonl, build_alerts, matching_rows, render_title
+from huntline.alert import alert_groups, alerts_frame, alerts_jsonl, build_alerts, matching_rows
+from huntline.alert.alerts import AlertRecord, RunInfo
+from huntline.alert.templates import render_title
+from huntline.book import HuntBook
 from huntline.book import parse_book
 from huntline.errors import AlertError
 
@@ -31,6 +34,21 @@ alert:
 RAISED = datetime(2024, 6, 3, tzinfo=UTC)
 
 
+def raise_alerts(
+    book: HuntBook, table: pd.DataFrame, evidence_uri: str = "e", run: str = "r"
+) -> list[AlertRecord]:
+    assert book.alert is not None
+    info = RunInfo(
+        flow_run_id=run,
+        flow_run_url=None,
+        window_start=RAISED,
+        window_stop=RAISED,
+        evidence_uri=evidence_uri,
+        raised_at=RAISED,
+    )
+    return build_alerts(book, alert_groups(matching_rows(table, book.alert), book.alert), info)
+
+
 @pytest.fixture
 def procs() -> pd.DataFrame:
     return pd.DataFrame(
@@ -48,10 +66,7 @@ def procs() -> pd.DataFrame:
 def test_one_alert_per_matching_row(procs: pd.DataFrame) -> None:
     book = parse_book(BOOK)
     assert book.alert is not None
-    matches = matching_rows(procs, book.alert)
-    alerts = build_alerts(
-        book, matches, evidence_uri="file:///e.parquet", flow_run_id="run-1", raised_at=RAISED
-    )
+    alerts = raise_alerts(book, procs, "file:///e.parquet", "run-1")
     assert [a.title for a in alerts] == [
         "cmd.exe scored 2 under WINWORD.EXE",
         "powershell.exe scored 3 under -",
@@ -69,16 +84,14 @@ def test_one_alert_per_matching_row(procs: pd.DataFrame) -> None:
         "pid": 10,
     }
     assert first.evidence_uri == "file:///e.parquet"
-    again = build_alerts(book, matches, evidence_uri="x", flow_run_id="run-2", raised_at=RAISED)
+    again = raise_alerts(book, procs, "x", "run-2")
     assert [a.alert_id for a in again] == [a.alert_id for a in alerts], "stable across runs"
 
 
 def test_stored_forms(procs: pd.DataFrame) -> None:
     book = parse_book(BOOK)
     assert book.alert is not None
-    alerts = build_alerts(
-        book, matching_rows(procs, book.alert), evidence_uri="e", flow_run_id="r", raised_at=RAISED
-    )
+    alerts = raise_alerts(book, procs)
     frame = alerts_frame(alerts)
     assert len(frame) == 2 and frame["tags"].tolist() == ["attack.t1059.001"] * 2
     assert orjson.loads(frame["fields"][0])["pid"] == 10

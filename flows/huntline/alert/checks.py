@@ -1,0 +1,30 @@
+"""Checks of a book's alert section that need more than its schema: destinations.
+
+Run when a book is validated (``huntline validate``, and before ``huntline run`` starts a flow):
+every ``notify:`` entry must be a URL a destination can use, or a name that
+``destinations.yaml`` defines. The columns the rules read are only known after the analytics,
+so those are checked at run time (:func:`huntline.alert.rules.check_columns`).
+"""
+
+from __future__ import annotations
+
+from huntline.alert.destinations import destinations_file, load_destinations, spec_problem
+from huntline.book.model import Alert
+from huntline.errors import AlertError
+
+
+def notify_problems(alert: Alert) -> list[tuple[int | None, str]]:
+    """``(index in notify, problem)`` for every unusable destination (index None: the file)."""
+    if not alert.notify:
+        return []
+    path = destinations_file()
+    try:
+        named = load_destinations(path) if any("://" not in s for s in alert.notify) else {}
+    except AlertError as error:
+        return [(None, error.message)]
+    problems: list[tuple[int | None, str]] = []
+    for index, spec in enumerate(alert.notify):
+        problem = spec_problem(spec, named, path)
+        if problem:
+            problems.append((index, problem))
+    return problems

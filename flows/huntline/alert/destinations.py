@@ -1,0 +1,119 @@
+"""Named destinations, from a ``destinations.yaml`` beside ``stixshifter.yaml``.
+
+A book's ``notify:`` lists URLs or names. Names are looked up in the file given by
+``$HUNTLINE_DESTINATIONS``, else ``./destinations.yaml``::
+
+    destinations:
+      soc-webhook: json://hooks.corp.example/huntline
+      soc-mail:
+        url: prefect-secret://soc-mail-url     # the whole URL in a Prefect Secret block
+
+A URL that holds a token belongs in a Prefect Secret block: it is loaded when the alerts are
+sent (the same loader the data source profiles use), so no token sits in a book, a file or git,
+and it never appears in a log, an error or the ledger, which record the name instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from huntline.alert.sinks import redact
+from huntline.errors import AlertError
+from huntline.fetch.secrets import SECRET_SCHEME, load_prefect_secret
+
+FILE_ENV = "HUNTLINE_DESTINATIONS"
+DEFAULT_FILE = Path("destinations.yaml")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A destination as a book names it (``label``: safe to log and store) and its URL, which
+    may still be a ``prefect-secret://`` reference."""
+
+    label: str
+    url: str
+
+    @property
+    def secret(self) -> bool:
+        return self.url.startswith(SECRET_SCHEME)
+
+
+def destinations_file() -> Path:
+    return Path(os.environ.get(FILE_ENV) or DEFAULT_FILE)
+
+
+def load_destinations(path: Path | None = None) -> dict[str, str]:
+    """The named destinations (name → URL or secret reference); empty if there is no file."""
+    path = path or destinations_file()
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise AlertError(f"cannot read destinations file {path}: {error}") from error
+    entries = data.get("destinations") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise AlertError(f"{path}: expected a mapping 'destinations: {{NAME: URL}}'")
+    named: dict[str, str] = {}
+    for name, value in entries.items():
+        url = value.get("url") if isinstance(value, dict) else value
+        if not isinstance(url, str) or "://" not in url:
+            raise AlertError(
+                f"{path}: destinations.{name}: expected a URL or {{url: URL}}, got {value!r}"
+            )
+        named[str(name)] = url
+    return named
+
+
+def spec_problem(spec: str, named: dict[str, str], path: Path) -> str | None:
+    """Why a ``notify:`` entry cannot be used, or None: checked when a book is validated."""
+    from huntline.alert.sinks import url_problem
+
+    if "://" not in spec:
+        if spec in named:
+            url = named[spec]
+            return None if url.startswith(SECRET_SCHEME) else url_problem(url)
+        guesses = difflib.get_close_matches(spec, named, n=1)
+        known = ", ".join(sorted(named)) or f"none: {path} does not exist or lists none"
+        guess = f" (did you mean {guesses[0]!r}?)" if guesses else ""
+        return f"unknown destination {spec!r}{guess}; known: {known}"
+    if spec.startswith(SECRET_SCHEME):
+        return None
+    return url_problem(spec)
+
+
+def resolve(spec: str, named: dict[str, str]) -> Destination:
+    """The destination a ``notify:`` entry means (its URL may still be a secret reference)."""
+    if "://" in spec:
+        label = spec if spec.startswith(SECRET_SCHEME) else redact(spec)
+        return Destination(label=label, url=spec)
+    if spec not in named:
+        raise AlertError(
+            f"unknown destination {spec!r}",
+            hint=f"define it in {destinations_file()} (destinations: {{{spec}: URL}})",
+        )
+    return Destination(label=spec, url=named[spec])
+
+
+def destination_url(destination: Destination) -> str:
+    """The real URL, loading a Prefect Secret block if need be (at send time only)."""
+    if not destination.secret:
+        return destination.url
+    block = destination.url[len(SECRET_SCHEME) :]
+    try:
+        value = asyncio.run(load_prefect_secret(block))
+    except Exception as error:
+        raise AlertError(
+            f"destination {destination.label}: cannot load Prefect Secret block {block!r}: "
+            f"{type(error).__name__}",
+            hint=f"create it: Secret(value='json://...').save({block!r})",
+        ) from None
+    if not isinstance(value, str) or "://" not in value:
+        raise AlertError(f"destination {destination.label}: secret {block!r} holds no URL")
+    return value

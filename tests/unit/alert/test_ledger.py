@@ -1,0 +1,112 @@
+"""The alert ledger: round trips, generations, conditional writes, and no silent reset."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from huntline.alert.ledger import Ledger, LedgerEntry, ledger_bytes, parse_ledger
+from huntline.alert.ledger_store import FileLedgerStore, ledger_store, update_ledger
+from huntline.errors import AlertError
+from huntline.storage import open_store
+
+NOW = datetime(2024, 6, 3, tzinfo=UTC)
+
+
+def entry(key: str, **changes: object) -> LedgerEntry:
+    values: dict[str, object] = {
+        "key": key,
+        "status": "new",
+        "title": f"t {key}",
+        "severity": "high",
+        "first_seen": NOW,
+        "last_seen": NOW,
+        "window_stop": NOW,
+        "alert": "{}",
+        "last_run": "r1",
+    }
+    return LedgerEntry(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_round_trip_keeps_every_field_and_the_generation() -> None:
+    ledger = Ledger()
+    ledger.put(entry("a", destinations=["soc"], delivered_to=["soc"], notified_at=NOW))
+    ledger.put(entry("b", status="pending", attempts=2, last_error="down", risk_score=80))
+    again = parse_ledger(ledger_bytes(ledger, 7), "mem://ledger")
+    assert again.generation == 7 and len(again) == 2
+    assert again.get("a") == ledger.get("a") and again.get("b") == ledger.get("b")
+    assert again.keys_in(("pending",)) == ["b"]
+
+
+def test_untouched_rows_are_carried_over_and_touched_rows_replaced() -> None:
+    ledger = Ledger()
+    for key in "abc":
+        ledger.put(entry(key))
+    stored = parse_ledger(ledger_bytes(ledger, 1), "m")
+    changed = stored.get("b")
+    assert changed is not None
+    changed.count = 5
+    stored.put(changed)
+    stored.put(entry("d"))
+    final = parse_ledger(ledger_bytes(stored, 2), "m")
+    assert sorted(final.keys_in()) == ["a", "b", "c", "d"]
+    assert final.get("b").count == 5 and final.get("a").count == 1  # type: ignore[union-attr]
+
+
+def test_a_corrupt_ledger_fails_and_is_left_as_it_is(tmp_path: Path) -> None:
+    store = ledger_store(open_store(f"file://{tmp_path}"), "hunt")
+    assert isinstance(store, FileLedgerStore)
+    store.path.parent.mkdir(parents=True)
+    store.path.write_bytes(b"not parquet")
+    with pytest.raises(AlertError) as caught:
+        update_ledger(store, lambda ledger: ledger.put(entry("a")))
+    assert caught.value.message.startswith(f"the alert ledger {store.uri} is unreadable (")
+    assert caught.value.message.endswith("); nothing was sent")
+    assert store.path.read_bytes() == b"not parquet"
+
+
+def test_a_stale_write_is_refused(tmp_path: Path) -> None:
+    store = ledger_store(open_store(f"file://{tmp_path}"), "hunt")
+    update_ledger(store, lambda ledger: ledger.put(entry("a")))
+    _, token = store.read()
+    update_ledger(store, lambda ledger: ledger.put(entry("b")))
+    with store.locked():
+        assert not store.write(ledger_bytes(Ledger(), 99), token)
+    assert sorted(store.read()[0].keys_in()) == ["a", "b"]
+
+
+def _bump(root: str, worker: int, rounds: int) -> None:
+    store = ledger_store(open_store(root), "hunt")
+
+    def change(ledger: Ledger) -> None:
+        shared = ledger.get("shared") or entry("shared", count=0)
+        shared.count += 1
+        ledger.put(shared)
+        ledger.put(entry(f"w{worker}-{len(ledger)}"))
+
+    for _ in range(rounds):
+        update_ledger(store, change)
+
+
+def race(root: str, workers: int = 2, rounds: int = 25) -> Ledger:
+    """``workers`` processes each make ``rounds`` changes to one ledger at once."""
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_bump, args=(root, worker, rounds)) for worker in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+        assert process.exitcode == 0
+    return ledger_store(open_store(root), "hunt").read()[0]
+
+
+def test_two_processes_racing_on_a_file_ledger_lose_no_update(tmp_path: Path) -> None:
+    ledger = race(f"file://{tmp_path}")
+    assert ledger.get("shared").count == 50  # type: ignore[union-attr]
+    assert len(ledger) == 51
+    assert ledger.generation == 50
