@@ -49,8 +49,9 @@ def test_sample_hunt_on_local_storage(
     files = {
         p.relative_to(run_dir).as_posix().split("/", 2)[2]
         for p in run_dir.rglob("*")
-        if p.is_file()
+        if p.is_file() and len(p.relative_to(run_dir).parts) > 2  # not the hunt's ledger/
     }
+    assert (run_dir / "ledger" / "ledger.parquet").is_file()
     assert {
         "00_get/procs.parquet",
         "01_apply/procs.parquet",

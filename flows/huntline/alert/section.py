@@ -126,11 +126,10 @@ def _claim(
         if _claimed_elsewhere(before, now, run_id):
             pass  # another live run is sending it
         elif is_due(before, now=now, suppress_for=suppress_for, window_stop=record.window_stop):
-            fresh = before is None or before.status in {"new", "delivered", "suppressed"}
-            targets = labels if fresh else [x for x in labels if x not in entry.delivered_to]
-            if fresh:
-                entry.delivered_to = []
-                entry.destinations = list(labels)
+            if before is None or before.status in {"new", "delivered", "suppressed"}:
+                entry.delivered_to = []  # a fresh notification, to every destination
+            entry.destinations = list(labels)
+            targets = [label for label in labels if label not in entry.delivered_to]
             if targets:
                 _take(entry, now, run_id)
                 result.due[record.alert_id] = (record, targets)
@@ -147,6 +146,7 @@ def _claim(
             continue
         targets = [label for label in labels if label not in owed.delivered_to]
         if targets:
+            owed.destinations = list(labels)  # the book's destinations now
             _take(owed, now, run_id)
             ledger.put(owed)
             result.due[key] = (AlertRecord.model_validate_json(owed.alert), targets)

@@ -11,8 +11,7 @@ import pytest
 from huntline.alert import alert_groups, alerts_frame, alerts_jsonl, build_alerts, matching_rows
 from huntline.alert.alerts import AlertRecord, RunInfo
 from huntline.alert.templates import render_title
-from huntline.book import HuntBook
-from huntline.book import parse_book
+from huntline.book import HuntBook, parse_book
 from huntline.errors import AlertError
 
 BOOK = """

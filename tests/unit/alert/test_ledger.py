@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,37 +75,3 @@ def test_a_stale_write_is_refused(tmp_path: Path) -> None:
     with store.locked():
         assert not store.write(ledger_bytes(Ledger(), 99), token)
     assert sorted(store.read()[0].keys_in()) == ["a", "b"]
-
-
-def _bump(root: str, worker: int, rounds: int) -> None:
-    store = ledger_store(open_store(root), "hunt")
-
-    def change(ledger: Ledger) -> None:
-        shared = ledger.get("shared") or entry("shared", count=0)
-        shared.count += 1
-        ledger.put(shared)
-        ledger.put(entry(f"w{worker}-{len(ledger)}"))
-
-    for _ in range(rounds):
-        update_ledger(store, change)
-
-
-def race(root: str, workers: int = 2, rounds: int = 25) -> Ledger:
-    """``workers`` processes each make ``rounds`` changes to one ledger at once."""
-    context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=_bump, args=(root, worker, rounds)) for worker in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(120)
-        assert process.exitcode == 0
-    return ledger_store(open_store(root), "hunt").read()[0]
-
-
-def test_two_processes_racing_on_a_file_ledger_lose_no_update(tmp_path: Path) -> None:
-    ledger = race(f"file://{tmp_path}")
-    assert ledger.get("shared").count == 50  # type: ignore[union-attr]
-    assert len(ledger) == 51
-    assert ledger.generation == 50
