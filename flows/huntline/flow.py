@@ -273,13 +273,6 @@ def _artifact_key(*parts: str) -> str:
     return "-".join(parts).lower().replace("_", "-")
 
 
-def _flow_run_url() -> str | None:
-    # prefect.runtime gives the legacy /flow-runs/ route; the UI's own is /runs/, as printed
-    # by `huntline run`.
-    url = flow_run.ui_url
-    return url.replace("/flow-runs/flow-run/", "/runs/flow-run/") if url else None
-
-
 def _span(windows: dict[str, Window]) -> Window:
     """The run's window: from the earliest start to the latest stop of its get steps."""
     return Window(min(w.start for w in windows.values()), max(w.stop for w in windows.values()))
