@@ -110,7 +110,6 @@ def alert_task(
             upstream.tables[book.alert.on],
             raised_at,
             window,
-            flow_run_url=_flow_run_url(),
             warn=logger.warning,
         )
     delivery = output.delivery

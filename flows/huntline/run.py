@@ -249,7 +249,6 @@ def alert_step(
     table: TableRef,
     raised_at: datetime,
     window: Window,
-    flow_run_url: str | None = None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> AlertOutput:
     """Evaluate the alert rules, store evidence and alerts, then dedup, suppress and deliver
@@ -261,7 +260,7 @@ def alert_step(
     evidence_key = context.key("alert", "evidence.parquet")
     info = RunInfo(
         flow_run_id=context.flow_run_id,
-        flow_run_url=flow_run_url,
+        flow_run_url=context.flow_run_url,
         window_start=window.start,
         window_stop=window.stop,
         evidence_uri=store.uri(evidence_key),

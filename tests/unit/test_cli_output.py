@@ -92,6 +92,8 @@ def test_alert_titles_and_command_lines_keep_their_brackets(
         evidence_uri="file:///s/evidence.parquet",
         flow_run_id="r",
         raised_at=datetime(2024, 6, 3, tzinfo=UTC),
+        window_start=datetime(2024, 6, 2, tzinfo=UTC),
+        window_stop=datetime(2024, 6, 3, tzinfo=UTC),
     )
     _print_summary(summary(alert_count=1, alerts=[alert]), "http://ui/runs/flow-run/r")
     out = capsys.readouterr().out

@@ -52,7 +52,7 @@ def record_run(storage: str, book_path: Path, run_id: str, window: Window) -> st
         flow_run_url=f"http://127.0.0.1:4200/runs/flow-run/{run_id}",
     )
     fetched = run.fetch_step(context, "00_get", step, window)
-    alerts = run.alert_step(context, book, fetched.tables["procs"], window.stop)
+    alerts = run.alert_step(context, book, fetched.tables["procs"], window.stop, window)
     return run.write_manifest(
         context,
         book_path=str(book_path),

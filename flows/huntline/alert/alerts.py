@@ -52,24 +52,24 @@ class AlertRecord(BaseModel):
     alert_id: str
     hunt_id: str
     hunt_title: str
-    book_version: str
     title: str
-    summary: str | None = None
     severity: str
-    risk_score: int | None = None
     tags: list[str]
     entity_id: str | None
     entity_type: str | None
-    group: dict[str, Any]
-    count: int
     fields: dict[str, Any]
-    reasons: dict[str, list[Any]]
-    window_start: datetime
-    window_stop: datetime
     evidence_uri: str
     flow_run_id: str
-    flow_run_url: str | None
     raised_at: datetime
+    window_start: datetime
+    window_stop: datetime
+    book_version: str = ""
+    summary: str | None = None
+    risk_score: int | None = None
+    group: dict[str, Any] = {}
+    count: int = 1
+    reasons: dict[str, list[Any]] = {}
+    flow_run_url: str | None = None
 
 
 def book_version(book: HuntBook) -> str:
