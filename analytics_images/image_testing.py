@@ -44,15 +44,10 @@ def shared_parquet(name: str) -> Path:
 
 
 def dockerfile_labels(name: str) -> dict[str, str]:
-    """The ``LABEL key="value"`` pairs of an image's Dockerfile (continuation lines joined)."""
-    text = (IMAGES / name / "Dockerfile").read_text().replace("\\\n", " ")
-    labels: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("LABEL "):
-            for pair in line[len("LABEL ") :].split('" '):
-                key, _, value = pair.strip().partition("=")
-                labels[key] = value.strip().strip('"')
-    return labels
+    """The labels an image's Dockerfile sets (huntline's own parser, as validate uses it)."""
+    from huntline.analytics.labels import dockerfile_labels as parse
+
+    return parse(IMAGES / name / "Dockerfile")
 
 
 def network_traffic(rows: int = 200, seed: int = 0) -> pd.DataFrame:

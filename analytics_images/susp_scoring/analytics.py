@@ -215,10 +215,20 @@ def outlier_mask(values: pd.Series, k: float) -> pd.Series:
 
 def condition_mask(columns: _Columns, condition: Mapping[str, Any]) -> np.ndarray:
     """Evaluate an ``any``/``all`` tree or a leaf ``{field, op, value}`` for all rows."""
-    if "any" in condition or "all" in condition:
-        key = "any" if "any" in condition else "all"
-        masks = [condition_mask(columns, child) for child in condition[key]]
-        return np.logical_or.reduce(masks) if key == "any" else np.logical_and.reduce(masks)
+    if "any" in condition:  # equal_to leaves on one field become one set lookup
+        sets: dict[str, list[str]] = {}
+        others = []
+        for child in condition["any"]:
+            if child.get("op") == "equal_to" and "field" in child:
+                sets.setdefault(child["field"], []).append(child["value"])
+            else:
+                others.append(child)
+        masks = [condition_mask(columns, child) for child in others]
+        masks += [_bools(pc.is_in(columns.text(field), value_set=pa.array(values)))
+                  for field, values in sets.items()]  # fmt: skip
+        return np.logical_or.reduce(masks)
+    if "all" in condition:
+        return np.logical_and.reduce([condition_mask(columns, c) for c in condition["all"]])
     text, op, value = columns.text(condition["field"]), condition["op"], condition["value"]
     if op == "contains":
         result = pc.match_substring(text, value)

@@ -188,3 +188,15 @@ def test_domain_lookup_through_the_bridge(
         merged.loc[merged["src_ref.value"] == "10.0.0.5", "x_src_ref.value_domain_name"]
     ) == {"ws-05.corp.example"}
     assert json.dumps(result.display.read_text())
+
+
+def test_images_list_shows_digest_and_labels(
+    all_images: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from huntline import cli
+
+    assert cli.main(["images", "list", "--root", str(REPO / "analytics_images")]) == 0
+    shown = capsys.readouterr().out
+    rows = {line.split("│")[1].strip(): line for line in shown.splitlines() if "│" in line}
+    assert "sha256:" in rows["ip_enrich"] and " yes " in rows["ip_enrich"]
+    assert " yes " not in rows["plot"] and "XPARAM" in rows["plot"]

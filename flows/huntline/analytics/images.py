@@ -16,6 +16,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import docker
 from docker.errors import DockerException
 
 from huntline.analytics import contract
+from huntline.analytics.labels import ImageLabels
 from huntline.errors import AnalyticsError
 
 log = logging.getLogger(__name__)
@@ -192,3 +194,44 @@ def build_all(
         )
         for name in list_images(root)
     ]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """One image folder and, when built, what the Docker engine knows of its image."""
+
+    name: str
+    tag: str
+    image_id: str | None  # the content digest (sha256:...), None when not built
+    created: str | None
+    size_mb: float | None
+    labels: ImageLabels
+
+
+def describe_images(root: Path = DEFAULT_ROOT, client: Any = None) -> list[ImageInfo]:
+    """Every image folder under ``root`` with its built image, if any (for ``images list``)."""
+    from docker.errors import ImageNotFound
+
+    own_client = client is None
+    docker_client = client or docker.from_env()
+    infos = []
+    try:
+        for name in list_images(root):
+            tag = contract.IMAGE_PREFIX + name
+            try:
+                image = docker_client.images.get(tag)
+            except ImageNotFound:
+                infos.append(ImageInfo(name, tag, None, None, None, ImageLabels()))
+                continue
+            attrs = image.attrs
+            infos.append(ImageInfo(name, tag, str(image.id), str(attrs.get("Created", ""))[:19],
+                                   round(int(attrs.get("Size", 0)) / 1e6, 1),
+                                   ImageLabels.parse(image.labels)))  # fmt: skip
+    except DockerException as error:
+        raise AnalyticsError(
+            f"cannot reach a Docker engine: {error}", hint="start dockerd (or set DOCKER_HOST)"
+        ) from error
+    finally:
+        if own_client:
+            docker_client.close()
+    return infos

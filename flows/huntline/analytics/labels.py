@@ -55,6 +55,24 @@ class ImageLabels:
         )
 
 
+def dockerfile_labels(dockerfile: Path) -> dict[str, str]:
+    """The ``LABEL key="value" ...`` pairs of a Dockerfile (continuation lines joined).
+
+    Used when an image is not built yet, so ``huntline validate`` can still tell what a
+    step's image declares. Only the quoted ``key="value"`` form huntline's Dockerfiles use.
+    """
+    import shlex
+
+    text = dockerfile.read_text(encoding="utf-8").replace("\\\n", " ")
+    labels: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip().upper().startswith("LABEL "):
+            for pair in shlex.split(line.strip()[len("LABEL ") :]):
+                key, _, value = pair.partition("=")
+                labels[key] = value
+    return labels
+
+
 def check_parameters(
     image: str, declared: frozenset[str] | None, given: Mapping[str, object]
 ) -> None:

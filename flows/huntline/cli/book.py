@@ -19,18 +19,21 @@ if TYPE_CHECKING:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from huntline.analytics.checks import book_warnings
     from huntline.compile import prepare_hunt
 
     failures = 0
     now = datetime.now(UTC)
     for path in args.paths:
         try:
-            prepare_hunt(path, now)
+            hunt = prepare_hunt(path, now)
         except HuntlineError as error:
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)
         else:
             out.print(f"[green]✓[/] {escape(path)}")
+            for warning in book_warnings(hunt.book):
+                out.print(f"  [yellow]warning:[/] {escape(warning)}")
     return 1 if failures else 0
 
 

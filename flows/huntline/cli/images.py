@@ -30,10 +30,23 @@ def cmd_images_build(args: argparse.Namespace) -> int:
 
 
 def cmd_images_list(args: argparse.Namespace) -> int:
-    from huntline.analytics.images import list_images
+    from rich.table import Table
 
-    for name in list_images(Path(args.root)):
-        out.print(name, markup=False)
+    from huntline.analytics.images import describe_images
+
+    table = Table("name", "built", "digest", "size", "network", "version", "parameters")
+    for info in describe_images(Path(args.root)):
+        labels = info.labels
+        table.add_row(
+            escape(info.name),
+            escape(info.created or "[not built]"),
+            escape((info.image_id or "")[:19]),
+            f"{info.size_mb:,.0f} MB" if info.size_mb is not None else "",
+            "yes" if labels.network else "",
+            escape(labels.version or ""),
+            escape(", ".join(sorted(labels.parameters or ()))),
+        )
+    out.print(table)
     return 0
 
 
@@ -49,6 +62,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     build.add_argument("--ca-bundle", help="extra CA bundle for pip inside the build (TLS proxies)")
     build.add_argument("-v", "--verbose", action="store_true", help="show the build output")
     build.set_defaults(handler=cmd_images_build)
-    listing = images.add_parser("list", help="list the image folders")
+    listing = images.add_parser(
+        "list", help="list the image folders: built or not, digest, size and labels"
+    )
     listing.add_argument("--root", default="analytics_images")
     listing.set_defaults(handler=cmd_images_list)

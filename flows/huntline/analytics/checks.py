@@ -1,0 +1,73 @@
+"""Checks of a book's ``apply`` steps against what their images declare, for ``validate``.
+
+They run before any container: a step that runs an image needing the network without
+``network: true`` would fail at run time in a way that looks like the remote service is down,
+and a misspelt parameter would fail only after the fetch. Both are reported as warnings by
+``huntline validate`` (the runner refuses an unknown parameter at run time anyway).
+
+Labels come from the local Docker engine when the image is built there, else from the
+Dockerfile in ``analytics_images/<NAME>/``; with neither, the step is not checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huntline.analytics import contract
+from huntline.analytics.images import DEFAULT_ROOT
+from huntline.analytics.labels import ImageLabels, check_parameters, dockerfile_labels
+from huntline.book.model import ApplyStep, HuntBook
+from huntline.errors import AnalyticsError
+
+PYTHON_SCHEME = "python://"
+
+
+def image_labels(
+    reference: str, *, root: Path = DEFAULT_ROOT, client: Any = None
+) -> ImageLabels | None:
+    """The labels of the image behind ``reference``, or None when nothing says."""
+    image = contract.image_for(reference)
+    try:
+        import docker
+
+        engine = client or docker.from_env()
+        try:
+            return ImageLabels.parse(engine.images.get(image).labels)
+        finally:
+            if client is None:
+                engine.close()
+    except Exception:  # no engine, no image: fall back to the Dockerfile
+        pass
+    name = contract.analytics_name(image)
+    dockerfile = root / name / "Dockerfile" if name else None
+    if dockerfile is None or not dockerfile.is_file():
+        return None
+    return ImageLabels.parse(dockerfile_labels(dockerfile))
+
+
+def step_warnings(step_id: str, step: ApplyStep, labels: ImageLabels | None) -> list[str]:
+    """What is wrong with one apply step, given its image's labels."""
+    if labels is None:
+        return []
+    warnings = []
+    if labels.network and not step.network:
+        warnings.append(
+            f"step {step_id}: {step.apply} needs the network (image label huntline.network) "
+            "but the step does not set network: true; it will run without network"
+        )
+    try:
+        check_parameters(contract.image_for(step.apply), labels.parameters, step.with_)
+    except AnalyticsError as error:
+        warnings.append(f"step {step_id}: {error}")
+    return warnings
+
+
+def book_warnings(book: HuntBook, *, root: Path = DEFAULT_ROOT, client: Any = None) -> list[str]:
+    """Warnings for every docker ``apply`` step of ``book`` (python:// steps are skipped)."""
+    warnings: list[str] = []
+    for index, step in enumerate(book.steps):
+        if isinstance(step, ApplyStep) and not step.apply.startswith(PYTHON_SCHEME):
+            labels = image_labels(step.apply, root=root, client=client)
+            warnings += step_warnings(str(index + 1), step, labels)
+    return warnings
