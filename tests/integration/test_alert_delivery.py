@@ -133,6 +133,16 @@ def test_a_down_webhook_leaves_alerts_pending_and_the_next_run_sends_them_once(
     ledger = ledger_store(open_store(f"file://{tmp_path / 's'}"), HUNT_ID).read()[0]
     pending = ledger.keys_in(("pending",))
     assert pending and all(ledger.get(k).attempts == 1 for k in pending)  # type: ignore[union-attr]
+    storage = f"file://{tmp_path / 's'}"
+    listed = huntline("alerts", "list", book, "--status", "pending", "--json", "--storage", storage)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(row["key"] for row in json.loads(listed.stdout)) == sorted(pending)
+    shown = huntline("alerts", "show", pending[0][:10], "--storage", storage)
+    assert shown.returncode == 0, shown.stderr
+    assert f"  key: {pending[0]} (hunt {HUNT_ID})" in shown.stdout
+    assert "  status: pending" in shown.stdout and "Evidence (1 rows)" in shown.stdout
+    table = huntline("alerts", "list", "--storage", storage)
+    assert table.returncode == 0 and "pending" in table.stdout
     with webhook_receiver(unused_port) as hook:
         retried = run_json(huntline, book, tmp_path / "s")
         quiet = run_json(huntline, book, tmp_path / "s")

@@ -20,13 +20,14 @@ from typing import Any
 
 from rich.markup import escape
 
-from huntline.cli import book, datasources, images, intel, runs, server
+from huntline.cli import alerts, book, datasources, images, intel, runs, server
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
 
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = (
     book.register,
     runs.register,
+    alerts.register,
     images.register,
     datasources.register,
     server.register,

@@ -104,12 +104,23 @@ def _print_summary(summary: RunSummary, url: str) -> None:
     for warning in summary.warnings:
         out.print(f"[yellow]warning:[/] {escape(warning)}")
     if summary.alerts:
+        from huntline.alert.views import alert_status
+
+        status = alert_status(summary.delivery, summary.dry_run)
         table = Table(show_header=True)
-        for column in ("severity", "title", "entity"):
+        columns = ("severity", "title", "entity", *(("delivery",) if summary.delivery else ()))
+        for column in columns:
             table.add_column(column, overflow="fold")
         for alert in summary.alerts:
-            table.add_row(*map(escape, (alert.severity, alert.title, alert.entity_id or "-")))
+            cells = (alert.severity, alert.title, alert.entity_id or "-", status(alert.alert_id))
+            table.add_row(*map(escape, cells[: len(columns)]))
         out.print(table)
+    if summary.delivery and summary.delivery.pending:
+        pending = ", ".join(key[:12] for key in summary.delivery.pending)
+        out.print(
+            f"[yellow]warning:[/] {len(summary.delivery.pending)} alert(s) stay pending for the "
+            f"next run: {escape(pending)} (huntline alerts list --status pending)"
+        )
     out.print("\n[bold]Artifacts[/]")
     for name, ref in summary.tables.items():
         out.print(f"  {name}: {ref.rows} rows  {ref.uri}", markup=False)
