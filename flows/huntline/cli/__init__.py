@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from huntline.cli import alerts, book, datasources, images, intel, runs, server
+from huntline.cli import alerts, book, datasources, images, intel, runs, server, testing
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
 
@@ -32,6 +32,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     datasources.register,
     server.register,
     intel.register,
+    testing.register,
 )
 """Every command group, in the order ``huntline --help`` lists them."""
 

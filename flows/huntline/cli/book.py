@@ -19,13 +19,20 @@ if TYPE_CHECKING:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from huntline.analytics.checks import book_warnings
+    from huntline.booktest.spec import TESTS_SUFFIX, load_tests
     from huntline.compile import prepare_hunt
 
     failures = 0
     now = datetime.now(UTC)
     for path in args.paths:
         try:
+            if path.endswith(TESTS_SUFFIX):  # a book's tests (`hunts/*.yaml` globs them too)
+                load_tests(Path(path))
+                out.print(f"[green]✓[/] {escape(path)}")
+                continue
             hunt = prepare_hunt(path, now)
         except HuntlineError as error:
             failures += 1

@@ -1,0 +1,240 @@
+"""Run a hunt book's test cases through the real compiled flow and say what differed.
+
+Each case gets its own temporary directory: one STIX bundle per ``get`` variable (see
+:mod:`huntline.booktest.sample`), a copy of the book whose ``get`` steps read those bundles, and
+object storage under it. The copy runs through :func:`huntline.flow.hunt` itself, on the Prefect
+server in ``PREFECT_API_URL``, with its analytics in their real images, as a dry run (nothing is
+delivered), over a window around the sample data. What it raised is then compared with what the
+case expects.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel
+
+from huntline.alert import AlertRecord
+from huntline.book import GetStep, load_book
+from huntline.booktest.sample import run_window, write_bundle
+from huntline.booktest.spec import (
+    TESTS_SUFFIX,
+    Case,
+    Expected,
+    LoadedTests,
+    load_tests,
+    tests_file_for,
+)
+from huntline.condition import ConditionError, evaluate, parse_condition
+from huntline.errors import HuntlineError
+
+
+class CaseResult(BaseModel):
+    """One case, after it ran: ``differences`` is empty when it passed."""
+
+    tests_file: str
+    book: str
+    case: str
+    passed: bool
+    seconds: float
+    differences: list[str]
+    alerts: list[str]
+    flow_run_id: str | None = None
+
+
+class _TextKeys(yaml.SafeLoader):  # type: ignore[misc]
+    """Safe loading that keeps ``on``/``yes``/``no`` as text, as the book loader does."""
+
+
+_TextKeys.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[LoadedTests], list[CaseResult]]:
+    """The tests files under ``paths`` (books, tests files or folders), and a failed result for
+    each book that has none: every book must carry tests."""
+    found: dict[Path, LoadedTests] = {}
+    missing: list[CaseResult] = []
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(
+                p for p in path.rglob("*.y*ml") if not p.name.endswith(TESTS_SUFFIX)
+            )
+            books = [p for p in candidates if _is_book(p)]
+        elif path.name.endswith(TESTS_SUFFIX):
+            found[path] = load_tests(path)
+            continue
+        else:
+            books = [path]
+        for book in books:
+            sidecar = tests_file_for(book)
+            if sidecar.is_file():
+                found[sidecar] = load_tests(sidecar)
+            else:
+                missing.append(
+                    CaseResult(
+                        tests_file=str(sidecar),
+                        book=str(book),
+                        case="(no tests)",
+                        passed=False,
+                        seconds=0.0,
+                        differences=[f"- tests in {sidecar}", "+ no such file"],
+                        alerts=[],
+                    )
+                )
+    return list(found.values()), missing
+
+
+def _is_book(path: Path) -> bool:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextKeys)
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "steps" in data and "id" in data
+
+
+def run_all(files: Iterable[LoadedTests]) -> list[CaseResult]:
+    return [run_case(tests, case) for tests in files for case in tests.tests.cases]
+
+
+def run_case(tests: LoadedTests, case: Case) -> CaseResult:
+    """Run one case through the flow and compare what it raised with what the case expects."""
+    started = time.perf_counter()
+
+    def result(differences: list[str], alerts: list[AlertRecord], run_id: str | None) -> CaseResult:
+        return CaseResult(
+            tests_file=str(tests.path),
+            book=str(tests.book),
+            case=case.name,
+            passed=not differences,
+            seconds=round(time.perf_counter() - started, 2),
+            differences=differences,
+            alerts=[alert.title for alert in alerts],
+            flow_run_id=run_id,
+        )
+
+    with tempfile.TemporaryDirectory(prefix="huntline-test-") as scratch:
+        workdir = Path(scratch)
+        try:
+            book_path, window = _prepare(tests, case, workdir)
+        except HuntlineError as problem:
+            return result([f"+ cannot prepare the case: {problem}"], [], None)
+        alerts, failure, run_id = _run_flow(book_path, window, workdir)
+    return result(compare(case.expect, alerts, failure), alerts, run_id)
+
+
+def _prepare(
+    tests: LoadedTests, case: Case, workdir: Path
+) -> tuple[Path, tuple[datetime, datetime]]:
+    """Write each variable's bundle and a copy of the book that reads them."""
+    book = load_book(tests.book)
+    gets = {step.get: step for step in book.steps if isinstance(step, GetStep)}
+    unknown = sorted(set(case.data) - set(gets))
+    if unknown:
+        raise HuntlineError(
+            f"data for {', '.join(unknown)}, which no get step sets "
+            f"(get steps set: {', '.join(gets) or 'nothing'})"
+        )
+    spans = []
+    sources: dict[str, str] = {}
+    for variable, step in gets.items():
+        bundle = workdir / f"{variable}.json"
+        spans.append(write_bundle(tests, case, case.data.get(variable), step.entity, bundle))
+        sources[variable] = f"file://{bundle}"
+    raw = yaml.load(tests.book.read_text(encoding="utf-8"), Loader=_TextKeys)
+    for step in raw["steps"]:
+        if isinstance(step, dict) and step.get("get") in sources:
+            step["from"] = sources[step["get"]]
+            step.pop("window", None)
+    copy = workdir / tests.book.name
+    copy.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return copy, run_window(spans, case)
+
+
+def _run_flow(
+    book: Path, window: tuple[datetime, datetime], workdir: Path
+) -> tuple[list[AlertRecord], str | None, str | None]:
+    from huntline.flow import hunt
+
+    state: Any = hunt(
+        book=str(book),
+        start=window[0],
+        stop=window[1],
+        dry_run=True,
+        storage=f"file://{workdir / 'store'}",
+        return_state=True,
+    )
+    run_id = str(state.state_details.flow_run_id)
+    if not state.is_completed():
+        failure = state.result(raise_on_failure=False)
+        message = failure.message if isinstance(failure, HuntlineError) else str(failure)
+        return [], message, run_id
+    return list(state.result().alerts), None, run_id
+
+
+def compare(expect: Expected, alerts: list[AlertRecord], error: str | None) -> list[str]:
+    """What differs between the run and the case, as ``- expected`` / ``+ got`` lines."""
+    if expect.error is not None:
+        if error is None:
+            return [
+                f"- the run fails with {expect.error!r}",
+                f"+ it completed: {len(alerts)} alert(s)",
+            ]
+        if expect.error not in error:
+            return [f"- the run fails with {expect.error!r}", f"+ it failed with {error!r}"]
+        return []
+    if error is not None:
+        return ["- the run completes", f"+ it failed: {error}"]
+    differences: list[str] = []
+    count = expect.alerts
+    if count is not None and not (
+        count.holds(len(alerts)) if not isinstance(count, int) else count == len(alerts)
+    ):
+        differences += [f"- alerts: {count}", f"+ alerts: {len(alerts)}"]
+    frame = alerts_table(alerts)
+    for condition in expect.all:
+        failing = [] if frame.empty else _failing(condition, frame)
+        if failing:
+            differences += [
+                f"- every alert meets: {condition}",
+                f"+ {len(failing)} of {len(frame)} do not: {'; '.join(dict.fromkeys(failing))}",
+            ]
+    for condition in expect.any:
+        if frame.empty or len(_failing(condition, frame)) == len(frame):
+            differences += [f"- some alert meets: {condition}", f"+ none of {len(frame)} does"]
+    return differences
+
+
+def _failing(condition: str, frame: pd.DataFrame) -> list[str]:
+    """Titles of the alerts that do not meet ``condition``; one reason for all of them when it
+    cannot be evaluated (it reads a column the alerts lack)."""
+    try:
+        mask = evaluate(parse_condition(condition), frame)
+    except ConditionError as error:
+        return [f"every one: {error.message}"] * len(frame)
+    return [str(title) for title in frame.loc[~mask, "title"]]
+
+
+def alerts_table(alerts: list[AlertRecord]) -> pd.DataFrame:
+    """Alerts as rows a condition reads: their fields, then title, severity, entity and tags."""
+    rows = [
+        {
+            **alert.fields,
+            "title": alert.title,
+            "severity": alert.severity,
+            "entity_id": alert.entity_id,
+            "entity_type": alert.entity_type,
+            "tags": ",".join(alert.tags),
+        }
+        for alert in alerts
+    ]
+    return pd.DataFrame(rows)

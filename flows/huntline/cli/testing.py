@@ -1,0 +1,87 @@
+"""``huntline test [PATH...]``: run hunt books' test cases and show what differed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from huntline.cli.console import err, out
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from huntline.booktest.runner import discover, run_all
+    from huntline.server import ensure_server
+
+    if not args.verbose:
+        # The flows' logs still reach the Prefect server; the terminal shows the test table.
+        # Prefect reads this override of its logging.yml when it configures logging.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    started = time.perf_counter()
+    files, missing = discover([Path(path) for path in args.paths])
+    if not files and not missing:
+        err.print(f"no hunt books or tests files under {', '.join(args.paths)}")
+        return 1
+    ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
+    results = [*missing, *run_all(files)]
+    failed = [result for result in results if not result.passed]
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "passed": not failed,
+                    "seconds": round(seconds, 1),
+                    "cases": [r.model_dump() for r in results],
+                },
+                indent=2,
+            )
+        )
+        return 1 if failed else 0
+    table = Table(show_header=True)
+    for column in ("book", "case", "result", "alerts", "s"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+        table.add_row(
+            escape(Path(result.book).name),
+            escape(result.case),
+            mark,
+            str(len(result.alerts)),
+            f"{result.seconds:.1f}",
+        )
+    out.print(table)
+    for result in failed:
+        out.print(f"\n[red]✗[/] {escape(result.book)} › {escape(result.case)}", highlight=False)
+        for line in result.differences:
+            style = "red" if line.startswith("-") else "green" if line.startswith("+") else ""
+            out.print(f"    {line}", style=style, markup=False)
+        for title in result.alerts:
+            out.print(f"      raised: {title}", markup=False)
+    verdict = f"{len(results) - len(failed)} passed, {len(failed)} failed in {seconds:.1f} s"
+    out.print(f"\n{'[red]' if failed else '[green]'}{verdict}[/]")
+    return 1 if failed else 0
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    test = commands.add_parser(
+        "test",
+        help="run hunt books' test cases (BOOK.tests.yaml) through the real flow; exits 1 on "
+        "any failure",
+    )
+    test.add_argument(
+        "paths",
+        nargs="*",
+        default=["hunts"],
+        metavar="PATH",
+        help="books, tests files or folders (default: hunts)",
+    )
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
+    test.add_argument("-v", "--verbose", action="store_true", help="show the flows' logs")
+    test.set_defaults(handler=cmd_test)

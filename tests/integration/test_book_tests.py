@@ -1,0 +1,60 @@
+"""``huntline test`` as CI runs it: every book in hunts/ through the real flow, a real Prefect
+server and the real analytics images; and a broken expectation fails with a readable diff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.server, pytest.mark.docker]
+
+
+def test_every_book_in_hunts_passes_its_tests(
+    huntline, repo_root: Path, prefect_server, susp_scoring_image: str
+) -> None:
+    result = huntline("test", "hunts/", "--json")
+    report = json.loads(result.stdout)
+    failed = [case for case in report["cases"] if not case["passed"]]
+    assert result.returncode == 0 and not failed, json.dumps(failed, indent=2) + result.stderr
+    books = {Path(case["book"]).name for case in report["cases"]}
+    library = {
+        p.name for p in (repo_root / "hunts").glob("*.yaml") if "steps:" in p.read_text()
+    } - {p.name for p in (repo_root / "hunts").glob("*.tests.yaml")}
+    assert books == library, "every book in hunts/ has tests"
+    for book in books:
+        counts = [len(c["alerts"]) for c in report["cases"] if Path(c["book"]).name == book]
+        assert max(counts) > 0 and min(counts) == 0, f"{book}: a positive and a negative case"
+
+
+def test_a_broken_expectation_fails_with_a_readable_diff(
+    huntline, repo_root: Path, prefect_server, tmp_path: Path
+) -> None:
+    tests = tmp_path / "credential_dumping.tests.yaml"
+    tests.write_text(
+        f"book: {repo_root / 'hunts/credential_dumping.yaml'}\n"
+        "cases:\n"
+        "  - name: comsvcs expected twice\n"
+        "    data:\n"
+        "      procs:\n"
+        "        objects:\n"
+        "          - - {type: process, name: rundll32.exe, "
+        "command_line: 'rundll32 comsvcs.dll MiniDump 624 C:\\t\\l.dmp full'}\n"
+        "    expect:\n"
+        "      alerts: 2\n"
+        "      all: [\"title icontains 'procdump'\"]\n"
+    )
+    result = huntline("test", str(tests))
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    start = lines.index(f"✗ {repo_root / 'hunts/credential_dumping.yaml'} › comsvcs expected twice")
+    title = "Credential dumping on rundll32 comsvcs.dll MiniDump 624 C:\\t\\l.dmp full"
+    assert lines[start + 1 : start + 6] == [
+        "    - alerts: 2",
+        "    + alerts: 1",
+        "    - every alert meets: title icontains 'procdump'",
+        f"    + 1 of 1 do not: {title}",
+        f"      raised: {title}",
+    ]
+    assert lines[-1] == "0 passed, 1 failed in " + lines[-1].split(" in ")[1]
