@@ -27,7 +27,9 @@ import requests
 from docker.errors import DockerException, ImageNotFound
 
 from huntline.analytics import contract
+from huntline.analytics.cap import container_slot
 from huntline.analytics.labels import ImageLabels, check_parameters, file_mounts
+from huntline.analytics.logstream import LineSink, follow, task_log_sink
 from huntline.errors import AnalyticsError
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,7 @@ def run_container(
     limits: ContainerLimits = ContainerLimits(),  # frozen, so a shared default is safe
     *,
     client: docker.DockerClient | None = None,
+    on_log: LineSink | None = None,
 ) -> ContainerResult:
     """Run ``image`` on ``input_files`` and collect its outputs under ``workdir``.
 
@@ -141,6 +144,8 @@ def run_container(
         workdir: A fresh directory private to this run; mounted at ``/data``.
         limits: Isolation and resources.
         client: A Docker client to reuse; by default one is made from the environment.
+        on_log: Called with each line of the container's output as it arrives; by default
+            the lines go to the Prefect task log (see :mod:`logstream`).
 
     Raises:
         AnalyticsError: the image is missing, a parameter is unknown to it or names a missing
@@ -157,8 +162,10 @@ def run_container(
         prepare_workdir(workdir, input_files)
         started = time.monotonic()
         options = container_options(image, workdir, params, limits, files)
-        logs = _run(docker_client, options, limits)
-        duration = time.monotonic() - started
+        with container_slot():  # the cap on containers across flows (see cap.py)
+            waited = time.monotonic() - started
+            logs = _run(docker_client, options, limits, on_log or task_log_sink(image))
+        duration = time.monotonic() - started - waited
         outputs, notes = collect_outputs(workdir, len(input_files), image)
         display = collect_display(workdir, image)
         return ContainerResult(outputs, display, logs, image, image_id, duration, notes)
@@ -191,12 +198,15 @@ def _inspect(client: docker.DockerClient, image: str) -> tuple[str, ImageLabels]
         raise AnalyticsError(f"image {image} not found", image=image, hint=hint) from error
 
 
-def _run(client: docker.DockerClient, options: dict[str, Any], limits: ContainerLimits) -> str:
-    """Start, wait, and always remove the container; return its logs on exit code 0."""
+def _run(
+    client: docker.DockerClient, options: dict[str, Any], limits: ContainerLimits, sink: LineSink
+) -> str:
+    """Start, stream, wait, and always remove the container; return its logs on exit code 0."""
     image = options["image"]
     container = client.containers.create(**options)
     try:
         container.start()
+        streaming = follow(container, sink)
         try:
             status = container.wait(timeout=limits.timeout)
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as error:
@@ -210,6 +220,7 @@ def _run(client: docker.DockerClient, options: dict[str, Any], limits: Container
                 logs=logs,
                 hint="raise the step's timeout if the data is large, or fix the analytics",
             ) from error
+        streaming.join(timeout=5)  # the stream ends with the container: the last lines
         logs = _logs(container)
         exit_code = int(status.get("StatusCode", -1))
         if exit_code != contract.EXIT_OK:

@@ -1,0 +1,60 @@
+"""Container logs streamed line by line as they arrive, into the Prefect task's log.
+
+Why: an analytics that runs for ten minutes should show its progress in the Prefect UI while it
+runs, not only in ``container.log`` after it ends. The runner follows the container's output
+in a thread and hands each complete line to a sink; by default the sink is the current Prefect
+run's logger (so lines land in the task log), or this module's logger outside a run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+LineSink = Callable[[str], None]
+
+
+def task_log_sink(image: str) -> LineSink:
+    """A sink that logs ``<image> | <line>`` to the Prefect run logger, or to this module's."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        logger: Any = get_run_logger()
+    except MissingContextError:
+        logger = log
+    return lambda line: logger.info("%s | %s", image, line)
+
+
+def split_lines(chunks: Iterable[bytes], sink: LineSink) -> None:
+    """Feed ``sink`` one decoded line at a time from raw output chunks (the last may lack \\n)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            sink(line.decode("utf-8", errors="replace").rstrip("\r"))
+    if pending:
+        sink(pending.decode("utf-8", errors="replace"))
+
+
+def follow(container: Any, sink: LineSink) -> threading.Thread:
+    """Start a daemon thread that streams ``container``'s stdout and stderr into ``sink``.
+
+    The stream ends when the container stops; a failing sink or stream only stops the
+    streaming (the full logs are still read at the end), it never fails the run.
+    """
+
+    def pump() -> None:
+        try:
+            split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True), sink)
+        except Exception as error:  # streaming is a convenience: never fail the run for it
+            log.debug("log streaming of %s stopped: %s", getattr(container, "id", "?"), error)
+
+    thread = threading.Thread(target=pump, name="huntline-container-logs", daemon=True)
+    thread.start()
+    return thread

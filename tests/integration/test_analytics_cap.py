@@ -1,0 +1,111 @@
+"""The container cap (a Prefect global concurrency limit) and log streaming, for real."""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from huntline.analytics import cap
+from huntline.analytics.docker_runner import ContainerLimits, run_container
+from huntline.errors import AnalyticsError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.server
+def test_cap_lets_one_container_run_at_a_time(
+    prefect_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server.api_url)
+    monkeypatch.setenv(cap.ENV_LIMIT, "1")
+    spans: list[tuple[float, float]] = []
+
+    def hold() -> None:
+        with cap.container_slot():
+            start = time.monotonic()
+            time.sleep(0.8)
+            spans.append((start, time.monotonic()))
+
+    with temporary_settings({PREFECT_API_URL: prefect_server.api_url}):
+        try:
+            # each thread runs in a copy of this context (as Prefect's task threads do), so it
+            # sees the temporary settings
+            threads = [
+                threading.Thread(target=contextvars.copy_context().run, args=(hold,))
+                for _ in range(3)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert cap.ensure_limit() == 1  # created once with $HUNTLINE_ANALYTICS_CONTAINERS
+        finally:
+            with get_client(sync_client=True) as client:
+                client.delete_global_concurrency_limit_by_name(cap.LIMIT_NAME)
+            cap._ensured.clear()
+    assert len(spans) == 3
+    spans.sort()
+    assert all(later[0] >= earlier[1] - 0.05 for earlier, later in itertools.pairwise(spans)), spans
+
+
+def test_no_cap_without_a_prefect_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: None}), cap.container_slot():
+        pass
+    assert cap.default_limit() >= 1
+
+
+@pytest.mark.docker
+def test_container_output_streams_while_it_runs(
+    build_test_image: Callable[..., str], shared_data: Path, tmp_path: Path
+) -> None:
+    """The hang image prints, then sleeps: the line arrives before the timeout kills it."""
+    image = build_test_image("analytics_hang", REPO / "tests" / "files",
+                             "huntline-test-analytics-hang:test")  # fmt: skip
+    started = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    procs = shared_data / "parquet" / "procs.parquet.gz"
+    with pytest.raises(AnalyticsError):
+        run_container(
+            image, [procs], {}, tmp_path / "run", ContainerLimits(timeout=4),
+            on_log=lambda line: arrivals.append((time.monotonic() - started, line)),
+        )  # fmt: skip
+    killed_after = time.monotonic() - started
+    assert arrivals, "no line streamed"
+    seen_at, line = arrivals[0]
+    assert "thinking very hard" in line
+    assert seen_at < killed_after - 2  # well before the kill at the end
+
+
+@pytest.mark.server
+@pytest.mark.docker
+def test_hunt_streams_container_logs_into_the_task_log_under_the_cap(
+    huntline: Callable[..., Any], prefect_server: Any, susp_scoring_image: str, tmp_path: Path
+) -> None:
+    import json
+
+    import httpx
+
+    result = huntline("run", "hunts/suspicious_processes.yaml", "--json",
+                      "--storage", f"file://{tmp_path / 'store'}")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    flow_run_id = json.loads(result.stdout)["flow_run_id"]
+    logs = httpx.post(f"{prefect_server.api_url}/logs/filter", timeout=10,
+                      json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}).json()  # fmt: skip
+    streamed = [log for log in logs if log["message"].startswith(f"{susp_scoring_image} | ")]
+    assert any("susp_scoring: scored 64 rows" in log["message"] for log in streamed)
+    assert all(log["task_run_id"] for log in streamed)  # in the apply task's log
+    limit = httpx.get(f"{prefect_server.api_url}/v2/concurrency_limits/{cap.LIMIT_NAME}",
+                      timeout=10).json()  # fmt: skip
+    assert limit["limit"] >= 1 and limit["active_slots"] == 0
