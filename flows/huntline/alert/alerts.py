@@ -29,6 +29,8 @@ KEY_COLUMNS = ("id", "type")
 REASONS = re.compile(r"^x_.*reasons.*$")
 #: The evidence column naming the alert (its dedup key) each row belongs to.
 KEY_COLUMN = "x_alert_key"
+#: The entity column (Kestrel/firepit) that dates an alert's evidence.
+LAST_OBSERVED = "last_observed"
 
 
 class RunInfo(BaseModel):
@@ -70,6 +72,7 @@ class AlertRecord(BaseModel):
     count: int = 1
     reasons: dict[str, list[Any]] = {}
     flow_run_url: str | None = None
+    last_event: datetime | None = None
 
 
 def book_version(book: HuntBook) -> str:
@@ -137,6 +140,7 @@ def build_alerts(book: HuntBook, groups: Sequence[Group], run: RunInfo) -> list[
                 flow_run_id=run.flow_run_id,
                 flow_run_url=run.flow_run_url,
                 raised_at=run.raised_at,
+                last_event=_last_event(group.rows),
             )
         )
     return records
@@ -149,6 +153,18 @@ def evidence_frame(groups: Sequence[Group], records: Sequence[AlertRecord]) -> p
         for group, record in zip(groups, records, strict=True)
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def evidence_time(record: AlertRecord) -> datetime:
+    """How recent an alert's evidence is: its newest ``last_observed``, else its window's stop."""
+    return record.last_event or record.window_stop
+
+
+def _last_event(rows: pd.DataFrame) -> datetime | None:
+    if LAST_OBSERVED not in rows.columns:
+        return None
+    moments = pd.to_datetime(rows[LAST_OBSERVED], utc=True, errors="coerce").dropna()
+    return None if moments.empty else moments.max().to_pydatetime()
 
 
 def _distinct(series: pd.Series) -> list[Any]:

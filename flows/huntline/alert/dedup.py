@@ -5,9 +5,11 @@ The dedup key of an alert is a hash of the hunt id and the values of its ``dedup
 its values). The same key seen by a later run, or by an overlapping window, is the same alert.
 
 A key is *due* (its alert is sent) when it is new, or when a delivery of it is still owed
-(``pending``), or when its suppression has expired *and* the new sighting reaches past the end
-of the window that was last notified. The last rule is what makes a rerun of an old window
-quiet even long after ``suppress_for``: it brings nothing new.
+(``pending``), or when its suppression has expired *and* the new sighting brings newer evidence
+than the last notification covered. The evidence time of an alert is the latest
+``last_observed`` of its rows (the window's stop when the table has no such column). The last
+rule is what keeps overlapping windows and reruns of old windows quiet, however short
+``suppress_for`` is: the same events seen again bring nothing new.
 """
 
 from __future__ import annotations
@@ -55,13 +57,13 @@ def is_due(
     *,
     now: datetime,
     suppress_for: timedelta,
-    window_stop: datetime,
+    evidence_time: datetime,
 ) -> bool:
-    """Whether a key seen now, in a window ending at ``window_stop``, must be sent."""
+    """Whether a key seen now, with evidence up to ``evidence_time``, must be sent."""
     if entry is None or entry.status in {"new", "pending"}:
         return True
     if entry.notified_at is None:
         return True
     expired = now >= entry.notified_at + suppress_for
-    beyond = entry.notified_window_stop is None or window_stop > entry.notified_window_stop
+    beyond = entry.notified_until is None or evidence_time > entry.notified_until
     return expired and beyond

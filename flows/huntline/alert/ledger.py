@@ -1,6 +1,8 @@
 """The alert ledger: the memory of a hunt's alerts across runs, one row per dedup key.
 
-Each entry records when the key was first and last seen, how often, its status (``new``: seen,
+Each entry records when the key was first and last seen, how often, the time of its newest
+evidence (``last_event``) and the evidence time its last notification covered
+(``notified_until``), its status (``new``: seen,
 nobody to tell; ``pending``: a delivery is owed; ``delivered``; ``suppressed``: seen again while
 suppressed; ``failed``: given up after :data:`MAX_ATTEMPTS` runs), the destinations tried and
 those that accepted it, the attempts, and the latest alert itself (JSON), so a pending alert can
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import pyarrow as pa
@@ -39,9 +41,9 @@ SCHEMA = pa.schema(
         ("first_seen", _TIME),
         ("last_seen", _TIME),
         ("count", pa.int64()),
-        ("window_stop", _TIME),
+        ("last_event", _TIME),
         ("notified_at", _TIME),
-        ("notified_window_stop", _TIME),
+        ("notified_until", _TIME),
         ("destinations", pa.list_(pa.string())),
         ("delivered_to", pa.list_(pa.string())),
         ("attempts", pa.int64()),
@@ -64,13 +66,13 @@ class LedgerEntry:
     severity: str
     first_seen: datetime
     last_seen: datetime
-    window_stop: datetime
+    last_event: datetime
     alert: str
     last_run: str
     risk_score: int | None = None
     count: int = 1
     notified_at: datetime | None = None
-    notified_window_stop: datetime | None = None
+    notified_until: datetime | None = None
     destinations: list[str] = field(default_factory=list)
     delivered_to: list[str] = field(default_factory=list)
     attempts: int = 0
@@ -81,6 +83,11 @@ class LedgerEntry:
 
 _FIELDS = [f.name for f in fields(LedgerEntry)]
 assert sorted(_FIELDS) == sorted(SCHEMA.names)
+
+
+def as_row(entry: LedgerEntry) -> dict[str, object]:
+    """``entry`` as a plain dict (shallow: ``dataclasses.asdict`` deep-copies every value)."""
+    return {name: getattr(entry, name) for name in _FIELDS}
 
 
 class Ledger:
@@ -141,7 +148,7 @@ class Ledger:
             pc.is_in(self._table.column("key"), value_set=pa.array(list(self._touched)))
         )
         changed = pa.Table.from_pylist(
-            [asdict(entry) for entry in self._touched.values()], schema=SCHEMA
+            [as_row(entry) for entry in self._touched.values()], schema=SCHEMA
         )
         return pa.concat_tables([self._table.filter(keep), changed])
 

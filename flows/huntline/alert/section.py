@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from huntline.alert.alerts import AlertRecord
+from huntline.alert.alerts import AlertRecord, evidence_time
 from huntline.alert.dedup import is_due
 from huntline.alert.delivery import DEFAULT_RETRY, RetryPolicy, deliver
 from huntline.alert.destinations import load_destinations, resolve
@@ -125,7 +125,9 @@ def _claim(
         entry = _observed(before, record, now, run_id)
         if _claimed_elsewhere(before, now, run_id):
             pass  # another live run is sending it
-        elif is_due(before, now=now, suppress_for=suppress_for, window_stop=record.window_stop):
+        elif is_due(
+            before, now=now, suppress_for=suppress_for, evidence_time=evidence_time(record)
+        ):
             if before is None or before.status in {"new", "delivered", "suppressed"}:
                 entry.delivered_to = []  # a fresh notification, to every destination
             entry.destinations = list(labels)
@@ -167,13 +169,13 @@ def _observed(
             risk_score=record.risk_score,
             first_seen=now,
             last_seen=now,
-            window_stop=record.window_stop,
+            last_event=evidence_time(record),
             alert=alert_json,
             last_run=run_id,
         )
     before.last_seen = max(before.last_seen, now)
     before.count += 1
-    before.window_stop = max(before.window_stop, record.window_stop)
+    before.last_event = max(before.last_event, evidence_time(record))
     before.title, before.severity, before.risk_score = (
         record.title,
         record.severity,
@@ -218,9 +220,8 @@ def _record(
         if all(label in entry.delivered_to for label in entry.destinations):
             entry.status, entry.last_error = "delivered", None
             entry.notified_at = now
-            entry.notified_window_stop = max(
-                record.window_stop, entry.notified_window_stop or record.window_stop
-            )
+            covered = evidence_time(record)
+            entry.notified_until = max(covered, entry.notified_until or covered)
         else:
             entry.last_error = errors.get(key)
             entry.status = "failed" if entry.attempts >= MAX_ATTEMPTS else "pending"

@@ -9,14 +9,13 @@ it whose ``x_alert_key`` is the key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 import orjson
 import pandas as pd
 
 from huntline.alert.alerts import KEY_COLUMN, AlertRecord
-from huntline.alert.ledger import STATUSES, LedgerEntry
+from huntline.alert.ledger import STATUSES, LedgerEntry, as_row
 from huntline.alert.ledger_store import LEDGER_KEY, ledger_store
 from huntline.alert.section import SectionResult
 from huntline.errors import AlertError
@@ -58,7 +57,7 @@ def ledger_rows(
         for key in ledger.keys_in(statuses):
             entry = ledger.get(key)
             assert entry is not None
-            row = {"hunt_id": hunt_id, **asdict(entry)}
+            row = {"hunt_id": hunt_id, **as_row(entry)}
             row.pop("alert")
             rows.append(row)
     return sorted(rows, key=lambda row: row["last_seen"], reverse=True)
@@ -95,6 +94,6 @@ def evidence_rows(store: ObjectStore, entry: LedgerEntry) -> pd.DataFrame:
 
 def entry_json(hunt_id: str, entry: LedgerEntry) -> dict[str, Any]:
     """An entry as JSON-ready data, its alert parsed."""
-    data = {"hunt_id": hunt_id, **asdict(entry)}
+    data = {"hunt_id": hunt_id, **as_row(entry)}
     data["alert"] = orjson.loads(entry.alert)
     return data

@@ -23,7 +23,7 @@ def entry(key: str, **changes: object) -> LedgerEntry:
         "severity": "high",
         "first_seen": NOW,
         "last_seen": NOW,
-        "window_stop": NOW,
+        "last_event": NOW,
         "alert": "{}",
         "last_run": "r1",
     }

@@ -189,3 +189,18 @@ def test_max_notifications_sends_a_digest_for_the_rest(tmp_path: Path) -> None:
     result = run(store, hunt, table, T0, run_id="r1")
     assert result.messages == 3 and result.digests == 1 and len(result.sent) == 10
     assert sum(line["digest"] for line in lines(sent)) == 8
+
+
+def test_the_same_event_in_overlapping_windows_is_told_once_however_short_suppression_is(
+    tmp_path: Path,
+) -> None:
+    sent = tmp_path / "sent.jsonl"
+    hunt = book([f"jsonl://{sent}"], "  suppress_for: 1s\n")
+    store = ledger_store(open_store(f"file://{tmp_path}/store"), str(hunt.id))
+    event = procs("a").assign(last_observed=["2024-06-03T01:30:00Z"])
+    first = run(store, hunt, event, T0, run_id="r1")  # window 00:00-02:00
+    second = run(store, hunt, event, T0 + timedelta(hours=1), run_id="r2")  # 01:00-03:00
+    newer = event.assign(last_observed=["2024-06-03T03:30:00Z"])
+    third = run(store, hunt, newer, T0 + timedelta(hours=2), run_id="r3")  # 02:00-04:00
+    assert (len(first.sent), len(second.sent), len(third.sent)) == (1, 0, 1)
+    assert len(lines(sent)) == 2
