@@ -107,17 +107,19 @@ def test_overlapping_windows_post_no_duplicate(
 def test_after_suppression_a_recurring_key_alerts_again(
     huntline, repo_root: Path, prefect_server, tmp_path: Path
 ) -> None:
+    extra = "  group_by: [name]\n  suppress_for: 1s\n"
+    morning = ("2024-06-03T00:00:00Z", "2024-06-03T12:00:00Z")  # cmd.exe at 09:25 and 10:16
     with webhook_receiver() as hook:
-        book = write_book(tmp_path / "b.yaml", repo_root, [hook.url], "  suppress_for: 1s\n")
-        first = run_json(
-            huntline, book, tmp_path / "s", ("2024-06-03T00:00:00Z", "2024-06-03T20:00:00Z")
-        )
-        count = len(hook.posts)
+        book = write_book(tmp_path / "b.yaml", repo_root, [hook.url], extra)
+        first = run_json(huntline, book, tmp_path / "s", morning)
         time.sleep(1.5)
-        again = run_json(huntline, book, tmp_path / "s")  # a later window with the same shells
-    assert count == first["alert_count"]
-    assert len(again["delivery"]["sent"]) == again["alert_count"] == count
-    assert sorted(hook.keys()) == sorted(2 * [a["alert_id"] for a in first["alerts"]])
+        day = run_json(huntline, book, tmp_path / "s")  # cmd.exe again until 16:13, and others
+        again = run_json(huntline, book, tmp_path / "s")  # the same day: no newer evidence
+    (cmd,) = [a["alert_id"] for a in first["alerts"]]
+    assert [a["group"] for a in first["alerts"]] == [{"name": "cmd.exe"}]
+    assert cmd in day["delivery"]["sent"] and len(day["delivery"]["sent"]) == 3
+    assert again["delivery"]["sent"] == {}
+    assert sorted(hook.keys()) == sorted([cmd, *day["delivery"]["sent"]])
 
 
 def test_a_down_webhook_leaves_alerts_pending_and_the_next_run_sends_them_once(
