@@ -345,6 +345,7 @@ def write_manifest(
             "table": alerts.alerts_table.model_dump(mode="json") if alerts.alerts_table else None,
             "jsonl": alerts.alerts_jsonl_uri,
             "evidence": alerts.evidence.model_dump(mode="json") if alerts.evidence else None,
+            "delivery": alerts.delivery.model_dump(mode="json") if alerts.delivery else None,
         },
         "versions": {
             name: version(name)

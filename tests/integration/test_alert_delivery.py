@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 from receivers import smtp_receiver, webhook_receiver
 
@@ -150,6 +151,8 @@ def test_a_down_webhook_leaves_alerts_pending_and_the_next_run_sends_them_once(
         quiet = run_json(huntline, book, tmp_path / "s")
     assert sorted(hook.keys()) == sorted(pending), "each pending alert sent exactly once"
     assert retried["delivery"]["pending"] == {} and quiet["delivery"]["sent"] == {}
+    manifest = json.loads(Path(retried["manifest_uri"].removeprefix("file://")).read_text())
+    assert sorted(manifest["alerts"]["delivery"]["sent"]) == sorted(pending)
     ledger = ledger_store(open_store(f"file://{tmp_path / 's'}"), HUNT_ID).read()[0]
     assert ledger.keys_in(("pending", "failed")) == []
 
@@ -163,3 +166,40 @@ def test_dry_run_sends_nothing_and_leaves_the_ledger(
         assert hook.posts == []
         assert not (tmp_path / "s" / HUNT_ID / "ledger").exists()
         assert set(dry["delivery"]["would_send"]) == {a["alert_id"] for a in dry["alerts"]}
+
+
+def test_a_named_destination_with_its_url_in_a_prefect_secret(
+    huntline, repo_root: Path, prefect_server, tmp_path: Path
+) -> None:
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    destinations = tmp_path / "destinations.yaml"
+    destinations.write_text("destinations:\n  soc:\n    url: prefect-secret://soc-hook-url\n")
+    env = {"HUNTLINE_DESTINATIONS": str(destinations)}
+    with webhook_receiver() as hook:
+        secret_url = f"{hook.url}/t0ken-s3cret"
+        with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
+            Secret(value=secret_url).save("soc-hook-url", overwrite=True)
+        book = write_book(tmp_path / "b.yaml", repo_root, ["soc"])
+        store = tmp_path / "s"
+        result = huntline(
+            "run",
+            book,
+            "--json",
+            "--storage",
+            f"file://{store}",
+            "--start",
+            DAY[0],
+            "--stop",
+            DAY[1],
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert len(hook.posts) == summary["alert_count"] >= 3
+    assert set(map(tuple, summary["delivery"]["sent"].values())) == {("soc",)}
+    ledger = pq.read_table(store / HUNT_ID / "ledger" / "ledger.parquet").to_pylist()
+    assert {tuple(row["delivered_to"]) for row in ledger} == {("soc",)}
+    for text in (result.stdout, result.stderr, str(ledger)):
+        assert "t0ken-s3cret" not in text
