@@ -110,13 +110,14 @@ def explain(plan: Plan, windows: dict[str, Window]) -> list[dict[str, str]]:
                 {"task": planned.id, "after": after, "writes": ", ".join(step.on), "does": detail}
             )
     if plan.alert is not None:
-        alert = plan.alert
+        from huntline.alert.rules import describe
+
         rows.append(
             {
                 "task": "alert",
                 "after": plan.alert_input or "-",
                 "writes": "alerts",
-                "does": f"{alert.severity} WHEN {alert.when} ON {alert.on}: {alert.title}",
+                "does": describe(plan.alert),
             }
         )
     return rows

@@ -119,7 +119,7 @@ def build_alerts(book: HuntBook, groups: Sequence[Group], run: RunInfo) -> list[
         row = {"count": group.count, **group.rows.iloc[0].to_dict()}
         records.append(
             AlertRecord(
-                alert_id=dedup_key(str(book.id), alert, group),
+                alert_id=dedup_key(str(book.id), alert, group.rows),
                 hunt_id=str(book.id),
                 hunt_title=book.title,
                 book_version=version,

@@ -23,8 +23,9 @@ import orjson
 from huntline.alert.templates import clean
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from huntline.alert.ledger import LedgerEntry
-    from huntline.alert.rules import Group
     from huntline.book.model import Alert
 
 
@@ -39,11 +40,12 @@ def dedup_columns(alert: Alert) -> list[str]:
     return ["id"]
 
 
-def dedup_key(hunt_id: str, alert: Alert, group: Group) -> str:
-    """The ledger key of ``group``'s alert: stable across runs, windows and machines."""
-    first = group.rows.iloc[0]
+def dedup_key(hunt_id: str, alert: Alert, rows: pd.DataFrame) -> str:
+    """The ledger key of the alert on ``rows`` (a group): stable across runs, windows and
+    machines."""
+    first = rows.iloc[0]
     columns = dedup_columns(alert)
-    present = [column for column in columns if column in group.rows.columns]
+    present = [column for column in columns if column in rows.columns]
     if present == columns:
         identity: Any = [[column, clean(first[column])] for column in columns]
     else:  # keyed by id but the table has none: the whole row is the identity

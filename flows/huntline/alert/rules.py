@@ -59,6 +59,27 @@ def rule_columns(alert: Alert) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
+def describe(alert: Alert) -> str:
+    """The rules in one line, for ``huntline compile --explain`` (destinations as written)."""
+    from huntline.alert.dedup import dedup_columns
+
+    rule = alert.severity
+    severity = f"severity from {rule.column}" if isinstance(rule, SeverityFrom) else rule
+    text = f"{severity} WHEN {alert.when} ON {alert.on}"
+    if alert.group_by:
+        text += f" GROUP BY {', '.join(alert.group_by)}"
+    if alert.threshold is not None:
+        what = f"distinct {alert.threshold.distinct}" if alert.threshold.distinct else "rows"
+        text += f" HAVING {what} >= {alert.threshold.count}"
+    text += f": {alert.title}"
+    if alert.model_fields_set & {"dedup", "suppress_for", "notify"}:
+        key = ", ".join(dedup_columns(alert)) or "the hunt"
+        text += f"; dedup on {key}, suppress {alert.suppress_for}"
+    if alert.notify:
+        text += f"; notify {', '.join(alert.notify)} (at most {alert.max_notifications} a run)"
+    return text
+
+
 def check_columns(alert: Alert, columns: Iterable[str]) -> None:
     """Raise if the rules read a column the table lacks; the error lists the table's columns."""
     have = [str(column) for column in columns]
