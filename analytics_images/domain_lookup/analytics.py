@@ -128,7 +128,7 @@ def analytics(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 def main() -> int:
     """Run under the Kestrel analytics contract."""
     result, page = analytics(pd.read_parquet(INPUT_PATH))
-    result.to_parquet(OUTPUT_PATH, compression="gzip", index=False)
+    result.to_parquet(OUTPUT_PATH, compression="gzip", compression_level=1, index=False)
     DISPLAY_PATH.write_text(page, encoding="utf-8")
     print(f"domain_lookup: {len(result)} rows; {page}", file=sys.stderr)
     return 0

@@ -137,7 +137,7 @@ def analytics(frame: pd.DataFrame) -> pd.DataFrame:
 def main() -> int:
     """Run under the Kestrel analytics contract."""
     result = analytics(pd.read_parquet(INPUT_PATH))
-    result.to_parquet(OUTPUT_PATH, compression="gzip", index=False)
+    result.to_parquet(OUTPUT_PATH, compression="gzip", compression_level=1, index=False)
     flagged = int((result[PROBABILITY] >= 0.5).sum())
     print(f"exfil_detect: {len(result)} flows, {flagged} likely exfiltration", file=sys.stderr)
     return 0

@@ -219,7 +219,7 @@ def analytics(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 def main() -> int:
     """Run under the Kestrel analytics contract."""
     result, summary = analytics(pd.read_parquet(INPUT_PATH))
-    result.to_parquet(OUTPUT_PATH, compression="gzip", index=False)
+    result.to_parquet(OUTPUT_PATH, compression="gzip", compression_level=1, index=False)
     DISPLAY_PATH.write_text(summary, encoding="utf-8")
     print(f"ip_enrich: {len(result)} rows, {result[STATUS].iloc[0] if len(result) else 'ok'}",
           file=sys.stderr)  # fmt: skip

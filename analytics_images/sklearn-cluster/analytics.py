@@ -142,7 +142,7 @@ def main() -> int:
     """Run under the Kestrel analytics contract."""
     frame = pd.read_parquet(INPUT_PATH)
     clustered = analytics(frame)
-    clustered.to_parquet(OUTPUT_PATH, compression="gzip", index=False)
+    clustered.to_parquet(OUTPUT_PATH, compression="gzip", compression_level=1, index=False)
     sizes = clustered["cluster"].value_counts().sort_index().to_dict()
     print(f"sklearn-cluster: {len(frame)} rows, cluster sizes {sizes}", file=sys.stderr)
     return 0

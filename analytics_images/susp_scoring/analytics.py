@@ -342,7 +342,7 @@ def analytics(frame: pd.DataFrame, rules: Mapping[str, Any] | None = None) -> pd
 def main() -> int:
     """Run under the Kestrel analytics contract (reads snappy or gzip, writes gzip)."""
     frame = pd.read_parquet(INPUT_PATH)
-    analytics(frame).to_parquet(OUTPUT_PATH, compression="gzip", index=False)
+    analytics(frame).to_parquet(OUTPUT_PATH, compression="gzip", compression_level=1, index=False)
     print(f"susp_scoring: scored {len(frame)} rows", file=sys.stderr)
     return 0
 

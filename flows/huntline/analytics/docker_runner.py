@@ -67,7 +67,8 @@ def prepare_workdir(workdir: Path, input_files: Sequence[Path]) -> None:
     """Lay out ``input/``, ``output/`` and ``display/`` and write the inputs as gzip parquet.
 
     Inputs are re-encoded rather than copied: callers hand over parquet in any codec, and the
-    contract promises gzip to the container.
+    contract promises gzip to the container. Gzip level 1: at pyarrow's default level, writing
+    100k processes took 1.7 s against 0.14 s, for files about 10 % larger.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o755)
@@ -76,7 +77,7 @@ def prepare_workdir(workdir: Path, input_files: Sequence[Path]) -> None:
     for index, source in enumerate(input_files):
         target = workdir / contract.INPUT_DIR / contract.data_file(index)
         try:
-            pq.write_table(pq.read_table(source), target, compression="gzip")
+            pq.write_table(pq.read_table(source), target, compression="gzip", compression_level=1)
         except (OSError, ValueError) as error:
             raise AnalyticsError(
                 f"input {index} ({source}) is not a readable parquet file: {error}",

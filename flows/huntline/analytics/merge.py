@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from huntline.analytics import contract
@@ -81,7 +82,11 @@ def merge_output(
     if output.empty:
         return variable.copy()
     updates = output.drop_duplicates("id", keep="last").set_index("id")
-    unknown = ~updates.index.isin(variable["id"])
+    # Arrow's hash lookup: pandas' isin on Arrow strings loops in Python (0.5 s at 100k ids)
+    known = pc.is_in(
+        pa.array(updates.index.astype(str)), value_set=pa.array(variable["id"].astype(str))
+    )
+    unknown = ~np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool)
     if unknown.any():
         log.warning(
             "%s: %s has %d row(s) whose id is not in the variable; ignored",

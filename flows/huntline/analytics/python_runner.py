@@ -200,7 +200,7 @@ def run_python(
     for index, frame in enumerate(outputs):
         if frame is not None:
             path = workdir / contract.OUTPUT_DIR / contract.data_file(index)
-            frame.to_parquet(path, compression="gzip", index=False)
+            frame.to_parquet(path, compression="gzip", compression_level=1, index=False)
             written[index] = path
     shown = None
     if display is not None:
