@@ -203,3 +203,47 @@ def test_a_named_destination_with_its_url_in_a_prefect_secret(
     assert {tuple(row["delivered_to"]) for row in ledger} == {("soc",)}
     for text in (result.stdout, result.stderr, str(ledger)):
         assert "t0ken-s3cret" not in text
+
+
+def test_two_runs_at_once_post_each_alert_once(
+    huntline, repo_root: Path, prefect_server, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with webhook_receiver() as hook:
+        book = write_book(tmp_path / "b.yaml", repo_root, [hook.url])
+        args = ("run", book, "--json", "--storage", f"file://{tmp_path / 's'}")
+        window = ("--start", DAY[0], "--stop", DAY[1])
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda _: huntline(*args, *window), range(2)))
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    summaries = [json.loads(result.stdout) for result in results]
+    keys = {a["alert_id"] for a in summaries[0]["alerts"]}
+    assert sorted(hook.keys()) == sorted(keys), "every alert posted once, by one of the runs"
+    sent = [set(summary["delivery"]["sent"]) for summary in summaries]
+    assert sent[0] | sent[1] == keys and not sent[0] & sent[1]
+
+
+def test_a_corrupt_ledger_fails_the_run_before_anything_is_sent(
+    huntline, repo_root: Path, prefect_server, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "s" / HUNT_ID / "ledger" / "ledger.parquet"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_bytes(b"PAR1 torn write")
+    with webhook_receiver() as hook:
+        book = write_book(tmp_path / "b.yaml", repo_root, [hook.url])
+        result = huntline(
+            "run",
+            book,
+            "--storage",
+            f"file://{tmp_path / 's'}",
+            "--start",
+            DAY[0],
+            "--stop",
+            DAY[1],
+        )
+    assert result.returncode == 1
+    assert f"the alert ledger {ledger.as_uri()} is unreadable (" in result.stderr
+    assert "); nothing was sent" in result.stderr and "Traceback" not in result.stderr
+    assert hook.posts == [] and ledger.read_bytes() == b"PAR1 torn write"

@@ -71,3 +71,16 @@ def test_two_processes_on_a_file_ledger(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_two_processes_on_an_s3_ledger(s3_bucket: str) -> None:
     check(race(f"s3://{s3_bucket}/hunts"))
+
+
+@pytest.mark.server
+def test_an_unreachable_s3_ledger_is_an_error_not_an_empty_ledger(s3_bucket: str) -> None:
+    from huntline.errors import StorageError
+
+    store = ledger_store(open_store(f"s3://{s3_bucket}-missing/hunts"), "hunt")
+    with pytest.raises(StorageError) as caught:
+        store.read()
+    assert caught.value.message.startswith(
+        f"cannot read the alert ledger s3://{s3_bucket}-missing/hunts/hunt/ledger/ledger.parquet: "
+    )
+    assert caught.value.message.endswith("; nothing was sent")
