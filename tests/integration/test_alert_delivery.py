@@ -166,6 +166,21 @@ def test_dry_run_sends_nothing_and_leaves_the_ledger(
         assert hook.posts == []
         assert not (tmp_path / "s" / HUNT_ID / "ledger").exists()
         assert set(dry["delivery"]["would_send"]) == {a["alert_id"] for a in dry["alerts"]}
+        shown = huntline(
+            "run",
+            book,
+            "--dry-run",
+            "--storage",
+            f"file://{tmp_path / 's'}",
+            "--start",
+            DAY[0],
+            "--stop",
+            DAY[1],
+        )
+        assert hook.posts == [] and shown.returncode == 0, shown.stderr
+    lines = [line for line in shown.stdout.splitlines() if "would send to" in line]
+    assert len(lines) == dry["alert_count"]
+    assert all(f"127.0.0.1:{hook.port}/hook" in line for line in lines)
 
 
 def test_a_named_destination_with_its_url_in_a_prefect_secret(
