@@ -135,8 +135,8 @@ def _claim(
             if targets:
                 _take(entry, now, run_id)
                 result.due[record.alert_id] = (record, targets)
-            elif not labels:
-                entry.status = "new"
+            else:  # nobody to tell, or every destination of the book has it already
+                entry.status = "delivered" if labels else "new"
         elif entry.status in {"delivered", "suppressed"}:
             entry.status = "suppressed"
             result.suppressed.append(record.alert_id)
