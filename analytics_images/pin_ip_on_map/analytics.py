@@ -7,15 +7,17 @@ into the image; here the user supplies any GeoIP2/GeoLite2 City (or Country) ``.
 label ``huntline.mounts=mmdb`` says so). MaxMind's licence forbids shipping the database in
 an image anyway.
 
-The display is a folium map with one marker per location: its addresses, how many rows
-mention each, and the city and country; below it, the same as a table, which reads without
-JavaScript or map tiles. The variable is not changed.
+The display is a folium map with one circle marker per location, sized by how many rows
+mention it; its tooltip gives the place and the count, its popup each address and its count.
+Below it, the same as a table, which reads without JavaScript or map tiles. The variable is
+not changed.
 """
 
 from __future__ import annotations
 
 import html
 import ipaddress
+import math
 import os
 import sys
 from pathlib import Path
@@ -94,17 +96,26 @@ def render(found: pd.DataFrame, total: int) -> str:
     """The folium map (a marker per location) followed by a plain table."""
     if found.empty:
         return f"<p>pin_ip_on_map: none of the {total} addresses is in the GeoIP database</p>"
-    world = folium.Map(location=[found["lat"].mean(), found["lon"].mean()], zoom_start=2)
+    world = folium.Map(
+        location=[found["lat"].mean(), found["lon"].mean()], zoom_start=2, height=520
+    )
     for (lat, lon), group in found.groupby(["lat", "lon"], sort=False):
         where = ", ".join(x for x in (group["city"].iloc[0], group["country"].iloc[0]) if x)
         lines = "<br>".join(
             f"{html.escape(ip)}: {n} row(s)"
             for ip, n in zip(group["ip"], group["count"], strict=True)
         )
-        folium.Marker(
+        rows = int(group["count"].sum())
+        folium.CircleMarker(  # drawn as SVG: no icon images to fetch, size shows the count
             [lat, lon],
-            tooltip=f"{html.escape(where)} ({int(group['count'].sum())})",
-            popup=folium.Popup(f"<b>{html.escape(where)}</b><br>{lines}", max_width=300),
+            radius=6 + 4 * math.log2(rows),
+            color="#b2182b",
+            fill=True,
+            fill_opacity=0.6,
+            tooltip=f"{html.escape(where)} ({rows})",
+            # lazy: folium builds popups with jQuery; built on click, an offline viewer (no
+            # CDN) still gets every marker
+            popup=folium.Popup(f"<b>{html.escape(where)}</b><br>{lines}", max_width=300, lazy=True),
         ).add_to(world)
     world.fit_bounds([[found["lat"].min(), found["lon"].min()],
                       [found["lat"].max(), found["lon"].max()]])  # fmt: skip

@@ -121,7 +121,7 @@ def test_pin_ip_on_map_mounts_the_mmdb_read_only(
     mmdb = write_mmdb(tmp_path / "GeoLite2-City.mmdb")
     result = run("pin_ip_on_map", [traffic], {"mmdb": str(mmdb)})
     page = result.display.read_text()
-    assert "L.marker(" in page and "Mountain View, US" in page
+    assert "L.circleMarker(" in page and "Mountain View, US" in page
 
 
 def test_missing_mmdb_fails_before_the_container(run: Callable[..., Any], traffic: Path) -> None:
