@@ -1,4 +1,6 @@
-"""The container cap (a Prefect global concurrency limit) and log streaming, for real."""
+"""Analytics inside real flows: the container cap (a Prefect global concurrency limit), log
+streaming into the task log, displays as artifacts and in the manifest, and failures that keep
+the inputs in storage."""
 
 from __future__ import annotations
 
@@ -109,3 +111,71 @@ def test_hunt_streams_container_logs_into_the_task_log_under_the_cap(
     limit = httpx.get(f"{prefect_server.api_url}/v2/concurrency_limits/{cap.LIMIT_NAME}",
                       timeout=10).json()  # fmt: skip
     assert limit["limit"] >= 1 and limit["active_slots"] == 0
+
+
+def _book(path: Path, repo_root: Path, apply: str) -> str:
+    bundle = repo_root / "hunts/data/sample_endpoint_bundle.json"
+    path.write_text(
+        f"""id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e13
+title: analytics in a flow
+window: {{start: 2024-06-03T00:00:00Z, stop: 2024-06-04T00:00:00Z}}
+steps:
+  - get: procs
+    entity: process
+    from: file://{bundle}
+    where: "[process:pid > 0]"
+{apply}"""
+    )
+    return str(path)
+
+
+@pytest.mark.server
+@pytest.mark.docker
+def test_display_is_an_artifact_and_in_the_manifest(
+    huntline: Callable[..., Any],
+    repo_root: Path,
+    prefect_server: Any,
+    build_test_image: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    import json
+
+    import httpx
+
+    build_test_image("plot", REPO / "analytics_images")
+    step = "  - apply: docker://plot\n    on: procs\n    with: {XPARAM: name, top: 5}\n"
+    book = _book(tmp_path / "plot.yaml", repo_root, step)
+    store = tmp_path / "store"
+    result = huntline("run", book, "--json", "--storage", f"file://{store}")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    manifest = json.loads(Path(summary["manifest_uri"].removeprefix("file://")).read_text())
+    display = manifest["steps"][1]["display_uri"]
+    assert display.endswith("/01_apply/ret.html")
+    assert "<svg" in Path(display.removeprefix("file://")).read_text()
+    artifacts = httpx.post(f"{prefect_server.api_url}/artifacts/filter", timeout=10, json={
+        "artifacts": {"flow_run_id": {"any_": [summary["flow_run_id"]]}}}).json()  # fmt: skip
+    links = [a for a in artifacts if a["type"] == "markdown" and display in (a["data"] or "")]
+    assert links, [a["key"] for a in artifacts]
+
+
+@pytest.mark.server
+@pytest.mark.docker
+def test_unknown_parameter_fails_the_run_and_keeps_the_inputs(
+    huntline: Callable[..., Any],
+    repo_root: Path,
+    prefect_server: Any,
+    build_test_image: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    build_test_image("sklearn-cluster", REPO / "analytics_images")
+    step = "  - apply: docker://sklearn-cluster\n    on: procs\n    with: {n: 2, colums: pid}\n"
+    book = _book(tmp_path / "cluster.yaml", repo_root, step)
+    store = tmp_path / "store"
+    result = huntline("run", book, "--storage", f"file://{store}")
+    assert result.returncode == 1, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "has no parameter 'colums' (did you mean 'columns'?)" in message
+    kept = sorted(p.relative_to(store).as_posix().split("/", 3)[3] for p in store.rglob("*.*"))
+    assert "00_get/procs.parquet" in kept, "fetched data stays in storage"
+    assert "manifest.json" in kept
