@@ -30,7 +30,8 @@ from huntline.alert.ledger_store import ledger_store
 from huntline.alert.rules import alert_groups, matching_rows
 from huntline.alert.section import SectionResult, run_section
 from huntline.analytics.contract import image_for
-from huntline.analytics.docker_runner import ContainerLimits, run_container
+from huntline.analytics.dispatch import run_analytics
+from huntline.analytics.docker_runner import ContainerLimits
 from huntline.analytics.merge import merge_output_file
 from huntline.book import ApplyStep, GetStep, HuntBook
 from huntline.errors import AnalyticsError, DataSourceError, FetchError, HuntlineError
@@ -212,7 +213,7 @@ def apply_step(
         variables = [pd.read_parquet(path) for path in files]
         limits = ContainerLimits(timeout=step.timeout_seconds, network=step.network)
         try:
-            result = run_container(image, files, step.with_, workdir / "data", limits)
+            result = run_analytics(image, files, step.with_, workdir / "data", limits)
         except AnalyticsError as error:
             logs = str(error.context.get("logs") or "")
             if logs:

@@ -179,3 +179,22 @@ def test_unknown_parameter_fails_the_run_and_keeps_the_inputs(
     kept = sorted(p.relative_to(store).as_posix().split("/", 3)[3] for p in store.rglob("*.*"))
     assert "00_get/procs.parquet" in kept, "fetched data stays in storage"
     assert "manifest.json" in kept
+
+
+@pytest.mark.server
+def test_python_runner_in_a_flow(
+    huntline: Callable[..., Any], repo_root: Path, prefect_server: Any, tmp_path: Path
+) -> None:
+    """No Docker: python://susp_scoring runs the image's analytics.py in the flow's process."""
+    import json
+
+    step = "  - apply: python://susp_scoring\n    on: procs\n    with: {extra_rules: activity}\n"
+    book = _book(tmp_path / "py.yaml", repo_root, step)
+    result = huntline("run", book, "--json", "--storage", f"file://{tmp_path / 'store'}")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    procs = summary["tables"]["procs"]
+    assert {"x_suspicious_score", "x_suspicious_reasons"} <= set(procs["columns"])
+    manifest = json.loads(Path(summary["manifest_uri"].removeprefix("file://")).read_text())
+    assert manifest["steps"][1]["image"] == "python://susp_scoring"
+    assert manifest["steps"][1]["image_id"].startswith("sha256:")
