@@ -316,3 +316,24 @@ class HuntBook(Strict):
     )
     steps: list[Step] = Field(min_length=1)
     alert: Alert | None = None
+    runner: Literal["docker", "python"] = Field(
+        default="docker",
+        description="How an apply step with a bare NAME runs: docker (image "
+        "kestrel-analytics-NAME) or python (analytics_images/NAME/analytics.py, in process)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_runner(cls, data: Any) -> Any:
+        """With ``runner: python``, a bare ``apply: NAME`` means ``python://NAME``."""
+        if not isinstance(data, dict) or data.get("runner") != "python":
+            return data
+        steps = [
+            {**step, "apply": f"python://{step['apply']}"}
+            if isinstance(step, dict)
+            and isinstance(step.get("apply"), str)
+            and "://" not in step["apply"]
+            else step
+            for step in data.get("steps") or []
+        ]
+        return {**data, "steps": steps}

@@ -75,3 +75,21 @@ def test_book_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "max_retries, max_wait, on_error, timeout",
     ]
     assert cli.main(["validate", str(book)]) == 0  # warnings do not fail validation
+
+
+def test_book_default_runner(tmp_path: Path) -> None:
+    book = tmp_path / "py.yaml"
+    book.write_text(
+        "id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e14\ntitle: Python\nrunner: python\n"
+        "steps:\n"
+        "  - get: conns\n    entity: network-traffic\n    from: edr\n"
+        '    where: "[network-traffic:dst_port = 443]"\n'
+        "  - apply: plot\n    on: conns\n"
+        "  - apply: docker://sklearn-cluster\n    on: conns\n"
+    )
+    steps = load_book(book).steps
+    assert [getattr(step, "apply", None) for step in steps] == [
+        None, "python://plot", "docker://sklearn-cluster"]  # fmt: skip
+    book.write_text(book.read_text().replace("runner: python", "runner: java"))
+    with pytest.raises(Exception, match="runner"):
+        load_book(book)
