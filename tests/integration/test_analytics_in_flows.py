@@ -113,9 +113,13 @@ def test_hunt_streams_container_logs_into_the_task_log_under_the_cap(
     assert limit["limit"] >= 1 and limit["active_slots"] == 0
 
 
-def _book(path: Path, repo_root: Path, apply: str) -> str:
+def _run_step(
+    huntline: Callable[..., Any], repo_root: Path, tmp_path: Path, step: str, *options: str
+) -> tuple[Any, Path]:
+    """Run a book of one get (the sample processes) and ``step``; return the result and store."""
     bundle = repo_root / "hunts/data/sample_endpoint_bundle.json"
-    path.write_text(
+    book = tmp_path / "book.yaml"
+    book.write_text(
         f"""id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e13
 title: analytics in a flow
 window: {{start: 2024-06-03T00:00:00Z, stop: 2024-06-04T00:00:00Z}}
@@ -124,9 +128,10 @@ steps:
     entity: process
     from: file://{bundle}
     where: "[process:pid > 0]"
-{apply}"""
+{step}"""
     )
-    return str(path)
+    store = tmp_path / "store"
+    return huntline("run", str(book), *options, "--storage", f"file://{store}"), store
 
 
 @pytest.mark.server
@@ -144,9 +149,7 @@ def test_display_is_an_artifact_and_in_the_manifest(
 
     build_test_image("plot", REPO / "analytics_images")
     step = "  - apply: docker://plot\n    on: procs\n    with: {XPARAM: name, top: 5}\n"
-    book = _book(tmp_path / "plot.yaml", repo_root, step)
-    store = tmp_path / "store"
-    result = huntline("run", book, "--json", "--storage", f"file://{store}")
+    result, _ = _run_step(huntline, repo_root, tmp_path, step, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     manifest = json.loads(Path(summary["manifest_uri"].removeprefix("file://")).read_text())
@@ -170,9 +173,7 @@ def test_unknown_parameter_fails_the_run_and_keeps_the_inputs(
 ) -> None:
     build_test_image("sklearn-cluster", REPO / "analytics_images")
     step = "  - apply: docker://sklearn-cluster\n    on: procs\n    with: {n: 2, colums: pid}\n"
-    book = _book(tmp_path / "cluster.yaml", repo_root, step)
-    store = tmp_path / "store"
-    result = huntline("run", book, "--storage", f"file://{store}")
+    result, store = _run_step(huntline, repo_root, tmp_path, step)
     assert result.returncode == 1, result.stderr
     message = " ".join(result.stderr.split())
     assert "has no parameter 'colums' (did you mean 'columns'?)" in message
@@ -189,8 +190,7 @@ def test_python_runner_in_a_flow(
     import json
 
     step = "  - apply: python://susp_scoring\n    on: procs\n    with: {extra_rules: activity}\n"
-    book = _book(tmp_path / "py.yaml", repo_root, step)
-    result = huntline("run", book, "--json", "--storage", f"file://{tmp_path / 'store'}")
+    result, _ = _run_step(huntline, repo_root, tmp_path, step, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     procs = summary["tables"]["procs"]
