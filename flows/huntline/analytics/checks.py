@@ -64,10 +64,29 @@ def step_warnings(step_id: str, step: ApplyStep, labels: ImageLabels | None) -> 
 
 
 def book_warnings(book: HuntBook, *, root: Path = DEFAULT_ROOT, client: Any = None) -> list[str]:
-    """Warnings for every docker ``apply`` step of ``book`` (python:// steps are skipped)."""
+    """Warnings for every ``apply`` step of ``book``."""
     warnings: list[str] = []
     for index, step in enumerate(book.steps):
-        if isinstance(step, ApplyStep) and not step.apply.startswith(PYTHON_SCHEME):
+        if not isinstance(step, ApplyStep):
+            continue
+        if step.apply.startswith(PYTHON_SCHEME):
+            warnings += python_warnings(str(index + 1), step.apply, root)
+        else:
             labels = image_labels(step.apply, root=root, client=client)
             warnings += step_warnings(str(index + 1), step, labels)
     return warnings
+
+
+def python_warnings(step_id: str, reference: str, root: Path) -> list[str]:
+    """A python:// step whose file does not exist (the module is not imported here: that
+    would run its code at validation)."""
+    import importlib.util
+
+    from huntline.analytics.python_runner import resolve
+
+    module, _ = resolve(reference, root)
+    if module.endswith(".py") or "/" in module:
+        return [] if Path(module).is_file() else [f"step {step_id}: {reference}: no file {module}"]
+    if importlib.util.find_spec(module.split(".")[0]) is None:  # finds, does not import
+        return [f"step {step_id}: {reference}: no module {module} (nor {root / module}/)"]
+    return []

@@ -64,6 +64,7 @@ def test_book_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "  - apply: docker://ip_enrich\n    on: conns\n    with: {SANSCRED: a@b.c, base_ur: x}\n"
         "  - apply: docker://domain_lookup\n    on: conns\n    network: true\n"
         "  - apply: python://analytics_images/plot/analytics.py:analytics\n    on: conns\n"
+        "  - apply: python://plott\n    on: conns\n"
     )
     monkeypatch.chdir(REPO)
     warnings = book_warnings(load_book(book))
@@ -73,6 +74,7 @@ def test_book_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "step 2: analytics kestrel-analytics-ip_enrich has no parameter 'base_ur' (did you mean "
         "'base_url'?)\n  hint: its parameters: SANSCRED, base_url, cache_file, columns, "
         "max_retries, max_wait, on_error, timeout",
+        "step 5: python://plott: no module plott (nor analytics_images/plott/)",
     ]
     assert cli.main(["validate", str(book)]) == 0  # warnings do not fail validation
 
