@@ -20,7 +20,8 @@ It reports the alerts raised, the notifications sent, the ledger's size and keys
 and the median ledger section time per run (read + claim write + delivery to a local file +
 record write).
 
-**100,000 keys.** A ledger of ``--big`` entries (alerts JSON of ~700 bytes each) is written, then
+**100,000 keys.** A ledger of ``--big`` entries (alert JSON of ~900 bytes each, with a random
+hash and host so it compresses like real alerts) is written, then
 ``--repeat`` runs each raise 50 alerts (25 already in the ledger, 25 new) through
 ``run_section``. Reported: the ledger's size, a plain read, a plain write (parse + serialise
 the whole ledger), and the whole section per run (two conditional read-modify-writes).
@@ -176,6 +177,7 @@ def big_ledger(size: int) -> Ledger:
         count=3,
         flow_run_url="http://127.0.0.1:4200/runs/flow-run/0d3c1e7e-0000-0000-0000-000000000000",
     )
+    rng = random.Random(size)
     ledger = Ledger()
     for index in range(size):
         key = f"{index:032x}"
@@ -189,7 +191,17 @@ def big_ledger(size: int) -> Ledger:
                 last_seen=START,
                 last_event=START,
                 last_run="r0",
-                alert=template.model_copy(update={"alert_id": key}).model_dump_json(),
+                alert=template.model_copy(
+                    update={
+                        "alert_id": key,
+                        # unique values, so the ledger compresses like real alerts do
+                        "fields": {
+                            "sha256": rng.randbytes(32).hex(),
+                            "pid": rng.randrange(1 << 16),
+                        },
+                        "group": {"host": f"host-{rng.randrange(10**6):06d}", "name": "x"},
+                    }
+                ).model_dump_json(),
                 notified_at=START,
                 notified_until=START,
                 destinations=["soc"],
