@@ -1,7 +1,9 @@
 """Compile a hunt book into a plan: a DAG of steps ordered by the variables they read and write.
 
-Each step depends on the step that last wrote each variable it reads, so independent ``get``
-steps run concurrently while an ``apply`` waits for the data it works on. The plan is pure data:
+Each step depends on the step that last wrote each variable it reads
+(:func:`huntline.book.variables.data_flow`), so independent ``get`` steps run concurrently
+while an ``apply`` waits for the data it works on. Every step kind comes from the registry
+(:data:`huntline.book.STEP_KINDS`). The plan is pure data:
 it touches no data source, which is what makes ``huntline compile --explain`` a safe dry run.
 """
 
@@ -10,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from huntline.book import Alert, ApplyStep, GetStep, HuntBook, load_book
+from huntline.book import Alert, HuntBook, StepKind, StepModel, kind_of, load_book
+from huntline.book.variables import data_flow
 from huntline.errors import CompileError
 from huntline.window import Window
 
@@ -27,7 +31,7 @@ class PlannedStep:
     """
 
     id: str
-    step: GetStep | ApplyStep
+    step: StepModel
     inputs: dict[str, str]
 
     @property
@@ -35,8 +39,12 @@ class PlannedStep:
         return tuple(dict.fromkeys(self.inputs.values()))
 
     @property
+    def step_kind(self) -> StepKind[Any]:
+        return kind_of(self.step)
+
+    @property
     def kind(self) -> str:
-        return "get" if isinstance(self.step, GetStep) else "apply"
+        return self.step_kind.keyword
 
 
 @dataclass(frozen=True)
@@ -60,55 +68,39 @@ class Plan:
 
 def compile_book(book: HuntBook) -> Plan:
     """Order the book's steps into a plan; raises :class:`CompileError` on a broken data flow."""
-    writers: dict[str, str] = {}
-    planned: list[PlannedStep] = []
-    for index, step in enumerate(book.steps):
-        kind = "get" if isinstance(step, GetStep) else "apply"
-        step_id = f"{index:02d}_{kind}"
-        inputs: dict[str, str] = {}
-        for variable in step.reads:
-            if variable not in writers:
-                raise CompileError(
-                    f"steps[{index}] reads {variable!r}, which no earlier step sets", step=step_id
-                )
-            inputs[variable] = writers[variable]
-        planned.append(PlannedStep(id=step_id, step=step, inputs=inputs))
-        for variable in step.writes:
-            writers[variable] = step_id
-    alert_input = None
-    if book.alert is not None:
-        if book.alert.on not in writers:
-            raise CompileError(f"alert.on reads {book.alert.on!r}, which no step sets")
-        alert_input = writers[book.alert.on]
-    return Plan(book=book, steps=tuple(planned), alert=book.alert, alert_input=alert_input)
+    flow = data_flow(book.steps, book.alert.on if book.alert else None)
+    if flow.unset:
+        unset = flow.unset[0]
+        where = ".".join(str(part) for part in unset.location)
+        raise CompileError(f"{where}: {unset.message}")
+    ids = [f"{index:02d}_{kind_of(step).keyword}" for index, step in enumerate(book.steps)]
+    planned = tuple(
+        PlannedStep(
+            id=ids[index],
+            step=step,
+            inputs={variable: ids[writer] for variable, writer in flow.inputs[index].items()},
+        )
+        for index, step in enumerate(book.steps)
+    )
+    alert_input = ids[flow.writers[book.alert.on]] if book.alert is not None else None
+    return Plan(book=book, steps=planned, alert=book.alert, alert_input=alert_input)
 
 
 def explain(plan: Plan, windows: dict[str, Window]) -> list[dict[str, str]]:
     """One row per task of the plan: what it does, what it reads, and what it would query or run.
 
-    ``windows`` gives each get step's resolved window.
+    ``windows`` gives each windowed step's resolved window.
     """
-    from huntline.analytics.contract import image_for, param_value
-    from huntline.fetch.pattern import with_window
-
     rows: list[dict[str, str]] = []
     for planned in plan.steps:
-        step = planned.step
-        after = ", ".join(planned.depends_on) or "-"
-        if isinstance(step, GetStep):
-            query = with_window(step.where, windows[planned.id])
-            detail = f"{step.entity} FROM {', '.join(step.sources)} WHERE {query}"
-            if step.limit:
-                detail += f" LIMIT {step.limit}"
-            rows.append({"task": planned.id, "after": after, "writes": step.get, "does": detail})
-        else:
-            params = ", ".join(f"{key}={param_value(value)}" for key, value in step.with_.items())
-            detail = f"image {image_for(step.apply)} ON {', '.join(step.on)}"
-            detail += f" WITH {params}" if params else ""
-            detail += f" (timeout {step.timeout}, network {'on' if step.network else 'off'})"
-            rows.append(
-                {"task": planned.id, "after": after, "writes": ", ".join(step.on), "does": detail}
-            )
+        rows.append(
+            {
+                "task": planned.id,
+                "after": ", ".join(planned.depends_on) or "-",
+                "writes": ", ".join(planned.step.writes),
+                "does": planned.step_kind.explain(planned.step, windows.get(planned.id)),
+            }
+        )
     if plan.alert is not None:
         from huntline.alert.rules import describe
 
@@ -126,7 +118,7 @@ def explain(plan: Plan, windows: dict[str, Window]) -> list[dict[str, str]]:
 def resolve_windows(
     plan: Plan, now: datetime, start: datetime | None = None, stop: datetime | None = None
 ) -> dict[str, Window]:
-    """The window of every get step.
+    """The window of every step whose kind runs over one (``get``).
 
     A window given for the run (``start``/``stop``) overrides the book; otherwise a step's own
     ``window:`` wins over the book's default ``window:``, resolved relative to ``now``.
@@ -136,10 +128,10 @@ def resolve_windows(
     run_window = Window(start, stop) if start is not None and stop is not None else None
     windows: dict[str, Window] = {}
     for planned in plan.steps:
-        if isinstance(planned.step, GetStep):
-            windows[planned.id] = run_window or (planned.step.window or plan.book.window).resolve(
-                now
-            )
+        own_window = planned.step_kind.windowed
+        if own_window is not None:
+            spec = own_window(planned.step) or plan.book.window
+            windows[planned.id] = run_window or spec.resolve(now)
     return windows
 
 

@@ -22,9 +22,10 @@ from huntline.alert import AlertRecord
 from huntline.alert.prefect_limit import hunt_ledger_limit
 from huntline.alert.section import SectionResult
 from huntline.alert.views import alert_status
-from huntline.book import GetStep, HuntBook
+from huntline.book import HuntBook, StepModel, kind_of
 from huntline.compile import Plan, prepare_hunt
 from huntline.errors import StorageError
+from huntline.runtime import RunContext, StepOutput
 from huntline.storage import TableRef, open_store
 from huntline.window import Window
 
@@ -54,50 +55,40 @@ class RunSummary(BaseModel):
 
 # No task-level retries: the data source layer retries transient errors with backoff itself,
 # and a permanent one (bad credentials, a malformed bundle) would only fail again.
-@task(name="get", task_run_name="{step_id} get {step.get}")
-def get_task(
-    context: run.RunContext, step_id: str, step: GetStep, window: Window
-) -> run.StepOutput:
-    output = run.fetch_step(context, step_id, step, window)
-    ref = output.tables[step.get]
+@task(name="step")
+def step_task(
+    context: RunContext,
+    step_id: str,
+    step: StepModel,
+    upstream: list[StepOutput],
+    window: Window | None,
+) -> StepOutput:
+    """Any step: run its kind's plain function on the tables it reads, then log and link what
+    the kind's report says. ``_submit_steps`` names each task after its kind."""
+    kind = kind_of(step)
+    tables = {name: ref for output in upstream for name, ref in output.tables.items()}
+    output = kind.run(context, step_id, step, {name: tables[name] for name in step.reads}, window)
+    report = kind.report(step_id, step, output)
     logger = get_run_logger()
-    logger.info("%s: %d rows of %s into %s", step_id, ref.rows, step.entity, ref.uri)
-    for warning in output.warnings:
-        logger.warning("%s", warning)
-    create_link_artifact(
-        key=_artifact_key(step_id, step.get),
-        link=ref.uri,
-        link_text=f"{step.get}: {ref.rows} rows",
-        description=f"`{output.query}`",
-    )
-    return output
-
-
-@task(name="apply", task_run_name="{step_id} apply {step.apply}")
-def apply_task(
-    context: run.RunContext, step_id: str, step: Any, upstream: list[run.StepOutput]
-) -> run.StepOutput:
-    inputs = {name: ref for output in upstream for name, ref in output.tables.items()}
-    output = run.apply_step(context, step_id, step, {name: inputs[name] for name in step.on})
-    logger = get_run_logger()
-    if output.image_id is None:
-        logger.warning("%s: every input is empty, so %s did not run", step_id, output.image)
-    for name, ref in output.tables.items():
-        logger.info("%s: %s now has %d rows, %d columns", step_id, name, ref.rows, len(ref.columns))
-    if output.display_uri:
+    for line in report.info:
+        logger.info("%s", line)
+    for line in [*output.warnings, *report.warnings]:
+        logger.warning("%s", line)
+    for link in report.links:
         create_link_artifact(
-            key=_artifact_key(step_id, "display"),
-            link=output.display_uri,
-            link_text=f"display of {output.image}",
+            key=_artifact_key(link.key),
+            link=link.uri,
+            link_text=link.text,
+            description=link.description,
         )
     return output
 
 
 @task(name="alert", task_run_name="alert on {book.alert.on}")
 def alert_task(
-    context: run.RunContext,
+    context: RunContext,
     book: HuntBook,
-    upstream: run.StepOutput,
+    upstream: StepOutput,
     raised_at: datetime,
     window: Window,
 ) -> run.AlertOutput:
@@ -162,7 +153,7 @@ def hunt(
     now = datetime.now(UTC)
     prepared = prepare_hunt(book, now, start, stop)
     hunt_book, plan, windows = prepared.book, prepared.plan, prepared.windows
-    context = run.RunContext(
+    context = RunContext(
         storage=open_store(storage).root,
         hunt_id=str(hunt_book.id),
         run_date=now.strftime("%Y-%m-%d"),
@@ -170,9 +161,9 @@ def hunt(
         dry_run=dry_run,
         flow_run_url=_flow_run_url(),
     )
-    outputs: list[run.StepOutput] = []
+    outputs: list[StepOutput] = []
     alerts: run.AlertOutput | None = None
-    futures: dict[str, PrefectFuture[run.StepOutput]] = {}
+    futures: dict[str, PrefectFuture[StepOutput]] = {}
     try:
         _submit_steps(plan, context, windows, futures)
         outputs = [future.result() for future in futures.values()]
@@ -211,27 +202,29 @@ def hunt(
 
 def _submit_steps(
     plan: Plan,
-    context: run.RunContext,
+    context: RunContext,
     windows: dict[str, Window],
-    futures: dict[str, PrefectFuture[run.StepOutput]],
+    futures: dict[str, PrefectFuture[StepOutput]],
 ) -> None:
     """Submit every step, each waiting only on the steps it reads from (the DAG)."""
     for planned in plan.steps:
-        if isinstance(planned.step, GetStep):
-            futures[planned.id] = get_task.submit(
-                context, planned.id, planned.step, windows[planned.id]
-            )
-        else:
-            # Prefect resolves the futures to their StepOutputs before the task runs.
-            upstream: Any = [futures[step_id] for step_id in planned.depends_on]
-            futures[planned.id] = apply_task.submit(context, planned.id, planned.step, upstream)
+        kind = planned.step_kind
+        named = step_task.with_options(
+            name=kind.keyword,
+            task_run_name=f"{planned.id} {kind.keyword} {kind.headline(planned.step)}",
+        )
+        # Prefect resolves the futures to their StepOutputs before the task runs.
+        upstream: Any = [futures[step_id] for step_id in planned.depends_on]
+        futures[planned.id] = named.submit(
+            context, planned.id, planned.step, upstream, windows.get(planned.id)
+        )
 
 
 def _summary(
-    context: run.RunContext,
+    context: RunContext,
     book: HuntBook,
     plan: Plan,
-    outputs: list[run.StepOutput],
+    outputs: list[StepOutput],
     alerts: run.AlertOutput | None,
     manifest_uri: str,
 ) -> RunSummary:
@@ -261,15 +254,15 @@ def _summary(
     )
 
 
+def _artifact_key(*parts: str) -> str:
+    # Artifact keys allow lower-case letters, digits and dashes only.
+    return "-".join(parts).lower().replace("_", "-")
+
+
 def _flow_run_url() -> str | None:
     """The UI page of this flow run, for the manifest (``huntline runs show`` prints it)."""
     ui, flow_run_id = PREFECT_UI_URL.value(), flow_run.get_id()
     return f"{ui}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
-
-
-def _artifact_key(*parts: str) -> str:
-    # Artifact keys allow lower-case letters, digits and dashes only.
-    return "-".join(parts).lower().replace("_", "-")
 
 
 def _span(windows: dict[str, Window]) -> Window:

@@ -3,15 +3,33 @@
 The book (``window:``), the compiler (``--start``/``--stop`` of a run), the flow and every data
 source use this class, so there is one place that decides what a window is: both ends are
 normalised to UTC (a time without a zone *is* UTC, as in hunt books and on the command line),
-and the start comes strictly before the stop. It sits below every stage and imports none.
+and the start comes strictly before the stop. Durations (``24h``) are read here too. It sits
+below every stage and imports none.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from huntline.errors import WindowError
+
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``30m``, ``24h``, ``7d`` or ``2w`` into a timedelta.
+
+    Raises:
+        ValueError: ``text`` is not such a duration (a book model reports it at its line).
+    """
+    match = DURATION.match(text)
+    if not match:
+        raise ValueError(f"expected a duration such as 30m, 24h or 7d, got {text!r}")
+    amount, unit = match.groups()
+    return timedelta(**{DURATION_UNITS[unit]: int(amount)})
 
 
 def utc(moment: datetime) -> datetime:

@@ -17,7 +17,7 @@ from typing import Any
 from huntline.analytics import contract
 from huntline.analytics.images import DEFAULT_ROOT
 from huntline.analytics.labels import ImageLabels, check_parameters, dockerfile_labels
-from huntline.book.model import ApplyStep, HuntBook
+from huntline.book import ApplyStep, HuntBook
 from huntline.errors import AnalyticsError
 
 PYTHON_SCHEME = "python://"

@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
-from stix2patterns.validator import run_validator
+from pydantic import BaseModel, ValidationError
 
-from huntline.book.model import Alert, ApplyStep, GetStep, HuntBook, WindowSpec
-from huntline.book.observables import pattern_type_problems
-from huntline.book.quoting import quoting_hint
+from huntline.book.fields import WindowSpec
+from huntline.book.model import Alert, HuntBook
+from huntline.book.steps import KEYWORDS, STEP_KINDS, kind_of
+from huntline.book.steps.base import Location
+from huntline.book.variables import data_flow
 from huntline.condition import ConditionError, parse_condition
 from huntline.errors import BookError
 
-Location = tuple[str | int, ...]
-STEP_TAGS = {"get", "apply"}
 # Builds scalars (str, int, float, bool, null, timestamps) by the YAML 1.1 safe rules.
 _SCALARS = yaml.SafeLoader("")
 
@@ -83,7 +82,7 @@ def _clean_location(location: tuple[int | str, ...]) -> Location:
         after_step_index = (
             index >= 2 and location[index - 2] == "steps" and isinstance(location[index - 1], int)
         )
-        if after_step_index and part in STEP_TAGS and index + 1 < len(location):
+        if after_step_index and part in KEYWORDS and index + 1 < len(location):
             continue
         cleaned.append(part)
     return tuple(cleaned)
@@ -91,7 +90,8 @@ def _clean_location(location: tuple[int | str, ...]) -> Location:
 
 def _known_keys() -> set[str]:
     keys: set[str] = set()
-    for model in (HuntBook, GetStep, ApplyStep, Alert, WindowSpec):
+    models: list[type[BaseModel]] = [HuntBook, Alert, WindowSpec]
+    for model in [*models, *(kind.model for kind in STEP_KINDS)]:
         keys.update(field.alias or name for name, field in model.model_fields.items())
     return keys
 
@@ -175,29 +175,18 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
     def report(path: Location, message: str) -> None:
         problems.append(f"{file}:{lines.line(path)} {_dotted(path)}: {message}")
 
-    defined: set[str] = set()
     for index, step in enumerate(book.steps):
-        if isinstance(step, GetStep):
-            where = ("steps", index, "where")
-            failures = run_validator(step.where, stix_version="2.0")
-            for message in failures:
-                hint = quoting_hint(*lines.scalars.get(where, (None, "")), step.where)
-                report(
-                    where,
-                    f"invalid STIX pattern: {message.removeprefix('FAIL: ')}"
-                    + (f"\n  hint: {hint}" if hint else ""),
-                )
-            for problem in [] if failures else pattern_type_problems(step.entity, step.where):
-                report(where, problem)
-        elif isinstance(step, ApplyStep):
-            for position, variable in enumerate(step.on):
-                if variable not in defined:
-                    report(("steps", index, "on", position), _undefined(variable, defined))
-        if isinstance(step, GetStep):
-            defined.add(step.get)
+        at: Location = ("steps", index)
+
+        def scalar(where: Location, at: Location = at) -> tuple[str | None, str]:
+            return lines.scalars.get((*at, *where), (None, ""))
+
+        for where, message in kind_of(step).checks(step, scalar):
+            report((*at, *where), message)
+    flow = data_flow(book.steps, book.alert.on if book.alert else None)
+    for unset in flow.unset:
+        report(unset.location, unset.message)
     if book.alert is not None:
-        if book.alert.on not in defined:
-            report(("alert", "on"), _undefined(book.alert.on, defined))
         try:
             parse_condition(book.alert.when)
         except ConditionError as error:
@@ -207,8 +196,3 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
         for entry, message in notify_problems(book.alert):
             report(("alert", "notify", *([] if entry is None else [entry])), message)
     return problems
-
-
-def _undefined(variable: str, defined: set[str]) -> str:
-    known = ", ".join(sorted(defined)) or "none yet"
-    return f"variable {variable!r} is not set by any earlier step (set so far: {known})"

@@ -24,7 +24,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from huntline.book.model import parse_duration
+from huntline.window import parse_duration
 
 Scalar = str | int | float | bool
 
