@@ -1,7 +1,9 @@
 """``apply: NAME``: run an analytics over variables (the Kestrel analytics contract).
 
-The inputs stay in storage whatever happens; the analytics' outputs are merged back into each
-variable by ``id``. The runner machinery is imported when a step runs, not when a book loads.
+The reference's scheme picks the runner (:mod:`huntline.analytics.runner`), checked when the
+book loads. The inputs stay in storage whatever happens; the analytics' outputs are merged back
+into each variable by ``id``. The runners' machinery is imported when a step runs, not when a
+book loads.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, field_validator
 
+from huntline.analytics.contract import param_value
+from huntline.analytics.runner import runner_for, scheme_problem
 from huntline.book.fields import VARIABLE_NAME, OneOrMore
 from huntline.book.steps.base import Link, Report, StepKind, StepModel
 from huntline.window import Window, parse_duration
@@ -38,6 +42,14 @@ class ApplyStep(StepModel):
     timeout: str = Field(default="10m", description="Kill the analytics after this long")
     network: bool = Field(default=False, description="Give the container network access")
 
+    @field_validator("apply")
+    @classmethod
+    def _known_runner(cls, value: str) -> str:
+        problem = scheme_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: str) -> str:
@@ -58,10 +70,8 @@ class ApplyStep(StepModel):
 
 
 def _explain(step: ApplyStep, window: Window | None) -> str:
-    from huntline.analytics.contract import image_for, param_value
-
     params = ", ".join(f"{key}={param_value(value)}" for key, value in step.with_.items())
-    detail = f"image {image_for(step.apply)} ON {', '.join(step.on)}"
+    detail = f"{runner_for(step.apply).explain(step.apply)} ON {', '.join(step.on)}"
     detail += f" WITH {params}" if params else ""
     return detail + f" (timeout {step.timeout}, network {'on' if step.network else 'off'})"
 
@@ -86,8 +96,6 @@ def apply_step(
     """
     import pandas as pd
 
-    from huntline.analytics.contract import image_for
-    from huntline.analytics.dispatch import run_analytics
     from huntline.analytics.docker_runner import ContainerLimits
     from huntline.analytics.merge import merge_output_file
     from huntline.errors import AnalyticsError
@@ -95,7 +103,8 @@ def apply_step(
     from huntline.storage import key_of, open_store, write_table
 
     store = open_store(context.storage)
-    image = image_for(step.apply)
+    runner = runner_for(step.apply)
+    image = runner.target(step.apply)
     if all(inputs[name].rows == 0 for name in step.on):
         # Nothing to analyse: the variables stay as they are, and no container runs on empty
         # tables that most analytics would reject for their missing columns.
@@ -112,7 +121,7 @@ def apply_step(
         variables = [pd.read_parquet(path) for path in files]
         limits = ContainerLimits(timeout=step.timeout_seconds, network=step.network)
         try:
-            result = run_analytics(image, files, step.with_, workdir / "data", limits)
+            result = runner.run(step.apply, files, step.with_, workdir / "data", limits)
         except AnalyticsError as error:
             logs = str(error.context.get("logs") or "")
             if logs:

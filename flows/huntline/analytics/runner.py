@@ -1,0 +1,150 @@
+"""The analytics runners: an :class:`AnalyticsRunner` Protocol and its registry keyed by scheme.
+
+An ``apply:`` reference names its runner by scheme: ``python://plot`` runs in this process,
+``docker://NAME``, a bare ``NAME`` or a full image reference (no ``://``) run in Docker. The
+book validates the scheme against :data:`RUNNERS` when it loads, so a typo (``pyhton://``) is a
+located error listing the runners that exist, not a run-time failure after the fetch.
+
+A new runner is one module with a class satisfying :class:`AnalyticsRunner` plus one line in
+:data:`RUNNERS`; every runner passes the same contract test
+(``tests/integration/test_runner_contract.py``). The runners here import their machinery (the
+Docker SDK, pandas) only when they run, so loading a book stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from huntline.analytics.contract import image_for
+from huntline.errors import AnalyticsError
+
+if TYPE_CHECKING:
+    from huntline.analytics.docker_runner import ContainerLimits, ContainerResult
+
+DEFAULT_SCHEME = "docker"
+SEPARATOR = "://"
+
+
+class AnalyticsRunner(Protocol):
+    """Runs one analytics under the Kestrel contract and lays out its results the same way
+    (``output/{i}.parquet.gz``, ``display/*.html`` under ``workdir``).
+
+    Attributes:
+        scheme: The scheme of the references it runs (``docker`` for ``docker://NAME``).
+    """
+
+    scheme: str
+
+    def target(self, reference: str) -> str:
+        """What runs for ``reference``, as recorded in the manifest (an image, a module)."""
+        ...
+
+    def explain(self, reference: str) -> str:
+        """The start of ``huntline compile``'s line, e.g. ``image kestrel-analytics-NAME``."""
+        ...
+
+    def run(
+        self,
+        reference: str,
+        input_files: Sequence[Path],
+        params: Mapping[str, object],
+        workdir: Path,
+        limits: ContainerLimits,
+    ) -> ContainerResult:
+        """Run the analytics on ``input_files`` (the i-th ``on`` variable each).
+
+        Args:
+            reference: The step's ``apply:`` value.
+            input_files: Parquet files, one per variable, in ``on`` order.
+            params: The step's ``with:`` mapping (environment variables to the analytics).
+            workdir: A fresh directory private to this run, for inputs, outputs and display.
+            limits: Timeout, network and resources; a runner applies what it can enforce.
+
+        Raises:
+            AnalyticsError: it could not run, failed, or broke the output contract.
+        """
+        ...
+
+
+class DockerRunner:
+    """``docker://NAME``, ``NAME`` or a full image: a locked-down container (docker_runner)."""
+
+    scheme = "docker"
+
+    def target(self, reference: str) -> str:
+        return image_for(reference)
+
+    def explain(self, reference: str) -> str:
+        return f"image {image_for(reference)}"
+
+    def run(
+        self,
+        reference: str,
+        input_files: Sequence[Path],
+        params: Mapping[str, object],
+        workdir: Path,
+        limits: ContainerLimits,
+    ) -> ContainerResult:
+        from huntline.analytics.docker_runner import run_container
+
+        return run_container(reference, input_files, params, workdir, limits)
+
+
+class PythonRunner:
+    """``python://module:function``: Kestrel's python interface in this process (python_runner).
+    It has no isolation and no timeout: limits do not apply."""
+
+    scheme = "python"
+
+    def target(self, reference: str) -> str:
+        return reference
+
+    def explain(self, reference: str) -> str:
+        return f"image {reference}"
+
+    def run(
+        self,
+        reference: str,
+        input_files: Sequence[Path],
+        params: Mapping[str, object],
+        workdir: Path,
+        limits: ContainerLimits,
+    ) -> ContainerResult:
+        from huntline.analytics.python_runner import run_python
+
+        return run_python(reference, input_files, params, workdir)
+
+
+RUNNERS: dict[str, AnalyticsRunner] = {
+    runner.scheme: runner for runner in (DockerRunner(), PythonRunner())
+}
+"""Every analytics runner, by scheme."""
+
+
+def scheme_of(reference: str) -> str:
+    """The scheme of an ``apply`` reference; no ``://`` means an image, so ``docker``."""
+    scheme, found, _ = reference.strip().partition(SEPARATOR)
+    return scheme.lower() if found else DEFAULT_SCHEME
+
+
+def scheme_problem(reference: str) -> str | None:
+    """Why no runner takes ``reference`` (its scheme is not registered), or None."""
+    scheme = scheme_of(reference)
+    if scheme in RUNNERS:
+        return None
+    known = ", ".join(f"{name}{SEPARATOR}" for name in RUNNERS)
+    return f"no analytics runner for {scheme}{SEPARATOR} (runners: {known})"
+
+
+def runner_for(reference: str) -> AnalyticsRunner:
+    """The runner of an ``apply`` reference.
+
+    Raises:
+        AnalyticsError: no runner is registered for its scheme (the message lists them).
+    """
+    problem = scheme_problem(reference)
+    if problem:
+        raise AnalyticsError(problem, image=reference)
+    return RUNNERS[scheme_of(reference)]
