@@ -18,7 +18,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
 from huntline.errors import StorageError
+from huntline.tables import conform, ipc_schema, unified_schema, write_ipc
 
 DEFAULT_ROOT = "file://.huntline/store"
 
@@ -103,13 +104,19 @@ class FileStore:
         self._write(key, lambda handle: handle.write(data))
 
     def _write(self, key: str, writer: Callable[[BinaryIO], object]) -> None:
+        """Write to a dot-prefixed temporary file beside ``key``, then rename it: readers see
+        the whole object or none, and a write that fails for any reason leaves neither."""
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(fd, "wb") as handle:
-                writer(handle)
-            os.replace(temporary, target)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    writer(handle)
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
         except OSError as error:
             raise StorageError(
                 f"cannot write {self.uri(key)}: {error}", uri=self.uri(key)
@@ -267,19 +274,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def unify_schemas(schemas: Iterable[pa.Schema]) -> pa.Schema:
-    """One schema holding every column of ``schemas``; an all-null column takes the other type."""
-    fields: dict[str, pa.Field] = {}
-    for schema in schemas:
-        for field in schema:
-            known = fields.get(field.name)
-            if known is None or pa.types.is_null(known.type):
-                fields[field.name] = field.with_nullable(True)
-            elif not pa.types.is_null(field.type) and known.type != field.type:
-                fields[field.name] = pa.field(field.name, pa.large_string(), nullable=True)
-    return pa.schema(list(fields.values()))
-
-
 class TableWriter:
     """Builds one parquet table from batches that may differ in columns, in bounded memory.
 
@@ -318,14 +312,14 @@ class TableWriter:
     def commit(self) -> TableRef:
         """Write the final object and return its reference."""
         final = self._workdir / "table.parquet"
-        schema = unify_schemas(_part_schema(part) for part in self._parts)
+        schema = unified_schema(ipc_schema(part) for part in self._parts)
         with pq.ParquetWriter(final, schema, compression="zstd") as writer:
             for part in self._parts:
                 with pa.OSFile(str(part)) as source:
                     reader = pa.ipc.open_file(source)
                     for index in range(reader.num_record_batches):
                         batch = pa.Table.from_batches([reader.get_batch(index)])
-                        writer.write_table(_conform(batch, schema))
+                        writer.write_table(conform(batch, schema))
                 # mimalloc keeps freed pages; hand back what this part used
                 pa.default_memory_pool().release_unused()
         self.store.put_file(self.key, final)
@@ -346,28 +340,6 @@ class TableWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def write_ipc(path: Path, table: pa.Table, *, batch_rows: int | None = None) -> None:
-    """Write ``table`` as an Arrow IPC file (local scratch: fast to write and to read back),
-    in record batches of at most ``batch_rows`` rows."""
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=batch_rows)
-
-
-def _part_schema(part: Path) -> pa.Schema:
-    with pa.OSFile(str(part)) as source:
-        return pa.ipc.open_file(source).schema
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
-    for field in schema:
-        if field.name in table.column_names:
-            columns.append(table.column(field.name).cast(field.type))
-        else:
-            columns.append(pa.nulls(table.num_rows, type=field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def write_table(store: ObjectStore, key: str, frame: pd.DataFrame) -> TableRef:

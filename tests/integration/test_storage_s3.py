@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -29,3 +32,31 @@ def test_missing_bucket_is_a_clear_error(moto_server: str, s3_bucket: str) -> No
         store.put_bytes("k", b"1")
     assert caught.value.message.startswith("cannot write s3://no-such-bucket-here/x/k")
     assert caught.value.hint == "check the bucket exists, the credentials, and AWS_ENDPOINT_URL"
+
+
+def test_an_s3_upload_that_fails_midway_leaves_no_object_and_no_upload(
+    s3_bucket: str, tmp_path: Path
+) -> None:
+    """A large file goes up in parts; the second part fails. S3 shows an object only once an
+    upload completes, and the aborted multipart upload must not linger (its parts cost money)."""
+    import boto3
+
+    store = open_store(f"s3://{s3_bucket}/hunts")
+    assert isinstance(store, S3Store)
+    source = tmp_path / "big.parquet"
+    source.write_bytes(os.urandom(20 << 20))  # above boto3's 8 MB multipart threshold
+    parts: list[int] = []
+
+    def fail_second_part(**kwargs: object) -> None:
+        parts.append(1)
+        if len(parts) == 2:
+            raise ConnectionError("network gone mid-upload")
+
+    store._client.meta.events.register("before-call.s3.UploadPart", fail_second_part)
+    with pytest.raises((StorageError, ConnectionError)):
+        store.put_file("h/t.parquet", source)
+    assert len(parts) >= 2, "the failure came after a part was sent"
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    assert client.list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0
+    assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    assert not store.exists("h/t.parquet")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -68,3 +69,36 @@ def test_unreadable_table_is_a_clear_error(tmp_path: Path) -> None:
     store.put_bytes("garbage.parquet", b"not parquet")
     with pytest.raises(StorageError, match=r"garbage\.parquet is not a readable parquet table"):
         read_table(store, store.uri("garbage.parquet"))
+
+
+def test_a_file_write_that_fails_midway_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """list() hides dot-prefixed temporaries, so look at the directory itself."""
+    import shutil
+
+    store = FileStore(tmp_path / "store")
+    source = tmp_path / "big.parquet"
+    source.write_bytes(b"x" * (3 << 20))
+
+    def copy_then_fail(src: BinaryIO, dst: BinaryIO, length: int = 0) -> None:
+        dst.write(src.read(1 << 20))  # a first megabyte lands in the temporary file
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy_then_fail)
+    with pytest.raises(StorageError, match=r"cannot write .*a/t\.parquet: .*No space left"):
+        store.put_file("a/t.parquet", source)
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+
+    monkeypatch.undo()
+
+    class Interrupted(BaseException):
+        pass
+
+    def interrupted(handle: BinaryIO) -> None:
+        handle.write(b"half")
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        store._write("a/u.json", interrupted)
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == []

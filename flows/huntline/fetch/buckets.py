@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from huntline.fetch.merge import ORDINAL, conform, merge_occurrences
 from huntline.fetch.references import MAX_DEPTH, ref_targets
-from huntline.storage import write_ipc
+from huntline.tables import write_ipc
 
 _HEX = pa.array([f"{i:02x}" for i in range(256)], pa.large_string())
 

@@ -37,7 +37,7 @@ from huntline.fetch.merge import concat_unified, merge_occurrences, unified_sche
 from huntline.fetch.occurrences import OBSERVATION_COLUMNS
 from huntline.fetch.plans import SOURCE_COLUMN
 from huntline.fetch.references import Resolver
-from huntline.storage import write_ipc
+from huntline.tables import write_ipc
 
 __all__ = ["EntitySpool", "concat_unified", "entity_table", "merge_occurrences"]
 

@@ -36,6 +36,8 @@ import pyarrow.compute as pc
 
 from huntline.errors import FetchError
 from huntline.fetch.plans import OBSERVATION_COLUMNS, SOURCE_COLUMN, json_text
+from huntline.tables import conform as conform
+from huntline.tables import unified_schema as unified_schema
 
 _LAST = pc.ScalarAggregateOptions(skip_nulls=True)
 _VALID = pc.CountOptions(mode="only_valid")
@@ -194,45 +196,3 @@ def concat_unified(tables: list[pa.Table]) -> pa.Table:
         return pa.table({"id": pa.array([], pa.large_string())})
     schema = unified_schema(t.schema for t in tables)
     return pa.concat_tables([conform(t, schema) for t in tables])
-
-
-def unified_schema(schemas: Iterable[pa.Schema]) -> pa.Schema:
-    """One type per column over ``schemas``, columns first seen first."""
-    kinds: dict[str, set[pa.DataType]] = {}
-    for schema in schemas:
-        for field in schema:
-            kinds.setdefault(field.name, set())
-            if not pa.types.is_null(field.type):
-                kinds[field.name].add(field.type)
-    return pa.schema([(name, _common_type(types)) for name, types in kinds.items()])
-
-
-def _common_type(types: set[pa.DataType]) -> pa.DataType:
-    if not types:
-        return pa.large_string()
-    if len(types) == 1:
-        only = next(iter(types))
-        return pa.large_string() if pa.types.is_string(only) else only
-    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
-        return pa.float64()
-    return pa.large_string()
-
-
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    arrays = []
-    for field in schema:
-        if field.name not in table.column_names:
-            arrays.append(pa.nulls(table.num_rows, field.type))
-            continue
-        column = table.column(field.name)
-        if column.type != field.type:
-            column = _cast(column, field.type)
-        arrays.append(column)
-    return pa.table(arrays, schema=schema)
-
-
-def _cast(column: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
-    """Casts used when merging; booleans as text are ``1``/``0``, as SQLite stores them."""
-    if pa.types.is_boolean(column.type) and pa.types.is_large_string(to):
-        return pc.if_else(column, "1", "0").cast(to)
-    return column.cast(to)

@@ -11,7 +11,7 @@ import pytest
 from huntline.fetch import buckets as buckets_module
 from huntline.fetch.buckets import Buckets
 from huntline.fetch.merge import ORDINAL, merge_occurrences, unified_schema
-from huntline.storage import write_ipc
+from huntline.tables import write_ipc
 
 
 def occurrences(ids: list[int], first: int) -> pa.Table:
