@@ -1,0 +1,108 @@
+"""The step functions of a run, over local storage and without Prefect: every kind's run
+function in plan order, the alert step and the manifest, as the flow would call them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from huntline import run
+from huntline.book import ApplyStep
+from huntline.compile import PreparedHunt, prepare_hunt
+from huntline.runtime import RunContext, StepOutput
+from huntline.storage import open_store, read_table, write_table
+
+NOW = datetime(2024, 6, 4, tzinfo=UTC)
+
+
+@pytest.fixture
+def hunt(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PreparedHunt:
+    """The sample hunt, its analytics run in process (python://), from the repository root."""
+    monkeypatch.chdir(repo_root)
+    text = (repo_root / "hunts/suspicious_processes.yaml").read_text()
+    book = tmp_path / "book.yaml"
+    book.write_text(text.replace("docker://susp_scoring", "python://susp_scoring"))
+    return prepare_hunt(book, NOW)
+
+
+def context_in(tmp_path: Path, dry_run: bool = True) -> RunContext:
+    return RunContext(
+        storage=(tmp_path / "store").as_uri(),
+        hunt_id="h",
+        run_date="2024-06-04",
+        flow_run_id="r",
+        dry_run=dry_run,
+    )
+
+
+def run_steps(hunt: PreparedHunt, context: RunContext) -> dict[str, StepOutput]:
+    """The flow's DAG, run in order by plain calls."""
+    outputs: dict[str, StepOutput] = {}
+    for planned in hunt.plan.steps:
+        inputs = {var: outputs[step].tables[var] for var, step in planned.inputs.items()}
+        outputs[planned.id] = planned.step_kind.run(
+            context, planned.id, planned.step, inputs, hunt.windows.get(planned.id)
+        )
+    return outputs
+
+
+def test_steps_alert_and_manifest_over_local_storage(hunt: PreparedHunt, tmp_path: Path) -> None:
+    context = context_in(tmp_path)
+    outputs = run_steps(hunt, context)
+    store = open_store(context.storage)
+
+    fetched, scored = outputs["00_get"].tables["procs"], outputs["01_apply"].tables["procs"]
+    assert fetched.uri == store.uri("h/2024-06-04/r/00_get/procs.parquet")
+    assert fetched.rows > 0 and scored.rows == fetched.rows
+    assert "x_suspicious_score" in read_table(store, scored).columns
+    assert outputs["01_apply"].image == "python://susp_scoring"
+    assert store.exists("h/2024-06-04/r/01_apply/container.log")
+
+    window = hunt.windows["00_get"]
+    alerts = run.alert_step(context, hunt.book, scored, NOW, window)
+    frame = read_table(store, scored)
+    assert len(alerts.alerts) == int((frame["x_suspicious_score"] >= 2).sum()) > 0
+    assert alerts.alerts_jsonl_uri == store.uri("h/2024-06-04/r/alert/alerts.jsonl")
+    assert alerts.evidence is not None and alerts.evidence.rows >= len(alerts.alerts)
+
+    manifest_uri = run.write_manifest(
+        context,
+        book_path=str(tmp_path / "book.yaml"),
+        book=hunt.book,
+        windows=hunt.windows,
+        steps=list(outputs.values()),
+        alerts=alerts,
+        status="completed",
+    )
+    manifest = json.loads(store.get_bytes("h/2024-06-04/r/manifest.json"))
+    assert manifest_uri == store.uri("h/2024-06-04/r/manifest.json")
+    assert manifest["status"] == "completed" and manifest["dry_run"] is True
+    assert manifest["windows"]["00_get"] == {
+        "start": "2024-06-03T00:00:00+00:00",
+        "stop": "2024-06-04T00:00:00+00:00",
+    }
+    assert [step["step_id"] for step in manifest["steps"]] == ["00_get", "01_apply"]
+    assert manifest["alerts"]["count"] == len(alerts.alerts)
+
+
+def test_apply_on_empty_inputs_runs_nothing(hunt: PreparedHunt, tmp_path: Path) -> None:
+    context = context_in(tmp_path)
+    empty = write_table(
+        open_store(context.storage), "h/x/00_get/procs.parquet", pd.DataFrame({"id": []})
+    )
+    step = hunt.plan.steps[1].step
+    assert isinstance(step, ApplyStep)
+    output = run.apply_step(context, "01_apply", step, {"procs": empty})
+    assert output.tables == {"procs": empty}
+    assert output.image == "python://susp_scoring" and output.image_id is None
+
+
+def test_a_failed_run_is_summarised_in_one_line() -> None:
+    from huntline.errors import FetchError
+
+    assert run.failure_summary(FetchError("bad bundle", hint="fix it")) == "bad bundle"
+    assert run.failure_summary(KeyError("x")) == "KeyError: 'x'"
