@@ -59,38 +59,42 @@ _TextKeys.yaml_implicit_resolvers = {
 }
 
 
-def discover(paths: Sequence[Path]) -> tuple[list[LoadedTests], list[CaseResult]]:
-    """The tests files under ``paths`` (books, tests files or folders), and a failed result for
-    each book that has none: every book must carry tests."""
-    found: dict[Path, LoadedTests] = {}
-    missing: list[CaseResult] = []
+def book_paths(paths: Sequence[Path]) -> list[Path]:
+    """The hunt books named by ``paths``: books themselves, and the books in folders (files
+    with ``id`` and ``steps``; tests files and other YAML such as intel feeds are not books)."""
+    books: list[Path] = []
     for path in paths:
         if path.is_dir():
             candidates = sorted(
                 p for p in path.rglob("*.y*ml") if not p.name.endswith(TESTS_SUFFIX)
             )
-            books = [p for p in candidates if _is_book(p)]
-        elif path.name.endswith(TESTS_SUFFIX):
-            found[path] = load_tests(path)
-            continue
+            books += [p for p in candidates if _is_book(p)]
+        elif not path.name.endswith(TESTS_SUFFIX):
+            books.append(path)
+    return list(dict.fromkeys(books))
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[LoadedTests], list[CaseResult]]:
+    """The tests files under ``paths`` (books, tests files or folders), and a failed result for
+    each book that has none: every book must carry tests."""
+    found = {path: load_tests(path) for path in paths if path.name.endswith(TESTS_SUFFIX)}
+    missing: list[CaseResult] = []
+    for book in book_paths(paths):
+        sidecar = tests_file_for(book)
+        if sidecar.is_file():
+            found.setdefault(sidecar, load_tests(sidecar))
         else:
-            books = [path]
-        for book in books:
-            sidecar = tests_file_for(book)
-            if sidecar.is_file():
-                found[sidecar] = load_tests(sidecar)
-            else:
-                missing.append(
-                    CaseResult(
-                        tests_file=str(sidecar),
-                        book=str(book),
-                        case="(no tests)",
-                        passed=False,
-                        seconds=0.0,
-                        differences=[f"- tests in {sidecar}", "+ no such file"],
-                        alerts=[],
-                    )
+            missing.append(
+                CaseResult(
+                    tests_file=str(sidecar),
+                    book=str(book),
+                    case="(no tests)",
+                    passed=False,
+                    seconds=0.0,
+                    differences=[f"- tests in {sidecar}", "+ no such file"],
+                    alerts=[],
                 )
+            )
     return list(found.values()), missing
 
 

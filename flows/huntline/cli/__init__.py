@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from huntline.cli import alerts, book, datasources, images, intel, runs, server, testing
+from huntline.cli import alerts, attack, book, datasources, images, intel, runs, server, testing
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
 
@@ -33,6 +33,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     server.register,
     intel.register,
     testing.register,
+    attack.register,
 )
 """Every command group, in the order ``huntline --help`` lists them."""
 
