@@ -11,7 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_UI_URL
@@ -23,11 +27,13 @@ from huntline.alert.prefect_limit import hunt_ledger_limit
 from huntline.alert.section import SectionResult
 from huntline.alert.views import alert_status
 from huntline.book import HuntBook, StepModel, kind_of
-from huntline.compile import Plan, prepare_hunt
+from huntline.compile import Plan
 from huntline.errors import StorageError
 from huntline.runtime import RunContext, StepOutput
+from huntline.schedule.coverage import record_coverage
+from huntline.schedule.prepare import PreparedRun, RunRequest, prepare_run
 from huntline.storage import TableRef, open_store
-from huntline.window import Window
+from huntline.window import Window, utc
 
 ALERT_ARTIFACT_ROWS = 200
 
@@ -139,27 +145,56 @@ def hunt(
     stop: datetime | None = None,
     dry_run: bool = False,
     storage: str | None = None,
+    source: str | None = None,
+    indicators: dict[str, list[str]] | None = None,
+    intel_feed: str | None = None,
+    intel_parquet: str | None = None,
+    scheduled: bool = False,
 ) -> RunSummary:
     """Run one hunt book: fetch, analyse, alert.
 
     Args:
         book: Path of the hunt book (relative to the working directory of the run).
-        start: Window start for every get step; defaults from the book.
+        start: Window start for every get step (ISO 8601); defaults from the book.
         stop: Window stop; give both or neither.
         dry_run: Compute and store alerts, but deliver none.
         storage: Object storage root (file://DIR or s3://BUCKET/PREFIX); defaults to
             HUNTLINE_STORAGE, then file://.huntline/store.
+        source: Data source for every get step instead of the book's (a stix-shifter
+            profile, a file:// or http(s):// bundle).
+        indicators: Extra indicators by type for the book's {{ intel.TYPE }} patterns, e.g.
+            {"file_name": ["mimi.exe"]}; makes the run a retro-hunt over intel.lookback.
+        intel_feed: The feed the indicators came from (set by intel triggers).
+        intel_parquet: A stored table of new indicators (set by intel triggers for large
+            updates).
+        scheduled: Cover the window ending at the run's scheduled time and catch up gaps in
+            the coverage record (set by the deployment's schedule).
     """
     now = datetime.now(UTC)
-    prepared = prepare_hunt(book, now, start, stop)
+    store = open_store(storage)
+    request = RunRequest(
+        start=start,
+        stop=stop,
+        source=source,
+        indicators=indicators,
+        intel_feed=intel_feed,
+        intel_parquet=intel_parquet,
+        scheduled_at=utc(flow_run.scheduled_start_time) if scheduled else None,
+    )
+    prepared_run = prepare_run(book, now, request, store)
+    prepared = prepared_run.hunt
     hunt_book, plan, windows = prepared.book, prepared.plan, prepared.windows
+    _report_window(prepared_run)
     context = RunContext(
-        storage=open_store(storage).root,
+        storage=store.root,
         hunt_id=str(hunt_book.id),
         run_date=now.strftime("%Y-%m-%d"),
         flow_run_id=str(flow_run.get_id() or "local"),
         dry_run=dry_run,
         flow_run_url=_flow_run_url(),
+        indicators=prepared_run.indicators,
+        intel_feed=prepared_run.feed,
+        source=source,
     )
     outputs: list[StepOutput] = []
     alerts: run.AlertOutput | None = None
@@ -197,7 +232,25 @@ def hunt(
         status="completed",
     )
     create_link_artifact(key="manifest", link=manifest_uri, link_text="run manifest")
-    return _summary(context, hunt_book, plan, outputs, alerts, manifest_uri)
+    covered = prepared_run.coverage_window(dry_run)
+    if covered is not None:
+        record_coverage(store, context.hunt_id, covered)
+    summary = _summary(context, hunt_book, plan, outputs, alerts, manifest_uri)
+    if prepared_run.window.uncovered is not None:
+        summary.warnings.append(prepared_run.window.describe())
+    return summary
+
+
+def _report_window(prepared: PreparedRun) -> None:
+    """Say which window the run covers and why, in its log and as an artifact; a gap that
+    stays uncovered is a warning."""
+    text = prepared.window.describe()
+    if prepared.retro:
+        counts = ", ".join(f"{len(v)} {k}" for k, v in prepared.indicators.items())
+        text += f"; retro-hunt for {counts} from {prepared.feed}"
+    logger = get_run_logger()
+    (logger.warning if prepared.window.uncovered else logger.info)("window: %s", text)
+    create_markdown_artifact(key="window", markdown=f"**Window**: {text}")
 
 
 def _submit_steps(

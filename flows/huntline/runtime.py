@@ -23,6 +23,10 @@ class RunContext(BaseModel):
     flow_run_id: str
     dry_run: bool = False
     flow_run_url: str | None = None
+    # A retro-hunt's indicators by type, for the book's {{ intel.TYPE }} patterns, and their feed.
+    indicators: dict[str, list[str]] = {}
+    intel_feed: str = ""
+    source: str | None = None  # the run's data source instead of every get step's own
 
     @property
     def prefix(self) -> str:

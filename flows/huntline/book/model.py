@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from huntline.book.fields import VARIABLE_NAME, OneOrMore, Strict, WindowSpec
+from huntline.book.schedule import IntelUse, Schedule
 from huntline.book.steps import Step
 from huntline.window import parse_duration
 
@@ -129,6 +130,8 @@ class HuntBook(Strict):
     )
     steps: list[Step] = Field(min_length=1)
     alert: Alert | None = None
+    schedule: Schedule | None = None
+    intel: IntelUse | None = None
     runner: Literal["docker", "python"] = Field(
         default="docker",
         description="How an apply step with a bare NAME runs: docker (image "
@@ -150,3 +153,11 @@ class HuntBook(Strict):
             for step in data.get("steps") or []
         ]
         return {**data, "steps": steps}
+
+    @model_validator(mode="after")
+    def _schedule_needs_lookback(self) -> HuntBook:
+        if self.schedule is not None and self.window.last is None:
+            raise ValueError(
+                "a scheduled book needs a relative window (window: {last: 35m}), its look-back"
+            )
+        return self

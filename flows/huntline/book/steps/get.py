@@ -89,9 +89,20 @@ class GetStep(StepModel):
 
 def _checks(step: GetStep, source: ScalarSource) -> list[tuple[Location, str]]:
     """The pattern parses as STIX 2.0, and can return the entity the hunter meant."""
+    from huntline.intel.model import INDICATOR_TYPES
+    from huntline.intel.template import sample, unknown_placeholders
+
     where: Location = ("where",)
-    failures = run_validator(step.where, stix_version="2.0")
-    problems: list[tuple[Location, str]] = []
+    problems: list[tuple[Location, str]] = [
+        (
+            where,
+            f"unknown indicator type intel.{kind}: use one of "
+            + ", ".join(f"intel.{known}" for known in INDICATOR_TYPES),
+        )
+        for kind in unknown_placeholders(step.where)
+    ]
+    pattern = sample(step.where)  # {{ intel.TYPE }} stands for a set of indicators
+    failures = run_validator(pattern, stix_version="2.0")
     for message in failures:
         hint = quoting_hint(*source(where), step.where)
         problems.append(
@@ -102,7 +113,7 @@ def _checks(step: GetStep, source: ScalarSource) -> list[tuple[Location, str]]:
             )
         )
     if not failures:
-        found = pattern_type_problems(step.entity, step.where)
+        found = pattern_type_problems(step.entity, pattern)
         problems.extend((where, problem) for problem in found)
     return problems
 
@@ -138,15 +149,19 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     from huntline.errors import DataSourceError, FetchError
     from huntline.fetch.pattern import with_window
     from huntline.fetch.span import empty_fetch_warning
+    from huntline.intel.retro import tag_table
     from huntline.runtime import StepOutput
     from huntline.storage import open_store
 
     store = open_store(context.storage)
+    # A retro-hunt's indicators fill the pattern's templates, in chunks; a run may override
+    # the sources.
+    step, queries = retro_step(step, context.indicators, context.source)
     query = with_window(step.where, window)
     with ExitStack() as stack:
         spools: list[EntitySpool] = []  # at most one, made on the first page (it makes a folder)
         try:
-            pages = asyncio.run(_spool_pages(step, window, spools, stack))
+            pages = asyncio.run(_spool_pages(step, queries, window, spools, stack))
         except (DataSourceError, FetchError) as error:
             if spools and spools[0].observations:
                 key = context.key(step_id, f"{step.get}.partial.parquet")
@@ -155,6 +170,8 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
                 error.message += f" (fetched so far: {partial.rows} rows, kept in {partial.uri})"
             raise
         ref = _write_entities(store, context.key(step_id, f"{step.get}.parquet"), spools, step)
+    if context.indicators:
+        ref = tag_table(store, ref, context.indicators, context.intel_feed)
     sources = ", ".join(step.sources)
     return StepOutput(
         step_id=step_id,
@@ -168,22 +185,27 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
 
 
 async def _spool_pages(
-    step: GetStep, window: Window, spools: list[EntitySpool], stack: ExitStack
+    step: GetStep,
+    queries: list[str],
+    window: Window,
+    spools: list[EntitySpool],
+    stack: ExitStack,
 ) -> int:
     from huntline.fetch.entities import EntitySpool
     from huntline.fetch.multi import fetch_sources
 
     pages = 0
-    stream = fetch_sources(
-        step.sources, step.where, window, limit=step.limit, page_size=step.page_size
-    )
-    async for page in stream:
-        pages += 1
-        # One spool for every source: each observed-data carries its x_datasource, so an
-        # entity seen by several sources merges into one row naming them all.
-        if not spools:
-            spools.append(stack.enter_context(EntitySpool()))
-        spools[0].add(page.observed)
+    for pattern in queries:  # one, or a retro-hunt's chunks one after the other
+        stream = fetch_sources(
+            step.sources, pattern, window, limit=step.limit, page_size=step.page_size
+        )
+        async for page in stream:
+            pages += 1
+            # One spool for every source: each observed-data carries its x_datasource, so an
+            # entity seen by several sources (or chunks) merges into one row naming them all.
+            if not spools:
+                spools.append(stack.enter_context(EntitySpool()))
+            spools[0].add(page.observed)
     return pages
 
 
@@ -206,6 +228,27 @@ def _write_entities(
                 batch = everything.filter(wanted.mask(everything)) if wanted.applies else everything
                 writer.append(batch)
         return writer.commit()
+
+
+def retro_step(
+    step: GetStep, indicators: dict[str, list[str]], source: str | None
+) -> tuple[GetStep, list[str]]:
+    """The step a run fetches, and its queries.
+
+    With indicators, ``where`` becomes the whole rendered pattern (it filters the fetched
+    entities) and the queries are its chunks (:mod:`huntline.intel.template`). ``source``
+    replaces the step's sources (the run's override).
+    """
+    from huntline.intel.template import chunked_patterns, placeholders, render
+
+    update: dict[str, object] = {}
+    queries = [step.where]
+    if placeholders(step.where):
+        update["where"] = render(step.where, indicators)
+        queries = chunked_patterns(step.where, indicators)
+    if source:
+        update["sources"] = [source]
+    return (step.model_copy(update=update) if update else step), queries
 
 
 def _report(step_id: str, step: GetStep, output: StepOutput) -> Report:

@@ -1,0 +1,1 @@
+"""Runs without a person: scheduled windows, the coverage record, deployments and backfill."""

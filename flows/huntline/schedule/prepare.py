@@ -1,0 +1,85 @@
+"""Everything a run decides before its first task: its window and its indicators.
+
+The flow (:mod:`huntline.flow`) calls :func:`prepare_run` with what it was asked (the run's
+parameters and its scheduled time) and gets back the compiled hunt with the run's window, the
+run's indicators (given, or read from a stored table), and the window the run adds to the
+coverage record when it completes. The get steps render their patterns with the indicators
+(:func:`huntline.book.steps.get.retro_step`) from the run context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from huntline.book import load_book
+from huntline.compile import PreparedHunt, prepare_hunt
+from huntline.intel.retro import run_indicators
+from huntline.intel.template import Indicators
+from huntline.schedule.coverage import load_coverage
+from huntline.schedule.windows import RunWindow, decide_window
+from huntline.storage import ObjectStore
+from huntline.window import Window
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run was asked to do, from its parameters."""
+
+    start: datetime | None = None
+    stop: datetime | None = None
+    source: str | None = None
+    indicators: Indicators | None = None
+    intel_feed: str | None = None
+    intel_parquet: str | None = None
+    scheduled_at: datetime | None = None  # set for a run that covers its scheduled window
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    hunt: PreparedHunt
+    window: RunWindow
+    indicators: Indicators
+    feed: str
+
+    @property
+    def retro(self) -> bool:
+        return bool(self.indicators)
+
+    def coverage_window(self, dry_run: bool) -> Window | None:
+        """What the run adds to the coverage record: every get step's common window, unless
+        it is a retro-hunt or a dry run (neither searched everything the book looks for)."""
+        if self.retro or dry_run or not self.hunt.windows:
+            return None
+        windows = list(self.hunt.windows.values())
+        start, stop = max(w.start for w in windows), min(w.stop for w in windows)
+        return Window(start, stop) if start < stop else None
+
+
+def prepare_run(book: str, now: datetime, request: RunRequest, store: ObjectStore) -> PreparedRun:
+    """Decide the run's window and indicators; raises the book's, window's or storage's errors."""
+    model = load_book(book)
+    indicators = run_indicators(store, request.indicators, request.intel_parquet)
+    coverage = (
+        load_coverage(store, str(model.id))
+        if request.scheduled_at is not None and model.schedule is not None
+        else None
+    )
+    window = decide_window(
+        model,
+        now=now,
+        start=request.start,
+        stop=request.stop,
+        retro=bool(indicators),
+        scheduled_at=request.scheduled_at,
+        coverage=coverage,
+    )
+    start, stop = (
+        (window.window.start, window.window.stop)
+        if window.window
+        else (request.start, request.stop)
+    )
+    hunt = prepare_hunt(book, now, start, stop)
+    feed = request.intel_feed or ("parameters" if indicators else "")
+    return PreparedRun(hunt=hunt, window=window, indicators=indicators, feed=feed)
