@@ -87,6 +87,14 @@ def step_task(
             link_text=link.text,
             description=link.description,
         )
+    for markdown in report.markdown:
+        create_markdown_artifact(
+            key=_artifact_key(markdown.key),
+            markdown=markdown.text,
+            description=markdown.description,
+        )
+    if report.error is not None:
+        raise report.error
     return output
 
 

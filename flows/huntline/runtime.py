@@ -7,6 +7,8 @@ and picklable: Prefect passes them between tasks, and only references to tables 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 from huntline.storage import TableRef
@@ -49,3 +51,4 @@ class StepOutput(BaseModel):
     query: str | None = None
     source: str | None = None
     warnings: list[str] = []
+    gate: dict[str, Any] | None = None  # a quality gate's result (huntline.quality.GateResult)

@@ -85,7 +85,11 @@ def test_steps_alert_and_manifest_over_local_storage(hunt: PreparedHunt, tmp_pat
         "start": "2024-06-03T00:00:00+00:00",
         "stop": "2024-06-04T00:00:00+00:00",
     }
-    assert [step["step_id"] for step in manifest["steps"]] == ["00_get", "01_apply"]
+    assert [step["step_id"] for step in manifest["steps"]] == ["00_get", "01_apply", "02_expect"]
+    gate = manifest["steps"][2]["gate"]
+    assert gate["variable"] == "procs" and all(check["passed"] for check in gate["checks"])
+    assert outputs["02_expect"].tables["procs"] == scored, "a gate passes its variable through"
+    assert store.exists("h/2024-06-04/r/02_expect/gate.md")
     assert manifest["alerts"]["count"] == len(alerts.alerts)
 
 

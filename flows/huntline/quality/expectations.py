@@ -182,9 +182,8 @@ def _details(result: dict[str, Any]) -> dict[str, Any]:
     if "missing_count" in result:
         details["missing_count"] = _plain(result["missing_count"])
     if result.get("partial_unexpected_list"):
-        details["unexpected_examples"] = [
-            _plain(value) for value in result["partial_unexpected_list"][:EXAMPLES]
-        ]
+        distinct = dict.fromkeys(_plain(value) for value in result["partial_unexpected_list"])
+        details["unexpected_examples"] = list(distinct)[:EXAMPLES]
     return details
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from huntline.book import STEP_KINDS, ApplyStep, GetStep, kind_of, load_book, parse_book
-from huntline.book.steps import KEYWORDS
+from huntline.book.steps import KEYWORDS, ExpectStep
 from huntline.book.variables import data_flow
 from huntline.errors import BookError
 from huntline.runtime import StepOutput
@@ -19,8 +19,8 @@ HEAD = "id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11\ntitle: t\nsteps:\n"
 
 
 def test_every_kind_has_one_keyword_and_model() -> None:
-    assert KEYWORDS == ("get", "apply")
-    assert [kind.model for kind in STEP_KINDS] == [GetStep, ApplyStep]
+    assert KEYWORDS == ("get", "apply", "expect")
+    assert [kind.model for kind in STEP_KINDS] == [GetStep, ApplyStep, ExpectStep]
     book = load_book(BOOKS / "valid.yaml")
     assert [kind_of(step).keyword for step in book.steps] == ["get", "get", "apply", "apply"]
 
@@ -28,7 +28,9 @@ def test_every_kind_has_one_keyword_and_model() -> None:
 def test_the_step_switch_lists_the_registered_keywords() -> None:
     with pytest.raises(BookError) as caught:
         parse_book(HEAD + "  - fetch: procs\n", "k.yaml")
-    assert caught.value.problems == ["k.yaml:4 steps[0]: each step starts with get: or apply:"]
+    assert caught.value.problems == [
+        "k.yaml:4 steps[0]: each step starts with get:, apply: or expect:"
+    ]
 
 
 def test_unknown_keys_are_guessed_from_every_kind() -> None:

@@ -15,9 +15,10 @@ from pydantic_core import CoreSchema
 
 from huntline.book.steps.apply import APPLY, ApplyStep
 from huntline.book.steps.base import StepKind, StepModel
+from huntline.book.steps.expect import EXPECT, ExpectStep
 from huntline.book.steps.get import GET, GetStep
 
-STEP_KINDS: tuple[StepKind[Any], ...] = (GET, APPLY)
+STEP_KINDS: tuple[StepKind[Any], ...] = (GET, APPLY, EXPECT)
 """Every step kind, in the order error messages list them."""
 
 _BY_KEYWORD: dict[str, StepKind[Any]] = {kind.keyword: kind for kind in STEP_KINDS}
@@ -65,6 +66,7 @@ __all__ = [
     "KEYWORDS",
     "STEP_KINDS",
     "ApplyStep",
+    "ExpectStep",
     "GetStep",
     "Step",
     "StepKind",

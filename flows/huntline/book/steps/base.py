@@ -55,13 +55,25 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Markdown:
+    """A markdown artifact a task shows in the Prefect UI (a quality gate's result)."""
+
+    key: str
+    text: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     """What a step's task logs and shows after it ran; kept free of Prefect so it is tested
-    plainly and the flow renders every kind's report the same way."""
+    plainly and the flow renders every kind's report the same way. ``error``, if set, is raised
+    by the task once the rest is shown: a failed quality gate shows what it found, then fails."""
 
     info: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    markdown: tuple[Markdown, ...] = ()
+    error: Exception | None = None
 
 
 #: Runs one step: (context, step id, step, its input tables by variable, its window or None).
