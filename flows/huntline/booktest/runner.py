@@ -132,7 +132,7 @@ def run_case(tests: LoadedTests, case: Case) -> CaseResult:
             book_path, window = _prepare(tests, case, workdir)
         except HuntlineError as problem:
             return result([f"+ cannot prepare the case: {problem}"], [], None)
-        alerts, failure, run_id = _run_flow(book_path, window, workdir)
+        alerts, failure, run_id = _run_flow(book_path, window, workdir, case.indicators)
     return result(compare(case.expect, alerts, failure), alerts, run_id)
 
 
@@ -165,7 +165,10 @@ def _prepare(
 
 
 def _run_flow(
-    book: Path, window: tuple[datetime, datetime], workdir: Path
+    book: Path,
+    window: tuple[datetime, datetime],
+    workdir: Path,
+    indicators: dict[str, list[str]] | None,
 ) -> tuple[list[AlertRecord], str | None, str | None]:
     from huntline.flow import hunt
 
@@ -175,6 +178,7 @@ def _run_flow(
         stop=window[1],
         dry_run=True,
         storage=f"file://{workdir / 'store'}",
+        indicators=indicators,
         return_state=True,
     )
     run_id = str(state.state_details.flow_run_id)

@@ -22,6 +22,10 @@ needs; and a book's tests can be added without touching the book. Its shape::
           procs: {bundle: data/sample.json}
       - name: a gate that cannot hold
         expect: {error: "gate 01_expect on procs failed"}
+      - name: a retro-hunt                # a book whose patterns read {{ intel.TYPE }}
+        indicators: {file_name: [mimi.exe]}
+        data: {procs: {bundle: data/sample.json}}
+        expect: {alerts: 1}
 
 Conditions are the alert condition language (:mod:`huntline.condition`) over the alerts:
 ``title``, ``severity``, ``entity_id``, ``entity_type``, ``tags`` and each alert's fields.
@@ -104,6 +108,9 @@ class Case(_Strict):
         default=DEFAULT_TIME, description="When inline observations and table rows were seen"
     )
     data: dict[str, SampleData] = Field(default_factory=dict)
+    indicators: dict[str, list[str]] | None = Field(
+        default=None, description="Intel indicators by type, for books with {{ intel.TYPE }}"
+    )
     expect: Expected
 
 
