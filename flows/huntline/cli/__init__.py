@@ -20,7 +20,18 @@ from typing import Any
 
 from rich.markup import escape
 
-from huntline.cli import alerts, attack, book, datasources, images, intel, runs, server, testing
+from huntline.cli import (
+    alerts,
+    attack,
+    book,
+    datasources,
+    images,
+    intel,
+    runs,
+    schedule,
+    server,
+    testing,
+)
 from huntline.cli.console import err, print_error
 from huntline.errors import HuntlineError
 
@@ -32,6 +43,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     datasources.register,
     server.register,
     intel.register,
+    schedule.register,
     testing.register,
     attack.register,
 )

@@ -1,8 +1,9 @@
-"""``huntline server``: start, stop or ask about the local Prefect server."""
+"""``huntline server``: start, stop or ask about the local Prefect server and its worker."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from huntline.cli.console import err, out
@@ -10,22 +11,44 @@ from huntline.cli.console import err, out
 
 def cmd_server(args: argparse.Namespace) -> int:
     from huntline.server import ensure_server, running_local_server, state_dir, stop_local_server
+    from huntline.worker import running_worker, start_worker, stop_worker
 
     home = state_dir() / "prefect"
     if args.action == "start":
         started = ensure_server(progress=lambda message: err.print(message, markup=False))
         out.print(f"Prefect UI: {started.ui_url}")
+        if not args.no_worker:
+            from prefect.client.orchestration import get_client
+
+            from huntline.schedule.deploy import ensure_work_pool
+
+            with get_client(sync_client=True) as client:
+                ensure_work_pool(client, args.pool)
+            pid = start_worker(home, started.api_url, args.pool, Path.cwd())
+            out.print(
+                f"worker of pool {args.pool!r} running (pid {pid}, log {home / 'worker.log'})"
+            )
+        out.print("stop both with: huntline server stop")
     elif args.action == "stop":
-        out.print("stopped" if stop_local_server(home) else "no local server was running")
+        worker = stop_worker(home)
+        server = stop_local_server(home)
+        out.print(
+            ("stopped the server" if server else "no local server was running")
+            + (" and its worker" if worker else "")
+        )
     else:
         running = running_local_server(home)
+        worker_pid = running_worker(home)
         out.print(f"running: {running.ui_url}" if running else "not running")
+        out.print(f"worker: pid {worker_pid}" if worker_pid else "worker: not running")
         return 0 if running else 1
     return 0
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add ``server start|stop|status``."""
-    server = commands.add_parser("server", help="the local Prefect server")
+    server = commands.add_parser("server", help="the local Prefect server and its worker")
     server.add_argument("action", choices=["start", "stop", "status"])
+    server.add_argument("--pool", default="huntline", help="the worker's work pool (huntline)")
+    server.add_argument("--no-worker", action="store_true", help="start the server only")
     server.set_defaults(handler=cmd_server)

@@ -1,0 +1,99 @@
+"""``huntline deploy`` and ``huntline coverage``: hunts that run without a person."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from huntline.cli.console import err, out
+
+GENERATED = Path("deployments/huntline.yaml")
+DEFAULT_POOL = "huntline"
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from prefect.client.orchestration import get_client
+
+    from huntline.intel.model import load_feeds
+    from huntline.schedule.deploy import apply_changes, plan_changes
+    from huntline.schedule.specs import desired_specs, write_specs
+    from huntline.server import ensure_server
+
+    root = Path.cwd()
+    hunts = Path(args.hunts)
+    feeds_file = hunts / "intel.yaml"
+    feeds = load_feeds(feeds_file) if feeds_file.is_file() else None
+    specs = desired_specs(hunts, root, feeds)  # a broken book fails before any server
+    server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
+    with get_client(sync_client=True) as client:
+        changes = plan_changes(client, specs)
+        if not args.dry_run:
+            write_specs(specs, GENERATED)
+            apply_changes(client, changes, root, args.pool)
+    verb = "would" if args.dry_run else "did"
+    table = Table(title=f"deployments ({verb} change) on {server.ui_url}")
+    for column in ("action", "deployment", "schedule", "triggers"):
+        table.add_column(column, overflow="fold")
+    for change in changes:
+        spec = change.spec
+        schedule = f"{spec.cron} ({spec.timezone})" if spec and spec.cron else "-"
+        triggers = ", ".join(f"intel {feed}" for feed in spec.feeds) if spec else "-"
+        table.add_row(change.action, escape(change.name), escape(schedule), escape(triggers))
+    out.print(table)
+    if not args.dry_run:
+        out.print(f"written {GENERATED}; start a worker with: huntline server start")
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from huntline.book import load_book
+    from huntline.schedule.coverage import load_coverage
+    from huntline.storage import open_store
+    from huntline.window import Window
+
+    book = load_book(args.book)
+    coverage = load_coverage(open_store(args.storage), str(book.id))
+    span = coverage.span
+    within = Window(span.start, max(span.stop, datetime.now(UTC))) if span else None
+    gaps = coverage.gaps(within) if within else []
+    if args.json:
+        document = {
+            "hunt": str(book.id),
+            "covered": [[a.isoformat(), b.isoformat()] for a, b in coverage.intervals],
+            "gaps": [[g.start.isoformat(), g.stop.isoformat()] for g in gaps],
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    table = Table(title=f"coverage of {escape(book.title)}")
+    table.add_column("from")
+    table.add_column("to")
+    table.add_column("")
+    rows = [(a, b, "[green]covered[/]") for a, b in coverage.intervals]
+    rows += [(g.start, g.stop, "[red]gap[/]") for g in gaps]
+    for start, stop, what in sorted(rows):
+        table.add_row(start.isoformat(), stop.isoformat(), what)
+    out.print(table if rows else "no run has covered this hunt yet")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add ``deploy`` and ``coverage``."""
+    deploy = commands.add_parser(
+        "deploy", help="register one deployment per hunt book (and the intel watcher)"
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="show what would change")
+    deploy.add_argument("--hunts", default="hunts", help="the folder of hunt books (hunts)")
+    deploy.add_argument("--pool", default=DEFAULT_POOL, help="work pool (huntline)")
+    deploy.set_defaults(handler=cmd_deploy)
+
+    coverage = commands.add_parser("coverage", help="the windows a hunt's runs covered, and gaps")
+    coverage.add_argument("book")
+    coverage.add_argument("--storage", help="object storage root (default: HUNTLINE_STORAGE)")
+    coverage.add_argument("--json", action="store_true", help="print machine-readable output")
+    coverage.set_defaults(handler=cmd_coverage)

@@ -1,0 +1,151 @@
+"""The deployments the hunt books ask for, as plain data: one per book plus the intel watcher.
+
+Every hunt deployment runs the one generic flow ``flows/hunt.py:hunt`` with its book as a
+parameter; they differ only in parameters, schedule, tags and triggers. A book with
+``schedule:`` gets its cron schedule (and ``scheduled: true``, so its runs cover their
+scheduled windows); a book with ``intel:`` gets a trigger on ``huntline.intel.updated`` from
+each of its feeds, which passes the event's indicators in as parameters. Each spec carries a
+fingerprint of itself, stored as the deployment's version, so deploying again can tell
+"unchanged" from "edited" without comparing every field the server normalises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from huntline.book import load_book
+from huntline.booktest.runner import book_paths
+from huntline.errors import ScheduleError
+from huntline.intel.events import EVENT, resource_id
+from huntline.intel.model import FeedsFile
+
+HUNT_ENTRYPOINT = "flows/hunt.py:hunt"
+WATCH_ENTRYPOINT = "flows/intel_watch.py:intel_watch"
+WATCH_NAME = "intel-watch"
+WATCH_CRON = "*/15 * * * *"
+MANAGED_TAG = "huntline"
+
+
+class DeploymentSpec(BaseModel):
+    """One deployment as huntline wants it on the server."""
+
+    name: str
+    flow: str
+    entrypoint: str
+    parameters: dict[str, Any]
+    description: str
+    tags: list[str]
+    cron: str | None = None
+    timezone: str = "UTC"
+    concurrency_limit: int = 1
+    feeds: list[str] = []  # intel feeds whose updates trigger a run
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+    def triggers(self) -> list[dict[str, Any]]:
+        """The deployment triggers, in the shape of ``prefect.yaml``'s ``triggers:``."""
+        return [
+            {
+                "type": "event",
+                "enabled": True,
+                "match": {"prefect.resource.id": resource_id(feed)},
+                "expect": [EVENT],
+                "posture": "Reactive",
+                "threshold": 1,
+                "parameters": {
+                    **self.parameters,
+                    # A plain "{{ … }}" keeps the payload's JSON type (a dict of lists).
+                    "indicators": "{{ event.payload.indicators }}",
+                    "intel_feed": "{{ event.payload.feed }}",
+                    "intel_parquet": "{{ event.payload.parquet }}",
+                    "scheduled": False,
+                },
+            }
+            for feed in self.feeds
+        ]
+
+
+def deployment_name(book: Path) -> str:
+    """``hunts/suspicious_processes.yaml`` -> ``suspicious-processes``."""
+    stem = book.name.removesuffix(".yaml").removesuffix(".yml")
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+
+
+def book_spec(book: Path, root: Path, feeds: FeedsFile | None) -> DeploymentSpec:
+    """The deployment of one book; an intel feed the feeds file lacks is an error."""
+    model = load_book(book)
+    relative = book.resolve().relative_to(root.resolve()).as_posix()
+    wanted = list(model.intel.feeds) if model.intel else []
+    known = set(feeds.feeds) if feeds else set()
+    unknown = [feed for feed in wanted if feed not in known]
+    if unknown:
+        raise ScheduleError(
+            f"{relative}: intel.feeds names unknown feed {', '.join(map(repr, unknown))}",
+            hint=f"the feeds of hunts/intel.yaml are: {', '.join(sorted(known)) or 'none'}",
+        )
+    return DeploymentSpec(
+        name=deployment_name(book),
+        flow="hunt",
+        entrypoint=HUNT_ENTRYPOINT,
+        parameters={"book": relative, "scheduled": model.schedule is not None},
+        description=f"{model.title} ({relative})"
+        + (f": {model.description.strip()}" if model.description.strip() else ""),
+        tags=[MANAGED_TAG, *model.tags],
+        cron=model.schedule.cron if model.schedule else None,
+        timezone=model.schedule.timezone if model.schedule else "UTC",
+        feeds=wanted,
+    )
+
+
+def watch_spec(feeds_file: Path, root: Path) -> DeploymentSpec:
+    relative = feeds_file.resolve().relative_to(root.resolve()).as_posix()
+    return DeploymentSpec(
+        name=WATCH_NAME,
+        flow="intel-watch",
+        entrypoint=WATCH_ENTRYPOINT,
+        parameters={"feeds_file": relative},
+        description=f"Pull the intel feeds of {relative} and announce new indicators",
+        tags=[MANAGED_TAG, "intel"],
+        cron=WATCH_CRON,
+    )
+
+
+def desired_specs(hunts: Path, root: Path, feeds: FeedsFile | None) -> list[DeploymentSpec]:
+    """One spec per book under ``hunts``, plus the intel watcher if there is a feeds file."""
+    specs = [book_spec(book, root, feeds) for book in book_paths([hunts])]
+    if feeds is not None:
+        specs.append(watch_spec(hunts / "intel.yaml", root))
+    names = [spec.name for spec in specs]
+    clashes = sorted({name for name in names if names.count(name) > 1})
+    if clashes:
+        raise ScheduleError(
+            f"several books map to the deployment name {', '.join(clashes)}",
+            hint="rename one of the book files",
+        )
+    return specs
+
+
+def write_specs(specs: list[DeploymentSpec], path: Path) -> None:
+    """The generated deployments, for review and version control (``deployments/``)."""
+    import yaml
+
+    document = {
+        "# generated by": "huntline deploy; edit the hunt books, not this file",
+        "deployments": [
+            {
+                **json.loads(spec.model_dump_json(exclude={"feeds"})),
+                "triggers": spec.triggers(),
+            }
+            for spec in specs
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False, width=100))

@@ -1,0 +1,82 @@
+"""The local ``process`` work-pool worker that ``huntline server start`` runs beside the server.
+
+It runs from the repository root (deployments name their books relative to it), polls every
+second so an intel event reaches its retro-hunt in seconds, and is recorded under the state
+directory so ``huntline server stop`` stops it with the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+POLL_SECONDS = "1"
+
+
+def _record(home: Path) -> Path:
+    return home / "worker.json"
+
+
+def running_worker(home: Path) -> int | None:
+    """The pid of the recorded worker, if it still runs."""
+    try:
+        pid = int(json.loads(_record(home).read_text())["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return pid
+
+
+def start_worker(home: Path, api_url: str, pool: str, workdir: Path) -> int:
+    """Start ``prefect worker start --pool POOL --type process`` in the background."""
+    existing = running_worker(home)
+    if existing is not None:
+        return existing
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "worker.log"
+    environment = {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_WORKER_QUERY_SECONDS": POLL_SECONDS,
+        "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+        "HUNTLINE_HOME": str(workdir.resolve()),
+    }
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "worker",
+                "start",
+                "--pool",
+                pool,
+                "--type",
+                "process",
+            ],
+            cwd=workdir,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            start_new_session=True,
+        )
+    _record(home).write_text(json.dumps({"pid": process.pid, "log": str(log), "pool": pool}))
+    return process.pid
+
+
+def stop_worker(home: Path) -> bool:
+    """Stop the recorded worker and the flow runs it started; returns whether one ran."""
+    pid = running_worker(home)
+    _record(home).unlink(missing_ok=True)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,172 @@
+"""Deployments on a real Prefect server with a real process worker: ``huntline deploy`` is
+idempotent and removes a deleted book's deployment; a cron deployment's scheduled run covers
+its scheduled window; a pulled intel update triggers a retro-hunt that alerts on the sample
+data, naming the indicator and its feed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    DeploymentFilter,
+    DeploymentFilterName,
+)
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from huntline.schedule.coverage import load_coverage
+from huntline.storage import open_store
+from huntline.worker import start_worker, stop_worker
+
+pytestmark = pytest.mark.server
+EVERY_MINUTE = """\
+id: 0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63
+title: Every minute
+tags: [attack.execution]
+window: {last: 1m}
+schedule: {cron: "* * * * *", timezone: UTC, overlap: 30s, max_catchup: 1h}
+steps:
+  - get: procs
+    entity: process
+    from: file://hunts/data/sample_endpoint_bundle.json
+    where: "[process:pid > 0]"
+"""
+
+
+@pytest.fixture
+def project(repo_root: Path, tmp_path: Path) -> Path:
+    """A copy of the repository's entrypoints, sample feed and retro-hunt book."""
+    root = tmp_path / "project"
+    (root / "flows").mkdir(parents=True)
+    for entrypoint in ("hunt.py", "intel_watch.py"):
+        shutil.copy(repo_root / "flows" / entrypoint, root / "flows" / entrypoint)
+    (root / "hunts/data/intel").mkdir(parents=True)
+    for name in (
+        "intel.yaml",
+        "intel_retro_processes.yaml",
+        "data/sample_endpoint_bundle.json",
+        "data/intel/sample_indicators.json",
+    ):
+        shutil.copy(repo_root / "hunts" / name, root / "hunts" / name)
+    (root / "hunts/every_minute.yaml").write_text(EVERY_MINUTE.replace("30s", "1m"))
+    return root
+
+
+@pytest.fixture
+def cli(
+    project: Path, prefect_server: Any, tmp_path: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "PREFECT_API_URL": prefect_server.api_url,
+            "HUNTLINE_STORAGE": str(tmp_path / "store"),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "huntline.cli", *args],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+@pytest.fixture
+def client(prefect_server: Any) -> Iterator[SyncPrefectClient]:
+    with (
+        temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}),
+        get_client(sync_client=True) as opened,
+    ):
+        yield opened
+
+
+@pytest.fixture
+def worker(
+    project: Path, prefect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    monkeypatch.setenv("HUNTLINE_STORAGE", str(tmp_path / "store"))
+    home = tmp_path / "worker"
+    start_worker(home, prefect_server.api_url, "huntline", project)
+    yield home
+    stop_worker(home)
+
+
+def finished_runs(client: SyncPrefectClient, deployment: str) -> list[Any]:
+    runs = client.read_flow_runs(
+        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment]))
+    )
+    return [run for run in runs if run.state and run.state.is_final()]
+
+
+def wait_for_run(client: SyncPrefectClient, deployment: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = finished_runs(client, deployment)
+        if done:
+            return done[0]
+        time.sleep(1)
+    raise TimeoutError(f"no finished run of {deployment} after {timeout:.0f} s")
+
+
+def test_deploy_schedule_and_intel_trigger(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    client: SyncPrefectClient,
+    worker: Path,
+    project: Path,
+    tmp_path: Path,
+) -> None:
+    dry = cli("deploy", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("create") == 3
+    first = cli("deploy")
+    assert first.returncode == 0, first.stderr
+    assert (project / "deployments/huntline.yaml").is_file()
+    again = cli("deploy", "--dry-run")
+    assert again.stdout.count("unchanged") == 3 and "create" not in again.stdout
+
+    deployment = client.read_deployment_by_name("hunt/intel-retro-processes")
+    assert deployment.global_concurrency_limit is not None
+    assert deployment.global_concurrency_limit.limit == 1
+    assert "indicators" in deployment.parameter_openapi_schema["properties"]
+    assert deployment.parameter_openapi_schema["properties"]["source"]["description"]
+
+    pulled = cli("intel", "pull")
+    assert pulled.returncode == 0, pulled.stderr
+    retro = wait_for_run(client, "intel-retro-processes", 180)
+    assert retro.state.is_completed(), retro.state
+    assert retro.parameters["indicators"]["file_name"] == ["mimi.exe"]
+    assert retro.parameters["intel_feed"] == "sample"
+    artifacts = client.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[retro.id]))
+    )
+    alerts = [a for a in artifacts if a.key == "alerts"]
+    assert "mimi.exe matches file_name mimi.exe from intel feed sample" in str(alerts[0].data)
+
+    scheduled = wait_for_run(client, "every-minute", 150)
+    assert scheduled.state.is_completed(), scheduled.state
+    store = open_store(str(tmp_path / "store"))
+    coverage = load_coverage(store, "0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63")
+    stop = scheduled.expected_start_time  # the window ends at the scheduled time
+    assert coverage.covers(stop - timedelta(minutes=2))
+    assert coverage.covers(stop - timedelta(seconds=1))
+
+    (project / "hunts/every_minute.yaml").unlink()
+    removed = cli("deploy")
+    assert removed.returncode == 0, removed.stderr
+    assert "remove" in removed.stdout
+    names = {d.name for d in client.read_deployments()}
+    assert "every-minute" not in names and "intel-retro-processes" in names
