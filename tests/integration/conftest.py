@@ -304,3 +304,20 @@ def huntline(
         )
 
     return run
+
+
+@pytest.fixture
+def artifacts_of(prefect_server: Any) -> Callable[[str], list[dict[str, Any]]]:
+    """The artifacts of a flow run, as the Prefect server's API returns them."""
+    import httpx
+
+    def artifacts(flow_run_id: str) -> list[dict[str, Any]]:
+        response = httpx.post(
+            f"{prefect_server.api_url}/artifacts/filter",
+            json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
+            timeout=10,
+        )
+        result: list[dict[str, Any]] = response.raise_for_status().json()
+        return result
+
+    return artifacts

@@ -21,17 +21,8 @@ def prefect_get(server, path: str) -> dict:  # type: ignore[no-untyped-def]
     return httpx.get(f"{server.api_url}{path}", timeout=10).raise_for_status().json()
 
 
-def artifacts_of(server, flow_run_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    response = httpx.post(
-        f"{server.api_url}/artifacts/filter",
-        json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
-        timeout=10,
-    )
-    return response.raise_for_status().json()
-
-
 def test_sample_hunt_on_local_storage(
-    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path, artifacts_of
 ) -> None:
     store = tmp_path / "store"
     result = huntline("run", SAMPLE, "--json", "--storage", f"file://{store}")
@@ -69,7 +60,7 @@ def test_sample_hunt_on_local_storage(
 
     flow_run = prefect_get(prefect_server, f"/flow_runs/{summary['flow_run_id']}")
     assert flow_run["state_type"] == "COMPLETED"
-    keys = {artifact["key"] for artifact in artifacts_of(prefect_server, summary["flow_run_id"])}
+    keys = {artifact["key"] for artifact in artifacts_of(summary["flow_run_id"])}
     assert {"alerts", "manifest", "00-get-procs"} <= keys
     assert summary["flow_run_url"].endswith(f"/runs/flow-run/{summary['flow_run_id']}")
 

@@ -6,23 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 pytestmark = [pytest.mark.server, pytest.mark.docker]
 
 
-def artifacts_of(server, flow_run_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    response = httpx.post(
-        f"{server.api_url}/artifacts/filter",
-        json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
-        timeout=10,
-    )
-    return response.raise_for_status().json()
-
-
 def test_the_sample_gate_passes_and_is_recorded(
-    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path
+    huntline, repo_root: Path, prefect_server, susp_scoring_image: str, tmp_path: Path, artifacts_of
 ) -> None:
     result = huntline(
         "run", "hunts/suspicious_processes.yaml", "--json", "--storage", f"file://{tmp_path}"
@@ -40,7 +30,7 @@ def test_the_sample_gate_passes_and_is_recorded(
         ("between(x_suspicious_score, min=0, max=100)", True),
         ("fresh(1d)", True),
     ]
-    artifacts = {a["key"]: a for a in artifacts_of(prefect_server, summary["flow_run_id"])}
+    artifacts = {a["key"]: a for a in artifacts_of(summary["flow_run_id"])}
     markdown = artifacts["02-expect-gate-procs"]
     assert markdown["type"] == "markdown"
     assert markdown["data"].startswith("### Quality gate `02_expect` on `procs`: passed")

@@ -57,6 +57,14 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _check_bounds(low: float | None, high: float | None) -> None:
+    """A range needs a bound, and cannot be empty (what ``huntline validate`` says of it)."""
+    if low is None and high is None:
+        raise ValueError("give min:, max: or both")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"min {low:g} is greater than max {high:g}")
+
+
 class _Mostly(Check):
     mostly: float = Field(
         default=1.0, gt=0, le=1, description="Share of rows that must pass, e.g. 0.95"
@@ -87,10 +95,7 @@ class Between(_Mostly):
 
     @model_validator(mode="after")
     def _bounds(self) -> Between:
-        if self.min is None and self.max is None:
-            raise ValueError("give min:, max: or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}")
+        _check_bounds(self.min, self.max)
         return self
 
 
@@ -119,10 +124,7 @@ class Rows(Check):
 
     @model_validator(mode="after")
     def _bounds(self) -> Rows:
-        if self.min is None and self.max is None:
-            raise ValueError("give min:, max: or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        _check_bounds(self.min, self.max)
         return self
 
 
