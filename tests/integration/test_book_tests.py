@@ -58,3 +58,12 @@ def test_a_broken_expectation_fails_with_a_readable_diff(
         f"      raised: {title}",
     ]
     assert lines[-1] == "0 passed, 1 failed in " + lines[-1].split(" in ")[1]
+
+
+def test_the_python_runner_runs_the_analytics_in_process(
+    huntline, repo_root: Path, prefect_server
+) -> None:
+    result = huntline("test", "hunts/suspicious_processes.yaml", "--runner", "python", "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["passed"], result.stdout + result.stderr
+    assert [len(case["alerts"]) for case in report["cases"]] == [6, 0, 1, 0]

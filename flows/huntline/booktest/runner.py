@@ -106,12 +106,17 @@ def _is_book(path: Path) -> bool:
     return isinstance(data, dict) and "steps" in data and "id" in data
 
 
-def run_all(files: Iterable[LoadedTests]) -> list[CaseResult]:
-    return [run_case(tests, case) for tests in files for case in tests.tests.cases]
+def run_all(files: Iterable[LoadedTests], python: bool = False) -> list[CaseResult]:
+    return [run_case(tests, case, python) for tests in files for case in tests.tests.cases]
 
 
-def run_case(tests: LoadedTests, case: Case) -> CaseResult:
-    """Run one case through the flow and compare what it raised with what the case expects."""
+def run_case(tests: LoadedTests, case: Case, python: bool = False) -> CaseResult:
+    """Run one case through the flow and compare what it raised with what the case expects.
+
+    With ``python``, analytics named by image (``docker://NAME`` or ``NAME``) run in-process
+    through the python runner (``python://NAME``) instead of their images: quicker, for hosts
+    without a Docker engine, but without the container's lock-down.
+    """
     started = time.perf_counter()
 
     def result(differences: list[str], alerts: list[AlertRecord], run_id: str | None) -> CaseResult:
@@ -129,7 +134,7 @@ def run_case(tests: LoadedTests, case: Case) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="huntline-test-") as scratch:
         workdir = Path(scratch)
         try:
-            book_path, window = _prepare(tests, case, workdir)
+            book_path, window = _prepare(tests, case, workdir, python)
         except HuntlineError as problem:
             return result([f"+ cannot prepare the case: {problem}"], [], None)
         alerts, failure, run_id = _run_flow(book_path, window, workdir, case.indicators)
@@ -137,7 +142,7 @@ def run_case(tests: LoadedTests, case: Case) -> CaseResult:
 
 
 def _prepare(
-    tests: LoadedTests, case: Case, workdir: Path
+    tests: LoadedTests, case: Case, workdir: Path, python: bool = False
 ) -> tuple[Path, tuple[datetime, datetime]]:
     """Write each variable's bundle and a copy of the book that reads them."""
     book = load_book(tests.book)
@@ -159,9 +164,18 @@ def _prepare(
         if isinstance(step, dict) and step.get("get") in sources:
             step["from"] = sources[step["get"]]
             step.pop("window", None)
+        if python and isinstance(step, dict) and isinstance(step.get("apply"), str):
+            step["apply"] = in_process(step["apply"])
     copy = workdir / tests.book.name
     copy.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return copy, run_window(spans, case)
+
+
+def in_process(reference: str) -> str:
+    """``docker://NAME`` or ``NAME`` as ``python://NAME``; other references stay as they are."""
+    name = reference.removeprefix("docker://")
+    plain = "://" not in name and "/" not in name and ":" not in name
+    return f"python://{name}" if plain else reference
 
 
 def _run_flow(

@@ -29,7 +29,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         err.print(f"no hunt books or tests files under {', '.join(args.paths)}")
         return 1
     ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
-    results = [*missing, *run_all(files)]
+    results = [*missing, *run_all(files, python=args.runner == "python")]
     failed = [result for result in results if not result.passed]
     seconds = time.perf_counter() - started
     if args.json:
@@ -83,5 +83,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="books, tests files or folders (default: hunts)",
     )
     test.add_argument("--json", action="store_true", help="print the results as JSON")
+    test.add_argument(
+        "--runner",
+        choices=["docker", "python"],
+        default="docker",
+        help="docker: analytics in their images (default); python: in-process, by name",
+    )
     test.add_argument("-v", "--verbose", action="store_true", help="show the flows' logs")
     test.set_defaults(handler=cmd_test)

@@ -82,3 +82,14 @@ def test_failed_runs() -> None:
         "- the run fails with 'rows(min=1)'",
         "+ it completed: 2 alert(s)",
     ]
+
+
+def test_in_process_names_analytics_by_image_name() -> None:
+    from huntline.booktest.runner import in_process
+
+    assert in_process("docker://susp_scoring") == "python://susp_scoring"
+    assert in_process("susp_scoring") == "python://susp_scoring"
+    assert in_process("python://pkg.mod:fn") == "python://pkg.mod:fn"
+    assert (
+        in_process("registry.example/team/analytics:1.2") == "registry.example/team/analytics:1.2"
+    )
