@@ -61,6 +61,8 @@ def data_flow(steps: Sequence[StepModel], alert_on: str | None = None) -> DataFl
                 found[variable] = writers[variable]
             else:
                 where: Location = ("steps", index, reads_key or "", position)
+                if reads_key and isinstance(getattr(step, reads_key, None), str):
+                    where = where[:-1]  # a single variable (expect: procs), not a list
                 unset.append(UnsetRead(where, variable, tuple(writers)))
         inputs.append(found)
         for variable in step.writes:

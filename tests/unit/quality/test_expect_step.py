@@ -58,7 +58,7 @@ def test_a_gate_before_its_variable_is_set_is_reported() -> None:
     with pytest.raises(BookError) as caught:
         parse_book(HEAD + "  - expect: procs\n    checks: [{rows: {min: 1}}]\n" + GET, "g.yaml")
     assert caught.value.problems == [
-        "g.yaml:4 steps[0].expect[0]: variable 'procs' is not set by any earlier step "
+        "g.yaml:4 steps[0].expect: variable 'procs' is not set by any earlier step "
         "(set so far: none yet)"
     ]
 
