@@ -11,7 +11,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import err, out
+from huntline.cli.console import err, out, timestamp
 
 GENERATED = Path("deployments/huntline.yaml")
 DEFAULT_POOL = "huntline"
@@ -82,6 +82,62 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from huntline.schedule.backfill import BackfillResult, run_backfill
+    from huntline.server import ensure_server
+    from huntline.window import Window
+
+    server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
+    from huntline.flow import hunt
+
+    def run_window(window: Window) -> bool:
+        state = hunt(
+            book=args.book,
+            start=window.start,
+            stop=window.stop,
+            storage=args.storage,
+            return_state=True,
+        )
+        return bool(state.is_completed())
+
+    columns = (
+        TextColumn("backfill"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[note]}"),
+    )
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("backfill", total=None, note="")
+
+        def show(result: BackfillResult) -> None:
+            done = len(result.skipped) + len(result.completed) + len(result.failed)
+            note = f"{done}/{len(result.windows)} windows ({len(result.skipped)} already covered"
+            note += f", {len(result.failed)} failed)" if result.failed else ")"
+            bar.update(task, total=len(result.windows) or 1, completed=done, note=note)
+
+        result = run_backfill(
+            args.book,
+            args.start,
+            args.stop,
+            run_window=run_window,
+            concurrency=args.concurrency,
+            storage=args.storage,
+            progress=show,
+        )
+    out.print(
+        f"backfill of {escape(args.book)}: {len(result.completed)} window(s) run, "
+        f"{len(result.skipped)} already covered, {len(result.failed)} failed; "
+        f"runs on {server.ui_url}"
+    )
+    for window in result.failed:
+        out.print(
+            f"  failed: {window.start.isoformat()} .. {window.stop.isoformat()} (rerun to retry)"
+        )
+    return 1 if result.failed else 0
+
+
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add ``deploy`` and ``coverage``."""
     deploy = commands.add_parser(
@@ -91,6 +147,16 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     deploy.add_argument("--hunts", default="hunts", help="the folder of hunt books (hunts)")
     deploy.add_argument("--pool", default=DEFAULT_POOL, help="work pool (huntline)")
     deploy.set_defaults(handler=cmd_deploy)
+
+    backfill = commands.add_parser(
+        "backfill", help="run a hunt over a past range, window by window (resumable)"
+    )
+    backfill.add_argument("book")
+    backfill.add_argument("--from", dest="start", type=timestamp, required=True, help="ISO 8601")
+    backfill.add_argument("--to", dest="stop", type=timestamp, required=True, help="ISO 8601")
+    backfill.add_argument("--concurrency", type=int, default=2, help="windows at once (2)")
+    backfill.add_argument("--storage", help="object storage root (default: HUNTLINE_STORAGE)")
+    backfill.set_defaults(handler=cmd_backfill)
 
     coverage = commands.add_parser("coverage", help="the windows a hunt's runs covered, and gaps")
     coverage.add_argument("book")
