@@ -94,6 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop=args.stop,
         dry_run=args.dry_run,
         storage=args.storage,
+        source=args.source,
+        indicators=args.indicators,
         return_state=True,
     )
     flow_run_id = str(state.state_details.flow_run_id)
@@ -178,4 +180,26 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "or file://.huntline/store)",
     )
     run.add_argument("--dry-run", action="store_true", help="compute alerts but deliver none")
+    run.add_argument("--source", help="data source for every get step instead of the book's")
+    run.add_argument(
+        "--indicators",
+        type=_indicators,
+        metavar="JSON",
+        help="a retro-hunt: indicators by type for the book's {{ intel.TYPE }} patterns, "
+        'e.g. \'{"ipv4": ["1.2.3.4"]}\'',
+    )
     run.set_defaults(handler=cmd_run)
+
+
+def _indicators(text: str) -> dict[str, list[str]]:
+    """An ``argparse`` type: a JSON object of indicator lists by type."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from error
+    if not isinstance(value, dict) or not all(
+        isinstance(values, list) and all(isinstance(v, str) for v in values)
+        for values in value.values()
+    ):
+        raise argparse.ArgumentTypeError('expected {"TYPE": ["value", ...]}')
+    return value

@@ -81,5 +81,5 @@ def prepare_run(book: str, now: datetime, request: RunRequest, store: ObjectStor
         else (request.start, request.stop)
     )
     hunt = prepare_hunt(book, now, start, stop)
-    feed = request.intel_feed or ("parameters" if indicators else "")
+    feed = request.intel_feed or ("run parameters" if indicators else "")
     return PreparedRun(hunt=hunt, window=window, indicators=indicators, feed=feed)
