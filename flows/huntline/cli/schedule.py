@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +54,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from huntline.book import load_book
     from huntline.schedule.coverage import load_coverage
     from huntline.storage import open_store
-    from huntline.window import Window
 
     book = load_book(args.book)
     coverage = load_coverage(open_store(args.storage), str(book.id))
-    span = coverage.span
-    within = Window(span.start, max(span.stop, datetime.now(UTC))) if span else None
-    gaps = coverage.gaps(within) if within else []
+    # Gaps are the holes between the first and the last covered instant.
+    gaps = coverage.gaps(coverage.span) if coverage.span else []
     if args.json:
         document = {
             "hunt": str(book.id),
