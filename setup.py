@@ -1,4 +1,4 @@
-"""The C part of huntline: :mod:`huntline.fetch._occurrences` (optional: without a compiler,
+"""The C part of huntline: :mod:`huntline.fetch.stix._occurrences` (optional: without a compiler,
 huntline flattens in Python, about twice as slowly). Everything else is in pyproject.toml."""
 
 from setuptools import Extension, setup
@@ -6,9 +6,9 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "huntline.fetch._occurrences",
-            ["flows/huntline/fetch/_occurrences.c", "flows/huntline/fetch/_sha1.c"],
-            depends=["flows/huntline/fetch/_sha1.h"],  # MANIFEST.in puts it in the sdist
+            "huntline.fetch.stix._occurrences",
+            ["flows/huntline/fetch/stix/_occurrences.c", "flows/huntline/fetch/stix/_sha1.c"],
+            depends=["flows/huntline/fetch/stix/_sha1.h"],  # MANIFEST.in puts it in the sdist
             extra_compile_args=[
                 "-O2",
                 "-Wall",

@@ -59,7 +59,7 @@ def peak_rss_mb() -> float:
 
 def run_huntline(path: Path) -> dict[str, Any]:
     from huntline.fetch import EntitySpool
-    from huntline.fetch.bundle import read_observed_data
+    from huntline.fetch.sources.bundle import read_observed_data
 
     start = time.perf_counter()
     observed = read_observed_data(path)
@@ -223,7 +223,7 @@ def check_equal(path: Path) -> dict[str, Any]:
     from test_flatten_vs_firepit import assert_same
 
     from huntline.fetch import flatten_all
-    from huntline.fetch.bundle import read_observed_data
+    from huntline.fetch.sources.bundle import read_observed_data
 
     with tempfile.TemporaryDirectory() as scratch:
         try:

@@ -17,7 +17,7 @@ with_test=0
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # 1. Debian packages (gcc and the Python headers build huntline's C collector,
-#    flows/huntline/fetch/_occurrences.c; without them huntline flattens in Python).
+#    flows/huntline/fetch/stix/_occurrences.c; without them huntline flattens in Python).
 python="${PYTHON:-python3.11}"
 command -v "$python" >/dev/null || python=python3
 packages=(docker.io debootstrap ca-certificates gcc libc6-dev)
@@ -50,7 +50,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.huntline-installed"
 stale=0
-for input in pyproject.toml constraints.txt setup.py flows/huntline/fetch/_*.[ch]; do
+for input in pyproject.toml constraints.txt setup.py flows/huntline/fetch/stix/_*.[ch]; do
   [ "$input" -nt "$stamp" ] && stale=1
 done
 if [ ! -f "$stamp" ] || [ "$stale" = 1 ]; then

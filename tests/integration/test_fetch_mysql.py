@@ -18,10 +18,10 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, Window, flatten, resolve_source
-from huntline.fetch import stixshifter as stixshifter_module
-from huntline.fetch.diagnose import check_source
-from huntline.fetch.multi import fetch_tables
-from huntline.fetch.retry import RetryPolicy
+from huntline.fetch.sources import stixshifter as stixshifter_module
+from huntline.fetch.sources.diagnose import check_source
+from huntline.fetch.sources.multi import fetch_tables
+from huntline.fetch.sources.retry import RetryPolicy
 
 # The window the generated rows are laid around (tests/integration/conftest.py).
 MYSQL_WINDOW_START = datetime(2021, 3, 1, tzinfo=UTC)
@@ -103,7 +103,7 @@ def test_pages_through_the_connector(mariadb: Any, spy: type[Spy]) -> None:
 def test_many_pages_from_mysql_suggest_a_larger_page_size(
     mariadb: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="huntline.fetch.stixshifter"):
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.sources.stixshifter"):
         pages = fetch(source_for(mariadb), CMD, page_size=2)
     assert [len(page) for page in pages] == [2] * 5
     warnings = [r.getMessage() for r in caplog.records if "every page" in r.getMessage()]
@@ -113,7 +113,7 @@ def test_many_pages_from_mysql_suggest_a_larger_page_size(
         "fetch faster"
     ]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="huntline.fetch.stixshifter"):
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.sources.stixshifter"):
         fetch(source_for(mariadb), CMD, page_size=4)
     assert not [r for r in caplog.records if "every page" in r.getMessage()]
 

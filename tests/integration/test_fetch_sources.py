@@ -13,7 +13,7 @@ import pytest
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import DataSource, StixShifterSource, Window, flatten, resolve_source
-from huntline.fetch.retry import RetryPolicy
+from huntline.fetch.sources.retry import RetryPolicy
 
 # test_bundle.json observes 2020-06-30 19:25-19:30; the connector's default is "the last 5 min".
 JUNE_30 = Window(datetime(2020, 6, 30, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC))
@@ -50,7 +50,7 @@ def test_many_pages_of_an_http_bundle_suggest_a_larger_page_size(
     bundle_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = resolve_source(f"{bundle_server}/test_bundle.json")
-    with caplog.at_level(logging.WARNING, logger="huntline.fetch.stixshifter"):
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.sources.stixshifter"):
         assert len(fetch(source, ALL_IPS, page_size=10)) == 10
     assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
         "the stix_bundle connector reads the whole result again for every page (5 pages of 10 "

@@ -25,7 +25,7 @@ import yaml
 
 from huntline.alert.sinks import redact
 from huntline.errors import AlertError
-from huntline.fetch.secrets import SECRET_SCHEME, load_prefect_secret
+from huntline.fetch.sources.secrets import SECRET_SCHEME, load_prefect_secret
 
 FILE_ENV = "HUNTLINE_DESTINATIONS"
 DEFAULT_FILE = Path("destinations.yaml")

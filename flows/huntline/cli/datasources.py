@@ -13,7 +13,7 @@ from huntline.cli.console import err, out
 
 
 def cmd_datasources_list(args: argparse.Namespace) -> int:
-    from huntline.fetch.diagnose import list_sources
+    from huntline.fetch.sources.diagnose import list_sources
 
     sources = list_sources(profiles_file=Path(args.profiles) if args.profiles else None)
     if not sources:
@@ -36,7 +36,7 @@ def cmd_datasources_list(args: argparse.Namespace) -> int:
 def cmd_datasources_check(args: argparse.Namespace) -> int:
     import asyncio
 
-    from huntline.fetch.diagnose import check_source
+    from huntline.fetch.sources.diagnose import check_source
 
     report = asyncio.run(
         check_source(args.profile, profiles_file=Path(args.profiles) if args.profiles else None)

@@ -14,13 +14,13 @@ Contracts: every query carries the run's window as START/STOP (:mod:`.pattern`);
 """
 
 from huntline.fetch.base import DataSource, ObservedData, Window
-from huntline.fetch.bundle import BundleSource
-from huntline.fetch.entities import EntitySpool
-from huntline.fetch.flatten import entity_types, flatten, flatten_all, flatten_arrow
-from huntline.fetch.pattern import with_window
-from huntline.fetch.profiles import Profile, find_profile, known_profiles
-from huntline.fetch.resolve import resolve_source
-from huntline.fetch.stixshifter import StixShifterSource
+from huntline.fetch.sources.bundle import BundleSource
+from huntline.fetch.sources.pattern import with_window
+from huntline.fetch.sources.profiles import Profile, find_profile, known_profiles
+from huntline.fetch.sources.resolve import resolve_source
+from huntline.fetch.sources.stixshifter import StixShifterSource
+from huntline.fetch.tables.flatten import entity_types, flatten, flatten_all, flatten_arrow
+from huntline.fetch.tables.spool import EntitySpool
 
 __all__ = [
     "BundleSource",

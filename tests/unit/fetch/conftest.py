@@ -6,7 +6,7 @@ from types import ModuleType
 
 import pytest
 
-from huntline.fetch import fastocc
+from huntline.fetch.stix import collect as fastocc
 
 
 @pytest.fixture
@@ -14,5 +14,5 @@ def c_collector() -> ModuleType:
     """The C collector (``_occurrences.c``); a test that needs it skips without it, which in CI
     is a failure (``tests/conftest.py``)."""
     if fastocc.native is None:
-        pytest.skip("the C collector (huntline.fetch._occurrences) is not built")
+        pytest.skip("the C collector (huntline.fetch.stix._occurrences) is not built")
     return fastocc.native

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from huntline.fetch import buckets as buckets_module
-from huntline.fetch.buckets import Buckets
-from huntline.fetch.merge import ORDINAL, merge_occurrences, unified_schema
+from huntline.fetch.tables import buckets as buckets_module
+from huntline.fetch.tables.buckets import Buckets
+from huntline.fetch.tables.merge import ORDINAL, merge_occurrences, unified_schema
 from huntline.tables import write_ipc
 
 

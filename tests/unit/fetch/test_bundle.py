@@ -11,9 +11,9 @@ import stixgen
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import BundleSource, Window, flatten, resolve_source
-from huntline.fetch import bundle as bundle_module
-from huntline.fetch.bundle import match_all, read_observed_data
-from huntline.fetch.pattern import binds_one_observation
+from huntline.fetch.sources import bundle as bundle_module
+from huntline.fetch.sources.bundle import match_all, read_observed_data
+from huntline.fetch.sources.pattern import binds_one_observation
 
 FILES = Path(__file__).resolve().parents[2] / "files" / "fetch"
 ALL_2021 = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
@@ -164,7 +164,7 @@ def test_a_broken_bundle_too_large_to_reparse_names_the_byte(
 ) -> None:
     path, pattern = generated(tmp_path, 1500)
     path.write_bytes(path.read_bytes()[:-5000] + b"}}garbage")
-    monkeypatch.setattr("huntline.fetch.bundle._REPARSE_LIMIT", 0)
+    monkeypatch.setattr("huntline.fetch.sources.bundle._REPARSE_LIMIT", 0)
 
     with pytest.raises(FetchError, match=rf"STIX bundle {path} is not valid JSON near byte \d+"):
         fetch(BundleSource(path), pattern, ALL_TIME)

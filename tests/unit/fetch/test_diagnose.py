@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from huntline.fetch import stixshifter
-from huntline.fetch.diagnose import SourceInfo, check_source, list_sources
+from huntline.fetch.sources import stixshifter
+from huntline.fetch.sources.diagnose import SourceInfo, check_source, list_sources
 
 FILES = Path(__file__).resolve().parents[2] / "files" / "fetch"
 PROFILES = """\

@@ -10,8 +10,8 @@ import pytest
 import stixgen
 
 from huntline.fetch import EntitySpool, flatten_all, flatten_arrow
-from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import sco_ids
+from huntline.fetch.stix.identity import IdCache
+from huntline.fetch.stix.rules import sco_ids
 
 
 def obs(

@@ -18,11 +18,12 @@ import pytest
 import stixgen
 
 from huntline.errors import FetchError
-from huntline.fetch import fastocc, occnative
-from huntline.fetch.bundle import read_observed_data
-from huntline.fetch.fastocc import page_occurrences
-from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import occurrence_tables
+from huntline.fetch.sources.bundle import read_observed_data
+from huntline.fetch.stix import collect as fastocc
+from huntline.fetch.stix import native as occnative
+from huntline.fetch.stix.collect import page_occurrences
+from huntline.fetch.stix.identity import IdCache
+from huntline.fetch.stix.rules import occurrence_tables
 
 REPO = Path(__file__).resolve().parents[3]
 BUNDLES = [

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from huntline.errors import FetchError
-from huntline.fetch import fastocc
-from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import occurrence_tables
+from huntline.fetch.stix import collect as fastocc
+from huntline.fetch.stix.identity import IdCache
+from huntline.fetch.stix.rules import occurrence_tables
 
 #: Pages per run: 60 in the suite; ``HUNTLINE_FUZZ_SEEDS=1500 pytest ...`` for a deeper search.
 SEEDS = int(os.environ.get("HUNTLINE_FUZZ_SEEDS", "60"))

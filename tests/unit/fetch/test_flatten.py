@@ -9,7 +9,7 @@ import pytest
 
 from huntline.errors import FetchError
 from huntline.fetch import entity_types, flatten
-from huntline.fetch.bundle import read_observed_data
+from huntline.fetch.sources.bundle import read_observed_data
 
 FILES = Path(__file__).resolve().parents[2] / "files" / "fetch"
 

@@ -28,9 +28,9 @@ import pytest
 import stixgen
 
 from huntline.fetch import EntitySpool, flatten_all
-from huntline.fetch.bundle import read_observed_data
-from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import sco_ids
+from huntline.fetch.sources.bundle import read_observed_data
+from huntline.fetch.stix.identity import IdCache
+from huntline.fetch.stix.rules import sco_ids
 
 firepit = pytest.importorskip("firepit")
 

@@ -17,8 +17,8 @@ import pytest
 
 from huntline.errors import FetchError
 from huntline.fetch import flatten_all
-from huntline.fetch.merge import ORDINAL, merge_occurrences
-from huntline.fetch.plans import json_text
+from huntline.fetch.stix.plans import json_text
+from huntline.fetch.tables.merge import ORDINAL, merge_occurrences
 
 COLUMNS = ("name", "pid", "child_refs", "first_observed", "last_observed", "number_observed")
 

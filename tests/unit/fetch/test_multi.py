@@ -12,7 +12,7 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import ObservedData, Window
-from huntline.fetch.multi import fetch_sources, fetch_tables
+from huntline.fetch.sources.multi import fetch_sources, fetch_tables
 
 WINDOW = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))
 

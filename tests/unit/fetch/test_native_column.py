@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from huntline.fetch import fastocc
+from huntline.fetch.stix import collect as fastocc
 
 POOLS: list[list[Any]] = [
     ["", "a", "powershell.exe", "C:\\Windows\\x", "\u00e9t\u00e9", "\U0001f600", "x" * 300],

@@ -8,7 +8,7 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import Window, with_window
-from huntline.fetch.pattern import observation_spans, stix_timestamp
+from huntline.fetch.sources.pattern import observation_spans, stix_timestamp
 
 WINDOW = Window(
     datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, 12, 30, 0, 123456, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, find_profile
-from huntline.fetch.secrets import expand_env, resolve_secrets, secret_names
+from huntline.fetch.sources.secrets import expand_env, resolve_secrets, secret_names
 
 PROFILE_FILE = """\
 profiles:
@@ -158,7 +158,7 @@ class _FailingTransmission:
 
 
 def test_loaded_secrets_never_reach_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
-    from huntline.fetch import stixshifter
+    from huntline.fetch.sources import stixshifter
 
     monkeypatch.setattr(stixshifter, "StixTransmission", _FailingTransmission)
     profile = Profile(

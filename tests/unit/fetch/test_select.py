@@ -13,7 +13,7 @@ from stix2matcher.matcher import match
 
 from huntline.errors import FetchError
 from huntline.fetch import flatten
-from huntline.fetch.select import entity_filter
+from huntline.fetch.tables.select import entity_filter
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -225,7 +225,7 @@ def test_extension_paths_use_the_shortened_column() -> None:
 
 
 def test_an_unsupported_index_step_is_false_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="huntline.fetch.select"):
+    with caplog.at_level(logging.WARNING, logger="huntline.fetch.tables.select"):
         selector = entity_filter(
             "[network-traffic:protocols[0] = 'ipv4' OR network-traffic:dst_port = 80]",
             "network-traffic",

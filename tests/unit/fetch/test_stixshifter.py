@@ -14,7 +14,7 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, Window
-from huntline.fetch import stixshifter as module
+from huntline.fetch.sources import stixshifter as module
 
 WINDOW = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))
 

@@ -16,8 +16,8 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, Window
-from huntline.fetch import stixshifter as module
-from huntline.fetch.retry import Problem, RetryPolicy, classify
+from huntline.fetch.sources import stixshifter as module
+from huntline.fetch.sources.retry import Problem, RetryPolicy, classify
 
 WINDOW = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))
 PATTERN = "[ipv4-addr:value = '10.0.0.1']"
@@ -242,7 +242,7 @@ def test_async_search_progress_is_logged(
         {"success": True, "status": "RUNNING", "progress": 50},
         {"success": True, "status": "COMPLETED", "progress": 100},
     ]
-    caplog.set_level(logging.INFO, logger="huntline.fetch.stixshifter")
+    caplog.set_level(logging.INFO, logger="huntline.fetch.sources.stixshifter")
     assert fetch(_bundle_source(poll_interval=0.001)) == []
     progress = [r.getMessage() for r in caplog.records if "% done" in r.getMessage()]
     assert progress == [

@@ -22,7 +22,7 @@ from huntline.book.steps.base import Link, Location, Report, ScalarSource, StepK
 from huntline.window import Window
 
 if TYPE_CHECKING:
-    from huntline.fetch.entities import EntitySpool
+    from huntline.fetch.tables.spool import EntitySpool
     from huntline.runtime import RunContext, StepOutput
     from huntline.storage import ObjectStore, TableRef
 
@@ -119,7 +119,7 @@ def _checks(step: GetStep, source: ScalarSource) -> list[tuple[Location, str]]:
 
 
 def _explain(step: GetStep, window: Window | None) -> str:
-    from huntline.fetch.pattern import with_window
+    from huntline.fetch.sources.pattern import with_window
 
     assert window is not None, "a get step always has a window"
     detail = f"{step.entity} FROM {', '.join(step.sources)} WHERE {with_window(step.where, window)}"
@@ -147,8 +147,8 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     import asyncio
 
     from huntline.errors import DataSourceError, FetchError
-    from huntline.fetch.pattern import with_window
-    from huntline.fetch.span import empty_fetch_warning
+    from huntline.fetch.sources.pattern import with_window
+    from huntline.fetch.sources.span import empty_fetch_warning
     from huntline.intel.retro import tag_table
     from huntline.runtime import StepOutput
     from huntline.storage import open_store
@@ -191,8 +191,8 @@ async def _spool_pages(
     spools: list[EntitySpool],
     stack: ExitStack,
 ) -> int:
-    from huntline.fetch.entities import EntitySpool
-    from huntline.fetch.multi import fetch_sources
+    from huntline.fetch.sources.multi import fetch_sources
+    from huntline.fetch.tables.spool import EntitySpool
 
     pages = 0
     for pattern in queries:  # one, or a retro-hunt's chunks one after the other
@@ -218,7 +218,7 @@ def _write_entities(
     entities that satisfy the pattern's comparisons on their own type. Each entity is one row;
     its ``x_datasource`` names every source that saw it (``edr,siem``).
     """
-    from huntline.fetch.select import entity_filter
+    from huntline.fetch.tables.select import entity_filter
     from huntline.storage import TableWriter
 
     wanted = entity_filter(step.where, step.entity)

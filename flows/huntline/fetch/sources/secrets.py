@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from huntline.errors import DataSourceError
 
 if TYPE_CHECKING:  # profiles imports this module for expand_env
-    from huntline.fetch.profiles import Profile
+    from huntline.fetch.sources.profiles import Profile
 
 SECRET_SCHEME = "prefect-secret://"
 SECRET_KEY = "prefect_secret"

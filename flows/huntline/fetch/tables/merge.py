@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from huntline.errors import FetchError
-from huntline.fetch.plans import OBSERVATION_COLUMNS, SOURCE_COLUMN, json_text
+from huntline.fetch.stix.plans import OBSERVATION_COLUMNS, SOURCE_COLUMN, json_text
 from huntline.tables import conform as conform
 from huntline.tables import unified_schema as unified_schema
 

@@ -1,8 +1,8 @@
 """The C collector (``_occurrences.c``), configured with the rules' tables, or None.
 
-:mod:`.fastocc` hands each page to :func:`collector` first. The C code flattens the SCOs that
+:mod:`.collect` hands each page to :func:`collector` first. The C code flattens the SCOs that
 are plain (or whose only nested dict is ``hashes``) and computes every id; any other SCO is
-compiled here, by :func:`shape_parts`, with :mod:`.occshapes`' rules, so those rules are
+compiled here, by :func:`shape_parts`, with :mod:`.shapes`' rules, so those rules are
 written once. Identity's tables and its Python serialisers are passed in, so the C code
 holds no copy of them.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from huntline.fetch.identity import (
+from huntline.fetch.stix.identity import (
     ID_NAMESPACE,
     ID_PROPERTIES,
     OCCURRENCE_NAMESPACE,
@@ -31,8 +31,8 @@ from huntline.fetch.identity import (
     canonical_json,
     observation_digest,
 )
-from huntline.fetch.occshapes import OBS_NAMES, compile_shape
-from huntline.fetch.plans import SKIPPED, json_text
+from huntline.fetch.stix.plans import SKIPPED, json_text
+from huntline.fetch.stix.shapes import OBS_NAMES, compile_shape
 
 __all__ = ["NativeColumns", "collector", "shape_parts"]
 
@@ -54,7 +54,7 @@ _SOURCES = [Path(__file__).with_name(name) for name in ("_occurrences.c", "_sha1
 def shape_parts(
     sco: dict[str, Any], cache: IdCache
 ) -> tuple[list[tuple[str, Any, int]], int, str | None, Any, list[tuple[str, Any]] | None] | None:
-    """An SCO the C code does not flatten, as :func:`.occshapes.compile_shape` makes it:
+    """An SCO the C code does not flatten, as :func:`.shapes.compile_shape` makes it:
     ``(entries in column order, id kind, id, pid, identifying properties)``, or None when its
     columns collide after shortening (the page is then flattened in Python)."""
     shape = compile_shape(sco, cache)
@@ -77,7 +77,7 @@ def shape_parts(
 def collector() -> ModuleType | None:
     """The configured C module, or None when it is not built or older than its source."""
     try:
-        module = importlib.import_module("huntline.fetch._occurrences")
+        module = importlib.import_module("huntline.fetch.stix._occurrences")
     except ImportError:
         _without("is not built (it needs gcc and the Python headers at install time)")
         return None

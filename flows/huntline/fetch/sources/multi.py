@@ -29,8 +29,8 @@ import pandas as pd
 
 from huntline.errors import DataSourceError, HuntlineError
 from huntline.fetch.base import DataSource, ObservedData, Window
-from huntline.fetch.flatten import flatten
-from huntline.fetch.resolve import resolve_source
+from huntline.fetch.sources.resolve import resolve_source
+from huntline.fetch.tables.flatten import flatten
 
 DATASOURCE_COLUMN = "x_datasource"
 

@@ -1,15 +1,15 @@
 /* One page of observed-data -> per-type occurrence columns, in C.
  *
- * huntline.fetch.fastocc calls collect() and builds the Arrow tables from what it returns.
+ * huntline.fetch.stix.collect calls collect() and builds the Arrow tables from what it returns.
  * The rules are those of huntline.fetch.occurrences (the readable reference) and
- * huntline.fetch.identity; tests/unit/fetch/test_fastocc.py checks that the tables are equal
+ * huntline.fetch.stix.identity; tests/unit/fetch/test_fastocc.py checks that the tables are equal
  * to the reference's on every input it has, and test_fastocc_fuzz.py on random awkward
  * pages.  This file only does the same work without running Python code per SCO:
  *
  *  - SCOs are flattened here, plain ones (no nested dict, no name to quote or shorten) as
  *    they are and the others as plans.normalise() and plans.shortened() do.  An SCO whose
  *    names collide once shortened, or that writes an object path as a key, is compiled by
- *    the Python helper given to configure() (occshapes.compile_shape); when that helper has
+ *    the Python helper given to configure() (shapes.compile_shape); when that helper has
  *    no row for it either, or the page holds anything else this file does not handle,
  *    collect() returns None and the caller flattens the page in Python;
  *  - ids are computed here: uuid5 over the canonical JSON of the identifying properties
@@ -578,7 +578,7 @@ static int normalise(PyObject *obj, PyObject *prefix, PyObject *flat) {
     return 1;
 }
 
-/* Flatten an SCO (occshapes.compile_shape): a plain one (no nested dict, no name to quote,
+/* Flatten an SCO (shapes.compile_shape): a plain one (no nested dict, no name to quote,
  * shorten or nest) as it is, any other with normalise() and shortened names.
  * Returns 1 when done, 0 when the SCO needs the Python helper, -1 on error. */
 static int flatten_here(Obs *o, Sco *sco) {
@@ -702,7 +702,7 @@ static PyObject *extension_unique_id(PyObject *sco) {
     return NULL;
 }
 
-/* How ``sco`` gets its id, flattened here (occshapes.compile_shape's rules). */
+/* How ``sco`` gets its id, flattened here (shapes.compile_shape's rules). */
 static int decide_kind(Obs *o, Sco *sco) {
     PyObject *props = PyDict_GetItemWithError(ID_PROPERTIES, sco->type);
     if (props == NULL && PyErr_Occurred()) return -1;
@@ -967,7 +967,7 @@ static int put(Columns *c, Py_ssize_t position, PyObject *name, PyObject *value)
     return PyList_Append(PyTuple_GET_ITEM(column, 0), value);
 }
 
-/* One observation's occurrences into ``types`` (fastocc._collect's loop). */
+/* One observation's occurrences into ``types`` (collect._collect's loop). */
 static int add_occurrences(Obs *o, PyObject *types, Py_ssize_t index) {
     PyObject *count = PyDict_GetItem(o->obs, S_NUMBER_OBSERVED);
     if (count == NULL) count = Py_None;
@@ -1107,7 +1107,7 @@ static PyObject *collect(PyObject *self, PyObject *args) {
  * the rows), nulls elsewhere.  Only for columns of one exact type, text, int (in int64),
  * float or bool, with None as null: there pyarrow's typing is plain.  Anything else (mixed
  * types, lists, a lone surrogate, an int beyond int64, no value at all) returns None and
- * fastocc types it with pyarrow, so the typing rule stays pyarrow's.
+ * collect types it with pyarrow, so the typing rule stays pyarrow's.
  *
  * Returns (kind, nulls, validity, *data): kind "s" (validity, int32 offsets, UTF-8 bytes),
  * "i" / "f" (validity, 8-byte values), "b" (validity, bits); validity None when no nulls. */
@@ -1298,7 +1298,7 @@ static PyMethodDef METHODS[] = {
     {"sha1", sha1, METH_VARARGS,
      "sha1(data, portable=False) -> digest: the ids' SHA-1 (portable: without SHA-NI)."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
-     "Give the rules' tables and the Python helpers (huntline.fetch.fastocc calls it once)."},
+     "Give the rules' tables and the Python helpers (huntline.fetch.stix.collect calls it once)."},
     {"collect", collect, METH_VARARGS,
      "collect(observed, cache) -> {type: (names, columns, ids, observations, counts)} or None"},
     {"column", column, METH_VARARGS,

@@ -1,4 +1,4 @@
-"""An SCO's content compiled once into a reusable :class:`Shape`, for :mod:`.fastocc`.
+"""An SCO's content compiled once into a reusable :class:`Shape`, for :mod:`.collect`.
 
 A shape is what :func:`.plans.make_plan` would make of the SCO (its flattened row without
 references, its references as local keys, and its id when the content alone decides it),
@@ -8,7 +8,7 @@ Shapes are cached by the SCO's orjson bytes in a :class:`ShapeStore`, one per
 :class:`.identity.IdCache`, so a recurring SCO is compiled once per spool, not once per page.
 
 Shapes also carry per-page scratch state (:attr:`Shape.page`, :attr:`Shape.rows`, ...) that
-:mod:`.fastocc`'s page loop reads and writes: keeping it on the shape saves a dict lookup per
+:mod:`.collect`'s page loop reads and writes: keeping it on the shape saves a dict lookup per
 occurrence, which is the point of this module.
 """
 
@@ -17,13 +17,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from huntline.fetch.identity import (
+from huntline.fetch.stix.identity import (
     ID_PROPERTIES,
     SELF_CONTAINED,
     IdCache,
     identifying_properties,
 )
-from huntline.fetch.plans import (
+from huntline.fetch.stix.plans import (
     ANONYMOUS,
     FIXED,
     GENERAL,
@@ -36,7 +36,7 @@ from huntline.fetch.plans import (
 )
 
 if TYPE_CHECKING:
-    from huntline.fetch.fastocc import Columns
+    from huntline.fetch.stix.collect import Columns
 
 __all__ = [
     "OBS_NAMES",

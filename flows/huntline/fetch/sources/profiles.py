@@ -11,7 +11,7 @@ Existing Kestrel setups must carry over unchanged, so a profile NAME is looked u
 Names compare case-insensitively, as environment variable names force upper case anyway.
 
 Values in the file may use ``$NAME`` / ``${NAME}``, expanded from the environment after parsing
-(see :mod:`huntline.fetch.secrets`, which also resolves Prefect Secret block references at fetch
+(see :mod:`.secrets`, which also resolves Prefect Secret block references at fetch
 time). Only the profile asked for is expanded, so an unset variable in another profile does not
 break this one.
 
@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from huntline.errors import DataSourceError
-from huntline.fetch.secrets import expand_env
+from huntline.fetch.sources.secrets import expand_env
 
 ENV_PREFIX = "STIXSHIFTER_"
 ENV_PARTS = ("CONNECTOR", "CONNECTION", "CONFIG")

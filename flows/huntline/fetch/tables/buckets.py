@@ -30,8 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huntline.fetch.merge import ORDINAL, conform, merge_occurrences
-from huntline.fetch.references import MAX_DEPTH, ref_targets
+from huntline.fetch.tables.merge import ORDINAL, conform, merge_occurrences
+from huntline.fetch.tables.references import MAX_DEPTH, ref_targets
 from huntline.tables import write_ipc
 
 _HEX = pa.array([f"{i:02x}" for i in range(256)], pa.large_string())

@@ -10,11 +10,11 @@ Rows
     random uuid4) get a deterministic per-occurrence id instead.
 
 Values
-    Merged the firepit way (:mod:`.entities`): the last non-null value of each property;
+    Merged the firepit way (:mod:`.spool`): the last non-null value of each property;
     ``first_observed`` min, ``last_observed`` max, ``number_observed`` summed over the
     observations containing the entity.
 
-Columns (:mod:`.occurrences`, :mod:`.references`)
+Columns (:mod:`.rules`, :mod:`.references`)
     ``type``, ``id``, the properties as STIX object paths (``hashes.'SHA-256'``,
     ``x_aslr_enabled`` for extension properties), lists and custom objects' dicts as firepit's
     JSON text; references dereferenced into ``<ref>.<column>`` columns with firepit's names
@@ -29,7 +29,7 @@ Types
     values of different types becomes text.
 
 Every SCO type becomes a table, custom ``x-*`` objects included. Within one call everything is
-in memory; a paged fetch uses :class:`~huntline.fetch.entities.EntitySpool`, which merges
+in memory; a paged fetch uses :class:`~huntline.fetch.tables.spool.EntitySpool`, which merges
 entities across pages.
 """
 
@@ -39,10 +39,10 @@ import pandas as pd
 import pyarrow as pa
 
 from huntline.fetch.base import ObservedData
-from huntline.fetch.entities import entity_table, merge_occurrences
-from huntline.fetch.fastocc import page_occurrences
-from huntline.fetch.identity import IdCache
-from huntline.fetch.occurrences import OBSERVATION_COLUMNS
+from huntline.fetch.stix.collect import page_occurrences
+from huntline.fetch.stix.identity import IdCache
+from huntline.fetch.stix.rules import OBSERVATION_COLUMNS
+from huntline.fetch.tables.spool import entity_table, merge_occurrences
 
 __all__ = ["OBSERVATION_COLUMNS", "entity_types", "flatten", "flatten_all", "flatten_arrow"]
 

@@ -10,7 +10,7 @@ step at a time, and stops at the first that fails, so the report says *which* th
 5. ``query``: a tiny query (limit 1, over the last day by default) runs and translates.
 
 Nothing is retried, so a check answers within about ``timeout`` seconds per step. Each failed
-step carries the diagnosis (:class:`~huntline.fetch.retry.Problem` values, plus
+step carries the diagnosis (:class:`~huntline.fetch.sources.retry.Problem` values, plus
 ``unknown profile``, ``wrong connector name``, ``module not installed``, ``module broken``)
 and the hint of the error. No step's text ever contains a credential.
 """
@@ -28,12 +28,12 @@ from typing import Any
 
 from huntline.errors import HuntlineError
 from huntline.fetch.base import DataSource, Window
-from huntline.fetch.connectors import connector_error, connector_state
-from huntline.fetch.profiles import find_profile, known_profiles
-from huntline.fetch.resolve import resolve_source
-from huntline.fetch.retry import NO_RETRY
-from huntline.fetch.secrets import SecretLoader, secret_names
-from huntline.fetch.stixshifter import Session, StixShifterSource
+from huntline.fetch.sources.connectors import connector_error, connector_state
+from huntline.fetch.sources.profiles import find_profile, known_profiles
+from huntline.fetch.sources.resolve import resolve_source
+from huntline.fetch.sources.retry import NO_RETRY
+from huntline.fetch.sources.secrets import SecretLoader, secret_names
+from huntline.fetch.sources.stixshifter import Session, StixShifterSource
 
 #: Matches nothing on most sources, but every connector can translate and run it.
 CHECK_PATTERN = "[ipv4-addr:value = '127.0.0.1']"

@@ -1,27 +1,27 @@
-"""One page of observed-data -> occurrence tables, as :mod:`.occurrences` builds them, faster.
+"""One page of observed-data -> occurrence tables, as :mod:`.rules` builds them, faster.
 
-:func:`page_occurrences` returns exactly what :func:`.occurrences.occurrence_tables` returns
+:func:`page_occurrences` returns exactly what :func:`.rules.occurrence_tables` returns
 (same tables, columns, order, types, values and ids; ``tests/unit/fetch/test_fastocc.py``
 compares the two on every input it has, ``test_fastocc_fuzz.py`` on random awkward pages).
 
-A page is collected by the C collector (``_occurrences.c``, see :mod:`.occnative`) when it is
+A page is collected by the C collector (``_occurrences.c``, see :mod:`.native`) when it is
 built, and its sparse columns become Arrow arrays here (:func:`_native_table`), typed as the
 Python collector types them. Without it, or for a page it hands back, the page is collected in
-Python. The rules are :mod:`.occurrences`', :mod:`.plans`' and :mod:`.identity`'s; the Python
-collector, this module with :mod:`.occshapes` and :mod:`.occids`, does the same work with less
+Python. The rules are :mod:`.rules`', :mod:`.plans`' and :mod:`.identity`'s; the Python
+collector, this module with :mod:`.shapes` and :mod:`.ids`, does the same work with less
 Python per SCO than the reference:
 
 - one loop over observations and SCOs (here), with no Plan and no per-occurrence dicts: an
-  SCO's content (its orjson bytes) maps to a cached :class:`.occshapes.Shape`, which holds the
+  SCO's content (its orjson bytes) maps to a cached :class:`.shapes.Shape`, which holds the
   flattened row without references, the references as local keys, and the id when the content
-  decides it (compiled and cached by :mod:`.occshapes`);
+  decides it (compiled and cached by :mod:`.shapes`);
 - a shape remembers its per-page template index, so a recurring SCO costs a content lookup,
   one tuple appended and its references;
 - ids that need the observation (hosted processes, anonymous SCOs, SCOs identified through
-  references) are computed on demand per observation by :class:`.occids.ObsIds`, which follows
+  references) are computed on demand per observation by :class:`.ids.ObsIds`, which follows
   ``occurrences._Ids`` to the letter.
 
-The table of each type is then built as :mod:`.occurrences` builds it (distinct rows ``take``-n
+The table of each type is then built as :mod:`.rules` builds it (distinct rows ``take``-n
 per occurrence, references as sparse columns, types decided by the same helper), so the types
 and column order cannot drift from it.
 """
@@ -38,19 +38,19 @@ import pyarrow as pa
 from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
 from huntline.fetch.heap import collector_paused
-from huntline.fetch.identity import IdCache, compact
-from huntline.fetch.occids import ObsIds
-from huntline.fetch.occnative import NativeColumns, collector
-from huntline.fetch.occshapes import OBS_NAMES, Shape, compile_shape, shape_store
-from huntline.fetch.occurrences import (  # the table rules, shared so they cannot drift
+from huntline.fetch.stix.identity import IdCache, compact
+from huntline.fetch.stix.ids import ObsIds
+from huntline.fetch.stix.native import NativeColumns, collector
+from huntline.fetch.stix.plans import FIXED, OBSERVATION_COLUMNS, json_text, nested_row
+from huntline.fetch.stix.rules import (  # the table rules, shared so they cannot drift
     _array,
     rows_to_table,
 )
-from huntline.fetch.plans import FIXED, OBSERVATION_COLUMNS, json_text, nested_row
+from huntline.fetch.stix.shapes import OBS_NAMES, Shape, compile_shape, shape_store
 
 __all__ = ["page_occurrences"]
 
-#: The C collector (:mod:`.occnative`), or None: every page is flattened in Python.
+#: The C collector (:mod:`.native`), or None: every page is flattened in Python.
 native = collector()
 
 _REF_SUFFIXES = ("_ref", "_refs")
@@ -170,7 +170,7 @@ def _spread(array: pa.Array, rows: bytearray, count: int) -> pa.Array:
 
 def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:
     """The occurrences in ``observed``, one table per SCO type, in observation order: the same
-    tables as :func:`.occurrences.occurrence_tables`.
+    tables as :func:`.rules.occurrence_tables`.
 
     Raises:
         FetchError: An observed-data is not STIX 2.0 with embedded objects.

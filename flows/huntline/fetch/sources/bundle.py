@@ -39,7 +39,7 @@ from stix2patterns.v20.pattern import Pattern
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window
 from huntline.fetch.heap import collector_paused
-from huntline.fetch.pattern import binds_one_observation
+from huntline.fetch.sources.pattern import binds_one_observation
 
 #: Observations parsed and matched at a time when streaming a bundle.
 STREAM_CHUNK = 1000

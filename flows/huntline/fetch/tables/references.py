@@ -36,8 +36,8 @@ from collections.abc import Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huntline.fetch.occurrences import OBSERVATION_COLUMNS
-from huntline.fetch.plans import SOURCE_COLUMN
+from huntline.fetch.stix.plans import SOURCE_COLUMN
+from huntline.fetch.stix.rules import OBSERVATION_COLUMNS
 
 MAX_DEPTH = 8
 _IP = ("ipv4-addr", "ipv6-addr")

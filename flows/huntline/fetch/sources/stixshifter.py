@@ -36,16 +36,16 @@ from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window
-from huntline.fetch.connectors import (
+from huntline.fetch.sources.connectors import (
     REREADS_EVERY_PAGE,
     connector_error,
     module_name,
     option_spec,
 )
-from huntline.fetch.pattern import with_window
-from huntline.fetch.profiles import Profile
-from huntline.fetch.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
-from huntline.fetch.secrets import SecretLoader, resolve_secrets
+from huntline.fetch.sources.pattern import with_window
+from huntline.fetch.sources.profiles import Profile
+from huntline.fetch.sources.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
+from huntline.fetch.sources.secrets import SecretLoader, resolve_secrets
 
 log = logging.getLogger(__name__)
 

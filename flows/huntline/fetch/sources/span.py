@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from huntline.errors import HuntlineError
-from huntline.fetch.bundle import stream_observed_data
-from huntline.fetch.stixshifter import redact_url
+from huntline.fetch.sources.bundle import stream_observed_data
+from huntline.fetch.sources.stixshifter import redact_url
 from huntline.window import Window
 
 DOWNLOAD_TIMEOUT = 60.0

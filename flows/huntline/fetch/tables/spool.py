@@ -30,13 +30,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from huntline.fetch.base import ObservedData
-from huntline.fetch.buckets import Buckets, bucket_count, reachable, read_ipc
-from huntline.fetch.fastocc import page_occurrences
-from huntline.fetch.identity import IdCache
-from huntline.fetch.merge import concat_unified, merge_occurrences, unified_schema
-from huntline.fetch.occurrences import OBSERVATION_COLUMNS
-from huntline.fetch.plans import SOURCE_COLUMN
-from huntline.fetch.references import Resolver
+from huntline.fetch.stix.collect import page_occurrences
+from huntline.fetch.stix.identity import IdCache
+from huntline.fetch.stix.plans import SOURCE_COLUMN
+from huntline.fetch.stix.rules import OBSERVATION_COLUMNS
+from huntline.fetch.tables.buckets import Buckets, bucket_count, reachable, read_ipc
+from huntline.fetch.tables.merge import concat_unified, merge_occurrences, unified_schema
+from huntline.fetch.tables.references import Resolver
 from huntline.tables import write_ipc
 
 __all__ = ["EntitySpool", "concat_unified", "entity_table", "merge_occurrences"]

@@ -5,7 +5,7 @@ Three kinds, told apart by scheme, so a hunt book reads the same as a Kestrel hu
 - ``file://PATH``: a local STIX bundle (PATH absolute, or relative to the current directory);
 - ``http://`` / ``https://``: a bundle served over HTTP, through stix-shifter's stix_bundle
   connector, which is also what Kestrel does with such a URL;
-- anything else: the name of a stix-shifter profile (see :mod:`huntline.fetch.profiles`).
+- anything else: the name of a stix-shifter profile (see :mod:`huntline.fetch.sources.profiles`).
 
 Resolving never contacts the source, so compile-time checks and plans can call it freely.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 from huntline.errors import DataSourceError
 from huntline.fetch.base import DataSource
-from huntline.fetch.bundle import BundleSource
-from huntline.fetch.profiles import Profile, find_profile
-from huntline.fetch.stixshifter import StixShifterSource, redact_url
+from huntline.fetch.sources.bundle import BundleSource
+from huntline.fetch.sources.profiles import Profile, find_profile
+from huntline.fetch.sources.stixshifter import StixShifterSource, redact_url
 
 
 def resolve_source(source: str, *, profiles_file: Path | None = None) -> DataSource:

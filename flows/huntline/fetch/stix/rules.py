@@ -1,10 +1,10 @@
 """One page of observed-data -> one Arrow table of SCO *occurrences* per type.
 
-This is the readable statement of the rules. The fetch path runs :mod:`.fastocc`, which must
+This is the readable statement of the rules. The fetch path runs :mod:`.collect`, which must
 return exactly the same tables (``tests/unit/fetch/test_fastocc.py`` compares the two).
 
 An occurrence is one SCO inside one observation, already in firepit's column shape but not yet
-merged with the other occurrences of the same entity (that is :mod:`.entities`' job, which sees
+merged with the other occurrences of the same entity (that is :mod:`.spool`' job, which sees
 every page). Each row holds:
 
 - ``id``: the entity id (:mod:`.identity`);
@@ -42,7 +42,7 @@ import pyarrow as pa
 from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
 from huntline.fetch.heap import collector_paused
-from huntline.fetch.identity import (
+from huntline.fetch.stix.identity import (
     SELF_CONTAINED,
     IdCache,
     asset_id,
@@ -50,7 +50,7 @@ from huntline.fetch.identity import (
     observation_digest,
     occurrence_id,
 )
-from huntline.fetch.plans import (
+from huntline.fetch.stix.plans import (
     ANONYMOUS,
     FIXED,
     GENERAL,

@@ -1,9 +1,9 @@
-"""The ids of one observation's SCOs that their content alone does not decide, for :mod:`.fastocc`.
+"""The ids of one observation's SCOs that their content alone does not decide, for :mod:`.collect`.
 
 :class:`ObsIds` follows ``occurrences._Ids`` to the letter, on demand per observation: hosted
 processes, anonymous SCOs, and SCOs identified through their references' targets. An SCO
 identified through references remembers its id per resolved targets (on its
-:class:`.occshapes.GeneralId`); the uuid5s of hosted processes and anonymous SCOs (unique names,
+:class:`.shapes.GeneralId`); the uuid5s of hosted processes and anonymous SCOs (unique names,
 so never worth caching) are hashed directly, the observation digest's sha1 state reused.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from huntline.fetch.base import ObservedData
-from huntline.fetch.identity import (
+from huntline.fetch.stix.identity import (
     ID_NAMESPACE,
     OCCURRENCE_NAMESPACE,
     IdCache,
@@ -23,8 +23,8 @@ from huntline.fetch.identity import (
     canonical_json,
     observation_digest,
 )
-from huntline.fetch.occshapes import UNKNOWN, Shape
-from huntline.fetch.plans import ANONYMOUS, FIXED, GENERAL, HOSTED
+from huntline.fetch.stix.plans import ANONYMOUS, FIXED, GENERAL, HOSTED
+from huntline.fetch.stix.shapes import UNKNOWN, Shape
 
 __all__ = ["ObsIds"]
 

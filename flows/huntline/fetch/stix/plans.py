@@ -6,9 +6,9 @@ Only two things depend on the observation around it: the ids its ``*_ref``/``*_r
 (the targets are keys of that observation's ``objects``) and, for some SCOs, its own id. A
 :class:`Plan` therefore holds the flattened columns *without* the references (``row``), the
 references as the local keys they name, and the id when the content alone decides it; the
-occurrence builder (:mod:`.occurrences`) then only resolves references per observation.
+occurrence builder (:mod:`.rules`) then only resolves references per observation.
 
-The flattening rules are :mod:`.occurrences`' (firepit's); this module only applies them.
+The flattening rules are :mod:`.rules`' (firepit's); this module only applies them.
 A plan whose columns would collide after shortening (two names shortened to one) keeps
 ``row = None``, and such an SCO is flattened the general way in every observation, so the
 "later one wins" rule never depends on which references resolve.
@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from huntline.fetch.identity import (
+from huntline.fetch.stix.identity import (
     ID_PROPERTIES,
     SELF_CONTAINED,
     IdCache,
