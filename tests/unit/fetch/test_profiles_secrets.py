@@ -15,7 +15,8 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, find_profile
-from huntline.fetch.sources.secrets import expand_env, resolve_secrets, secret_names
+from huntline.fetch.sources.envvars import expand_env
+from huntline.fetch.sources.secrets import resolve_secrets, secret_names
 
 PROFILE_FILE = """\
 profiles:

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from huntline.errors import DataSourceError
-from huntline.fetch.sources.secrets import expand_env
+from huntline.fetch.sources.envvars import expand_env
 
 ENV_PREFIX = "STIXSHIFTER_"
 ENV_PARTS = ("CONNECTOR", "CONNECTION", "CONFIG")

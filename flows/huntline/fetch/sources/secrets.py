@@ -1,13 +1,5 @@
-"""Profile values that are not written in the profile: ``$ENV`` references and Prefect Secrets.
-
-Two ways keep credentials out of hunt books and git:
-
-``$NAME`` / ``${NAME}`` in stixshifter.yaml values
-    Expanded from the environment *after* the YAML is parsed, value by value, so a variable's
-    content can never change the YAML's structure or break its quoting. ``$$`` is a literal
-    ``$``; a ``$`` not followed by a name is kept as it is. An unset variable is an error that
-    names the profile, the field and the variable, because silently sending an empty password
-    only moves the failure somewhere harder to read.
+"""Profile values that are not written in the profile: Prefect Secrets (``$ENV`` references
+are :mod:`.envvars`, expanded when the profile is loaded).
 
 Prefect Secret blocks
     A value ``prefect-secret://BLOCK`` or ``{prefect_secret: BLOCK}`` anywhere in ``connection``
@@ -21,59 +13,18 @@ Every resolved secret is returned alongside the profile so callers can scrub it 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from huntline.errors import DataSourceError
-
-if TYPE_CHECKING:  # profiles imports this module for expand_env
-    from huntline.fetch.sources.profiles import Profile
+from huntline.fetch.sources.profiles import Profile
 
 SECRET_SCHEME = "prefect-secret://"
 SECRET_KEY = "prefect_secret"
 
 #: Loads one Prefect Secret block by name and returns its value.
 SecretLoader = Callable[[str], Awaitable[Any]]
-
-_ENV_REFERENCE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-def expand_env(value: Any, env: Mapping[str, str], *, where: str, path: str = "") -> Any:
-    """``value`` with every ``$NAME`` / ``${NAME}`` in its strings replaced from ``env``.
-
-    Raises:
-        DataSourceError: A referenced variable is not set; the message names it and the field.
-    """
-    if isinstance(value, str):
-        return _expand_string(value, env, where=where, path=path)
-    if isinstance(value, dict):
-        return {
-            key: expand_env(item, env, where=where, path=_join(path, key))
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            expand_env(item, env, where=where, path=f"{path}[{index}]")
-            for index, item in enumerate(value)
-        ]
-    return value
-
-
-def _expand_string(text: str, env: Mapping[str, str], *, where: str, path: str) -> str:
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        if name is None:  # "$$"
-            return "$"
-        if name not in env:
-            raise DataSourceError(
-                f"{where}: {path or 'value'} refers to ${name}, which is not set",
-                hint=f"export {name}=... before running, or write $$ for a literal $",
-            )
-        return env[name]
-
-    return _ENV_REFERENCE.sub(substitute, text)
 
 
 def secret_names(value: Any) -> list[str]:
@@ -168,7 +119,3 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in _strings(item)]
     return [str(value)] if isinstance(value, int | float) and not isinstance(value, bool) else []
-
-
-def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)

@@ -14,7 +14,7 @@ occurrence, which is the point of this module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from huntline.fetch.stix.identity import (
@@ -34,9 +34,6 @@ from huntline.fetch.stix.plans import (
     normalise,
     shortened,
 )
-
-if TYPE_CHECKING:
-    from huntline.fetch.stix.collect import Columns
 
 __all__ = [
     "OBS_NAMES",
@@ -109,7 +106,8 @@ class Shape:
         self.page: object = None
         self.ordered: object = None
         self.template = 0
-        self.rows: Columns | None = None
+        #: the page's :class:`.collect.Columns` of this type (typed Any: shapes sits below collect)
+        self.rows: Any = None
 
 
 class ShapeStore:
