@@ -86,6 +86,12 @@ def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
     home = state_dir() / "prefect"
     server = running_local_server(home) or start_local_server(home, progress)
     os.environ["PREFECT_API_URL"] = server.api_url
+    if "prefect" in sys.modules:
+        # Prefect reads its settings once, at import (a book's cron check imports it): without
+        # a refresh its client would start a temporary server instead of using this one.
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
     return server
 
 
