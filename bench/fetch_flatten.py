@@ -17,8 +17,9 @@ runs in its own subprocess, so its peak RSS (``VmHWM``) is its own:
   ``--firepit-max``: it runs at roughly 1-2k observations/s);
 - ``get file://``: ``resolve_source("file://...").pages`` (stix2-matcher) + spool + ``TableWriter``;
 - ``get stix_bundle``: the same through stix-shifter's stix_bundle connector from a local HTTP
-  server, on a small bundle (``--http-size``), because the connector re-downloads and re-matches
-  the whole bundle for every page;
+  server, on a bundle of ``--http-size``, with a ``get``'s default page size (the connector's
+  own, see ``connectors.default_page_size``; ``--http-page-size N`` asks for pages of N, as a
+  book's ``page_size`` does), side by side with ``get file://`` of the same bundle;
 - ``translate_mysql``: stix-shifter's own results translation (``mysql`` mapping, pages of
   1,000 generated rows, ``--translate-size``) against huntline's flattening of what it
   returns: the share of a connector fetch that flattening is.
@@ -48,6 +49,8 @@ sys.path.insert(0, str(HERE))
 import stixgen  # noqa: E402
 
 PAGE = 1000
+#: How main hands ``--http-page-size`` to the get workers (0 or unset: the source's default).
+PAGE_SIZE_VARIABLE = "HUNTLINE_BENCH_PAGE_SIZE"
 
 
 def peak_rss_mb() -> float:
@@ -140,6 +143,7 @@ def run_get(path: Path, via: str) -> dict[str, Any]:
     from huntline.storage import FileStore, TableWriter
 
     window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    page_size = int(os.environ.get(PAGE_SIZE_VARIABLE) or 0) or None  # None: as a get does
     server = None
     uri = f"file://{path}"
     if via == "stix_bundle":
@@ -153,7 +157,8 @@ def run_get(path: Path, via: str) -> dict[str, Any]:
 
     async def fetch(spool: EntitySpool) -> int:
         pages = 0
-        async for page in resolve_source(uri).pages(stixgen.MATCH_PATTERN, window, page_size=PAGE):
+        source = resolve_source(uri)
+        async for page in source.pages(stixgen.MATCH_PATTERN, window, page_size=page_size):
             spool.add(page)
             pages += 1
         return pages
@@ -283,7 +288,8 @@ def main() -> int:
     parser.add_argument("--parsed-max", type=int, default=100_000)
     parser.add_argument("--check-max", type=int, default=10_000)
     parser.add_argument("--get-max", type=int, default=100_000)
-    parser.add_argument("--http-size", type=int, default=2_000)
+    parser.add_argument("--http-size", type=int, default=10_000)
+    parser.add_argument("--http-page-size", type=int, default=0, help="0: the source's default")
     parser.add_argument("--translate-size", type=int, default=20_000)
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per line, taking turns; the fastest is kept"
@@ -319,10 +325,16 @@ def main() -> int:
     results["translate_mysql"] = {args.translate_size: translate}
     _print_translate(args.translate_size, translate)
     small = bundle(args.data, args.http_size)
-    results["get_stix_bundle"] = {args.http_size: in_subprocess("get-stix_bundle", small, repeat)}
-    results["get_file_small"] = {args.http_size: in_subprocess("get-file", small, repeat)}
-    for name in ("get_stix_bundle", "get_file_small"):
-        _print(args.http_size, {name: results[name][args.http_size]})
+    os.environ[PAGE_SIZE_VARIABLE] = str(args.http_page_size)
+    jobs = {"get_stix_bundle": ("get-stix_bundle", small), "get_file_small": ("get-file", small)}
+    for name, result in interleaved(jobs, repeat).items():
+        results[name] = {args.http_size: result}
+        _print(args.http_size, {name: result})
+    ratio = _seconds(results["get_stix_bundle"][args.http_size]) / _seconds(
+        results["get_file_small"][args.http_size]
+    )
+    print(f"{args.http_size:>9,} get over HTTP takes {ratio:.2f}x the time of file:// "
+          f"({results['get_stix_bundle'][args.http_size]['pages']} page(s))")  # fmt: skip
     out = HERE / "results" / f"fetch_flatten-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import DataSource, StixShifterSource, Window, flatten, resolve_source
+from huntline.fetch.sources.connectors import REREADING_PAGE_SIZE
 from huntline.fetch.sources.retry import RetryPolicy
 
 # test_bundle.json observes 2020-06-30 19:25-19:30; the connector's default is "the last 5 min".
@@ -43,6 +45,27 @@ def test_http_bundle_through_stix_bundle_connector(bundle_server: str, shared_da
     local_observed = [obs for page in fetch(local, ALL_IPS, page_size=30) for obs in page]
     assert [o["id"] for o in local_observed] == [o["id"] for o in observed]
     assert flatten(local_observed, "network-traffic").equals(table)
+
+
+@pytest.mark.server
+def test_an_http_bundle_comes_in_one_page_by_default(
+    bundle_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stix_bundle downloads the whole bundle for every page: by default it is asked for
+    # REREADING_PAGE_SIZE results at a time, so a bundle smaller than that is read once.
+    asked: list[int] = []
+    original = StixTransmission.results_async
+
+    async def results(self: StixTransmission, *args: object) -> object:
+        asked.append(args[2])  # type: ignore[arg-type]
+        return await original(self, *args)
+
+    monkeypatch.setattr(StixTransmission, "results_async", results)
+    source = resolve_source(f"{bundle_server}/test_bundle.json")
+    assert [len(page) for page in fetch(source, ALL_IPS)] == [100]
+    assert asked == [REREADING_PAGE_SIZE]
+    assert [len(page) for page in fetch(source, ALL_IPS, page_size=40)] == [40, 40, 20]
+    assert asked[1:] == [40, 40, 40]
 
 
 @pytest.mark.server

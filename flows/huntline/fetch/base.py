@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
 
+from huntline.errors import DataSourceError
 from huntline.window import Window as Window  # re-exported: the sources take it from here
+
+#: Results per round trip when neither the book nor the source says otherwise.
+DEFAULT_PAGE_SIZE = 1000
 
 #: One STIX 2.0 observed-data object, with its SCOs embedded under ``objects``.
 ObservedData = dict[str, Any]
@@ -41,7 +45,7 @@ class DataSource(Protocol):
         window: Window,
         *,
         limit: int | None = None,
-        page_size: int = 1000,
+        page_size: int | None = None,
     ) -> AsyncIterator[list[ObservedData]]:
         """Yield the observed-data matching ``pattern`` inside ``window``, page by page.
 
@@ -50,10 +54,24 @@ class DataSource(Protocol):
                 does not already carry its own START/STOP qualifier.
             window: The time range to search.
             limit: Stop after this many results (None: no limit).
-            page_size: How many results to ask for per round trip.
+            page_size: How many results to ask for per round trip; None lets the source
+                choose (:func:`page_size_or`), since the best size depends on how it pages.
 
         Raises:
             DataSourceError: The source is unreachable, misconfigured or answered with an error.
             FetchError: The source answered with something that is not valid STIX.
         """
         ...
+
+
+def page_size_or(page_size: int | None, default: int) -> int:
+    """The page size to use: the one asked for, else the source's ``default``.
+
+    Raises:
+        DataSourceError: ``page_size`` is below 1.
+    """
+    if page_size is None:
+        return default
+    if page_size < 1:
+        raise DataSourceError(f"page_size must be at least 1, got {page_size}")
+    return page_size

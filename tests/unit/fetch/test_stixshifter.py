@@ -123,3 +123,12 @@ def test_connector_error_names_source_and_hides_secrets(
         "data source 'lab' (stix_bundle http://h/b.json): results failed: bad api_key ***"
     )
     assert FakeTransmission.calls[-1] == ("delete",)
+
+
+def test_connectors_that_reread_every_page_default_to_large_pages() -> None:
+    from huntline.fetch.base import DEFAULT_PAGE_SIZE
+    from huntline.fetch.sources.connectors import REREADING_PAGE_SIZE, default_page_size
+
+    assert default_page_size("stix_bundle") == REREADING_PAGE_SIZE == 20_000
+    assert default_page_size("mysql") == REREADING_PAGE_SIZE
+    assert default_page_size("elastic_ecs") == default_page_size("qradar") == DEFAULT_PAGE_SIZE

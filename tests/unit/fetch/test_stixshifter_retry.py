@@ -17,6 +17,7 @@ import pytest
 from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, Window
 from huntline.fetch.sources import stixshifter as module
+from huntline.fetch.sources.connectors import REREADING_PAGE_SIZE
 from huntline.fetch.sources.retry import Problem, RetryPolicy, classify
 
 WINDOW = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))
@@ -127,7 +128,8 @@ def test_transient_failures_are_retried_then_succeed(
     scripted.script = [down, down]
     pages = fetch(StixShifterSource(_mysql(), retry=FAST))
     assert [len(page) for page in pages] == [3]
-    assert [c for c in scripted.calls if c[0] == "results"] == [("results", 0, 1000)] * 3
+    asked = [c for c in scripted.calls if c[0] == "results"]
+    assert asked == [("results", 0, REREADING_PAGE_SIZE)] * 3
     retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
     assert retries == [
         'db: results failed (unreachable: (2003, "Can\'t connect")); retry 1 of 2 in 0.0 s',

@@ -51,8 +51,12 @@ class GetStep(StepModel):
     )
     window: WindowSpec | None = None
     limit: int | None = Field(default=None, gt=0, description="At most this many observations")
-    page_size: int = Field(
-        default=1000, gt=0, le=100_000, description="Observations per request to each source"
+    page_size: int | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="Observations per request to each source (default: the source's own, "
+        "1,000, or 20,000 for connectors that re-read everything per page: stix_bundle, mysql)",
     )
 
     @model_validator(mode="before")

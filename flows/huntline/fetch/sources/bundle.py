@@ -37,7 +37,7 @@ from stix2matcher import matcher as stix2matcher
 from stix2patterns.v20.pattern import Pattern
 
 from huntline.errors import DataSourceError, FetchError
-from huntline.fetch.base import ObservedData, Window
+from huntline.fetch.base import DEFAULT_PAGE_SIZE, ObservedData, Window, page_size_or
 from huntline.fetch.heap import collector_paused
 from huntline.fetch.sources.pattern import binds_one_observation
 
@@ -66,11 +66,10 @@ class BundleSource:
         window: Window,
         *,
         limit: int | None = None,
-        page_size: int = 1000,
+        page_size: int | None = None,
     ) -> AsyncIterator[list[ObservedData]]:
         """Yield pages of the bundle's observed-data that match; see :meth:`DataSource.pages`."""
-        if page_size < 1:
-            raise DataSourceError(f"page_size must be at least 1, got {page_size}")
+        page_size = page_size_or(page_size, DEFAULT_PAGE_SIZE)
         if binds_one_observation(pattern):
             chunks: Iterable[list[ObservedData]] = stream_observed_data(self.path, STREAM_CHUNK)
         else:

@@ -71,7 +71,7 @@ async def fetch_sources(
     window: Window,
     *,
     limit: int | None = None,
-    page_size: int = 1000,
+    page_size: int | None = None,
     resolve: Callable[[str], DataSource] = resolve_source,
 ) -> AsyncGenerator[SourcePage, None]:
     """Fetch ``pattern`` in ``window`` from every source at once; yield pages as they arrive.
@@ -82,7 +82,7 @@ async def fetch_sources(
         pattern: The STIX pattern; every source gets the same pattern and window.
         window: The run's time window.
         limit: Most observations for the whole step (None: no limit).
-        page_size: Results per round trip, per source.
+        page_size: Results per round trip, per source (None: each source's own default).
         resolve: Turns a source string into a data source.
 
     Raises:
@@ -137,7 +137,7 @@ async def fetch_tables(
     entity: str,
     *,
     limit: int | None = None,
-    page_size: int = 1000,
+    page_size: int | None = None,
     resolve: Callable[[str], DataSource] = resolve_source,
 ) -> AsyncIterator[SourceTable]:
     """Like :func:`fetch_sources`, but yield each page flattened to ``entity`` rows with an

@@ -35,10 +35,11 @@ from stix_shifter.stix_translation.stix_translation import StixTranslation
 from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
-from huntline.fetch.base import ObservedData, Window
+from huntline.fetch.base import ObservedData, Window, page_size_or
 from huntline.fetch.sources.connectors import (
     REREADS_EVERY_PAGE,
     connector_error,
+    default_page_size,
     module_name,
     option_spec,
 )
@@ -132,11 +133,11 @@ class StixShifterSource:
         window: Window,
         *,
         limit: int | None = None,
-        page_size: int = 1000,
+        page_size: int | None = None,
     ) -> AsyncIterator[list[ObservedData]]:
-        """Yield pages of observed-data; see :meth:`DataSource.pages`."""
-        if page_size < 1:
-            raise DataSourceError(f"page_size must be at least 1, got {page_size}")
+        """Yield pages of observed-data; see :meth:`DataSource.pages`. Without a
+        ``page_size``, the connector's own (:func:`.connectors.default_page_size`)."""
+        page_size = page_size_or(page_size, default_page_size(self.profile.connector))
         session = await self.open(limit=limit)
         queries = await session.translate_query(with_window(pattern, window))
         remaining = limit
