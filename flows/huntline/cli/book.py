@@ -24,6 +24,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from huntline.analytics.checks import book_warnings
     from huntline.booktest.spec import TESTS_SUFFIX, load_tests
     from huntline.compile import prepare_hunt
+    from huntline.intel.model import load_feeds
+    from huntline.schedule.specs import check_feeds
 
     failures = 0
     now = datetime.now(UTC)
@@ -33,7 +35,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 load_tests(Path(path))
                 out.print(f"[green]✓[/] {escape(path)}")
                 continue
+            if Path(path).name == "intel.yaml":  # the intel feeds, beside the books
+                load_feeds(path)
+                out.print(f"[green]✓[/] {escape(path)}")
+                continue
             hunt = prepare_hunt(path, now)
+            check_feeds(hunt.book, path)
         except HuntlineError as error:
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)

@@ -19,11 +19,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from huntline.book import load_book
+from huntline.book import HuntBook, load_book
 from huntline.booktest.runner import book_paths
 from huntline.errors import ScheduleError
 from huntline.intel.events import EVENT, resource_id
-from huntline.intel.model import FeedsFile
+from huntline.intel.model import FeedsFile, load_feeds
 
 HUNT_ENTRYPOINT = "flows/hunt.py:hunt"
 WATCH_ENTRYPOINT = "flows/intel_watch.py:intel_watch"
@@ -83,14 +83,8 @@ def book_spec(book: Path, root: Path, feeds: FeedsFile | None) -> DeploymentSpec
     """The deployment of one book; an intel feed the feeds file lacks is an error."""
     model = load_book(book)
     relative = book.resolve().relative_to(root.resolve()).as_posix()
+    _check_feeds(model, relative, feeds)
     wanted = list(model.intel.feeds) if model.intel else []
-    known = set(feeds.feeds) if feeds else set()
-    unknown = [feed for feed in wanted if feed not in known]
-    if unknown:
-        raise ScheduleError(
-            f"{relative}: intel.feeds names unknown feed {', '.join(map(repr, unknown))}",
-            hint=f"the feeds of hunts/intel.yaml are: {', '.join(sorted(known)) or 'none'}",
-        )
     return DeploymentSpec(
         name=deployment_name(book),
         flow="hunt",
@@ -103,6 +97,28 @@ def book_spec(book: Path, root: Path, feeds: FeedsFile | None) -> DeploymentSpec
         timezone=model.schedule.timezone if model.schedule else "UTC",
         feeds=wanted,
     )
+
+
+def _check_feeds(book: HuntBook, where: str, feeds: FeedsFile | None) -> None:
+    wanted = list(book.intel.feeds) if book.intel else []
+    known = set(feeds.feeds) if feeds else set()
+    unknown = [feed for feed in wanted if feed not in known]
+    if unknown:
+        names = ", ".join(sorted(known)) or "none"
+        raise ScheduleError(
+            (f"{where}: " if where else "")
+            + f"intel.feeds names unknown feed {', '.join(map(repr, unknown))}",
+            hint=f"the feeds of intel.yaml beside the books are: {names}",
+        )
+
+
+def check_feeds(book: HuntBook, path: str) -> None:
+    """The feeds a book's ``intel:`` names exist in the ``intel.yaml`` beside it."""
+    if book.intel is None:
+        return
+    feeds_file = Path(path).parent / "intel.yaml"
+    # No place in the message: the command names the book it checks.
+    _check_feeds(book, "", load_feeds(feeds_file) if feeds_file.is_file() else None)
 
 
 def watch_spec(feeds_file: Path, root: Path) -> DeploymentSpec:
