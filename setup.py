@@ -1,5 +1,6 @@
-"""The C part of huntline: :mod:`huntline.fetch.stix._occurrences` (optional: without a compiler,
-huntline flattens in Python, about twice as slowly). Everything else is in pyproject.toml."""
+"""The C part of huntline: :mod:`huntline.fetch.stix._occurrences` (optional: without a
+compiler or OpenSSL's headers, huntline flattens in Python, about twice as slowly, and says so).
+Everything else is in pyproject.toml."""
 
 from setuptools import Extension, setup
 
@@ -7,8 +8,8 @@ setup(
     ext_modules=[
         Extension(
             "huntline.fetch.stix._occurrences",
-            ["flows/huntline/fetch/stix/_occurrences.c", "flows/huntline/fetch/stix/_sha1.c"],
-            depends=["flows/huntline/fetch/stix/_sha1.h"],  # MANIFEST.in puts it in the sdist
+            ["flows/huntline/fetch/stix/_occurrences.c"],
+            libraries=["crypto"],  # SHA-1 for the uuid5 ids: OpenSSL's, as hashlib's
             extra_compile_args=[
                 "-O2",
                 "-Wall",

@@ -16,10 +16,11 @@ runs in its own subprocess, so its peak RSS (``VmHWM``) is its own:
 - ``firepit``: ``cache()`` the file and ``lookup()`` every SCO type (skipped above
   ``--firepit-max``: it runs at roughly 1-2k observations/s);
 - ``get file://``: ``resolve_source("file://...").pages`` (stix2-matcher) + spool + ``TableWriter``;
-- ``get stix_bundle``: the same through stix-shifter's stix_bundle connector from a local HTTP
-  server, on a bundle of ``--http-size``, with a ``get``'s default page size (the connector's
-  own, see ``connectors.default_page_size``; ``--http-page-size N`` asks for pages of N, as a
-  book's ``page_size`` does), side by side with ``get file://`` of the same bundle;
+- ``get stix_bundle``: a ``get`` of every process (no ``where:``) through stix-shifter's
+  stix_bundle connector from a local HTTP server, on a bundle of ``--http-size``, with a
+  ``get``'s default page size (the connector's own, see ``connectors.default_page_size``;
+  ``--http-page-size N`` asks for pages of N, as a book's ``page_size`` does), side by side
+  with ``get file://`` of the same bundle;
 - ``translate_mysql``: stix-shifter's own results translation (``mysql`` mapping, pages of
   1,000 generated rows, ``--translate-size``) against huntline's flattening of what it
   returns: the share of a connector fetch that flattening is.
@@ -51,6 +52,8 @@ import stixgen  # noqa: E402
 PAGE = 1000
 #: How main hands ``--http-page-size`` to the get workers (0 or unset: the source's default).
 PAGE_SIZE_VARIABLE = "HUNTLINE_BENCH_PAGE_SIZE"
+#: ... and the pattern (unset: stixgen.MATCH_PATTERN); the HTTP side by side gets every process.
+PATTERN_VARIABLE = "HUNTLINE_BENCH_PATTERN"
 
 
 def peak_rss_mb() -> float:
@@ -158,7 +161,8 @@ def run_get(path: Path, via: str) -> dict[str, Any]:
     async def fetch(spool: EntitySpool) -> int:
         pages = 0
         source = resolve_source(uri)
-        async for page in source.pages(stixgen.MATCH_PATTERN, window, page_size=page_size):
+        pattern = os.environ.get(PATTERN_VARIABLE) or stixgen.MATCH_PATTERN
+        async for page in source.pages(pattern, window, page_size=page_size):
             spool.add(page)
             pages += 1
         return pages
@@ -326,6 +330,9 @@ def main() -> int:
     _print_translate(args.translate_size, translate)
     small = bundle(args.data, args.http_size)
     os.environ[PAGE_SIZE_VARIABLE] = str(args.http_page_size)
+    from huntline.book.observables import every_entity_pattern  # here: not in the workers
+
+    os.environ[PATTERN_VARIABLE] = every_entity_pattern("process")  # a get without where:
     jobs = {"get_stix_bundle": ("get-stix_bundle", small), "get_file_small": ("get-file", small)}
     for name, result in interleaved(jobs, repeat).items():
         results[name] = {args.http_size: result}

@@ -16,11 +16,11 @@ with_test=0
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# 1. Debian packages (gcc and the Python headers build huntline's C collector,
+# 1. Debian packages (gcc, the Python headers and libssl-dev build huntline's C collector,
 #    flows/huntline/fetch/stix/_occurrences.c; without them huntline flattens in Python).
 python="${PYTHON:-python3.11}"
 command -v "$python" >/dev/null || python=python3
-packages=(docker.io debootstrap ca-certificates gcc libc6-dev)
+packages=(docker.io debootstrap ca-certificates gcc libc6-dev libssl-dev)
 headers="$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 [ -f "$headers/Python.h" ] || packages+=("$(basename "$(readlink -f "$(command -v "$python")")")-dev")
 [ "$with_test" = 1 ] && packages+=(mariadb-server)

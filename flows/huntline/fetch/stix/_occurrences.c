@@ -13,7 +13,7 @@
  *    no row for it either, or the page holds anything else this file does not handle,
  *    collect() returns None and the caller flattens the page in Python;
  *  - ids are computed here: uuid5 over the canonical JSON of the identifying properties
- *    (sorted keys, compact, "/" written "\/", non-ASCII kept), with SHA-1 from _sha1.c.  A
+ *    (sorted keys, compact, "/" written "\/", non-ASCII kept), with OpenSSL's SHA-1.  A
  *    value the JSON writer does not handle (a float, a lone surrogate, a subclass) is
  *    serialised by the Python function given to configure(), so every byte that is hashed is
  *    the Python rules' byte.
@@ -28,7 +28,23 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "_sha1.h"
+#include <openssl/evp.h>
+
+/* ------------------------------------------------------------------ SHA-1 (libcrypto) */
+
+/* One digest context and the SHA-1 implementation, fetched once at import and reused for
+ * every id: EVP_Digest() would fetch the algorithm and allocate a context per call, which
+ * costs more than hashing a short name.  The GIL serialises every caller. */
+static EVP_MD *SHA1_MD;
+static EVP_MD_CTX *SHA1_CTX;
+
+static void huntline_sha1(const void *data, size_t n, unsigned char out[20]) {
+    unsigned int size = 20;
+    /* Cannot fail once the algorithm was fetched at import (checked in PyInit). */
+    EVP_DigestInit_ex2(SHA1_CTX, SHA1_MD, NULL);
+    EVP_DigestUpdate(SHA1_CTX, data, n);
+    EVP_DigestFinal_ex(SHA1_CTX, out, &size);
+}
 
 /* ------------------------------------------------------------------ growable bytes */
 
@@ -381,7 +397,7 @@ static PyObject *id_for(Buf *scratch, PyObject *sco_type, const Pair *given, Py_
         goto done;
     }
     unsigned char digest[20];
-    huntline_sha1(b->data + name_at, b->len - name_at, digest, 0);
+    huntline_sha1(b->data + name_at, b->len - name_at, digest);
     result = uuid5_id(sco_type, digest);
     if (result == NULL) goto done;
     if (PyDict_GET_SIZE(ID_CACHE) >= ID_CACHE_SIZE) PyDict_Clear(ID_CACHE);
@@ -803,7 +819,7 @@ static PyObject *anonymous_id(Obs *o, PyObject *sco_type, PyObject *key) {
         }
         Buf *b = emptied(&o->scratch);
         int r = write_pairs(b, pairs, 4, 1);
-        if (r == JSON_WRITTEN) huntline_sha1(b->data, b->len, o->digest, 0);
+        if (r == JSON_WRITTEN) huntline_sha1(b->data, b->len, o->digest);
         if (r == JSON_FAILED) return NULL;
         if (r == JSON_IN_PYTHON) {
             PyObject *digest = PyObject_CallOneArg(OBSERVATION_DIGEST, o->obs);
@@ -824,7 +840,7 @@ static PyObject *anonymous_id(Obs *o, PyObject *sco_type, PyObject *key) {
     memcpy(name + 16, o->digest, 20);
     memcpy(name + 36, k, (size_t)n);
     unsigned char digest[20];
-    huntline_sha1(name, size, digest, 0);
+    huntline_sha1(name, size, digest);
     if (name != small) PyMem_Free(name);
     return uuid5_id(sco_type, digest);
 }
@@ -1284,19 +1300,7 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
     Py_RETURN_NONE;
 }
 
-static PyObject *sha1(PyObject *self, PyObject *args) {
-    Py_buffer data;
-    int portable = 0;
-    if (!PyArg_ParseTuple(args, "y*|p", &data, &portable)) return NULL;
-    unsigned char digest[20];
-    huntline_sha1(data.buf, (size_t)data.len, digest, portable);
-    PyBuffer_Release(&data);
-    return PyBytes_FromStringAndSize((const char *)digest, 20);
-}
-
 static PyMethodDef METHODS[] = {
-    {"sha1", sha1, METH_VARARGS,
-     "sha1(data, portable=False) -> digest: the ids' SHA-1 (portable: without SHA-NI)."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "Give the rules' tables and the Python helpers (huntline.fetch.stix.collect calls it once)."},
     {"collect", collect, METH_VARARGS,
@@ -1310,6 +1314,12 @@ static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_occurrences",
                                     METHODS};
 
 PyMODINIT_FUNC PyInit__occurrences(void) {
+    SHA1_MD = EVP_MD_fetch(NULL, "SHA1", NULL);
+    SHA1_CTX = EVP_MD_CTX_new();
+    if (SHA1_MD == NULL || SHA1_CTX == NULL) {
+        PyErr_SetString(PyExc_ImportError, "libcrypto has no SHA-1 (EVP_MD_fetch failed)");
+        return NULL;
+    }
     for (int c = 0; c < 0x20; c++) ESCAPED[c] = 1;
     ESCAPED['"'] = ESCAPED['\\'] = ESCAPED['/'] = 1;
     struct {

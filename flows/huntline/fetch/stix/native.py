@@ -48,7 +48,7 @@ NativeColumns = tuple[
 #: How a flattened entry is used (``_occurrences.c``'s ROLE_*).
 VALUE, REF, REFS = range(3)
 
-_SOURCES = [Path(__file__).with_name(name) for name in ("_occurrences.c", "_sha1.c", "_sha1.h")]
+_SOURCES = [Path(__file__).with_name("_occurrences.c")]
 
 
 def shape_parts(
@@ -79,7 +79,7 @@ def collector() -> ModuleType | None:
     try:
         module = importlib.import_module("huntline.fetch.stix._occurrences")
     except ImportError:
-        _without("is not built (it needs gcc and the Python headers at install time)")
+        _without("is not built (it needs gcc, the Python headers and libssl-dev at install time)")
         return None
     built = Path(module.__file__ or "")
     for source in _SOURCES:
