@@ -24,13 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from huntline.errors import HuntlineError
 from huntline.fetch.base import DataSource, Window
 from huntline.fetch.sources.connectors import connector_error, connector_state
 from huntline.fetch.sources.profiles import find_profile, known_profiles
-from huntline.fetch.sources.resolve import resolve_source
+from huntline.fetch.sources.resolve import kind_of, resolve_source
 from huntline.fetch.sources.retry import NO_RETRY
 from huntline.fetch.sources.secrets import SecretLoader, secret_names
 from huntline.fetch.sources.stixshifter import Session, StixShifterSource
@@ -174,17 +174,20 @@ async def _checked(
         return CheckReport(name, "", steps)
     report = CheckReport(name, source.describe(), steps)
     window = window or Window.last(CHECK_WINDOW)
-    if isinstance(source, StixShifterSource):
-        source.secret_loader = secret_loader or source.secret_loader
-        source.call_timeout, source.timeout, source.retry = timeout, timeout, NO_RETRY
-        if not await _stix_shifter_steps(steps, source):
-            return report
+    preflight = PREFLIGHT.get(kind_of(name).name)
+    if preflight is not None and not await preflight(steps, source, secret_loader, timeout):
+        return report
     await _step(steps, "query", lambda: _tiny_query(source, pattern, window))
     return report
 
 
-async def _stix_shifter_steps(steps: list[CheckStep], source: StixShifterSource) -> bool:
+async def _stix_shifter_steps(
+    steps: list[CheckStep], resolved: DataSource, loader: SecretLoader | None, timeout: float
+) -> bool:
     """The connector, secrets and ping steps; False as soon as one fails."""
+    source = cast(StixShifterSource, resolved)  # PREFLIGHT is keyed by the source's kind
+    source.secret_loader = loader or source.secret_loader
+    source.call_timeout, source.timeout, source.retry = timeout, timeout, NO_RETRY
 
     async def connector() -> str:
         error = connector_error(source.profile.connector, source=source.name)
@@ -211,6 +214,13 @@ async def _stix_shifter_steps(steps: list[CheckStep], source: StixShifterSource)
         return "reachable, credentials accepted"
 
     return await _step(steps, "ping", ping) is not None
+
+
+#: The checks a kind of source gets before its test query, by :attr:`.SourceKind.name`:
+#: ``(steps so far, source, secret loader, timeout) -> whether to go on``.
+PREFLIGHT: dict[
+    str, Callable[[list[CheckStep], DataSource, SecretLoader | None, float], Awaitable[bool]]
+] = {"stix-shifter": _stix_shifter_steps}
 
 
 async def _resolve(name: str, profiles_file: Path | None) -> DataSource:
