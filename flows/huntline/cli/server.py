@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,18 @@ def cmd_server(args: argparse.Namespace) -> int:
             out.print(
                 f"worker of pool {args.pool!r} running (pid {pid}, log {home / 'worker.log'})"
             )
-        out.print("stop both with: huntline server stop")
+        if not args.foreground:
+            out.print("stop both with: huntline server stop")
+            return 0
+        out.print("Ctrl-C stops both")
+        try:
+            while running_local_server(home) is not None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        stop_worker(home)
+        stop_local_server(home)
+        out.print("stopped the server and its worker")
     elif args.action == "stop":
         worker = stop_worker(home)
         server = stop_local_server(home)
@@ -51,4 +63,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     server.add_argument("action", choices=["start", "stop", "status"])
     server.add_argument("--pool", default="huntline", help="the worker's work pool (huntline)")
     server.add_argument("--no-worker", action="store_true", help="start the server only")
+    server.add_argument(
+        "--foreground", action="store_true", help="stay in the foreground; Ctrl-C stops both"
+    )
     server.set_defaults(handler=cmd_server)
