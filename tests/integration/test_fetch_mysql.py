@@ -20,7 +20,7 @@ from huntline.errors import DataSourceError
 from huntline.fetch import Profile, StixShifterSource, Window, flatten, resolve_source
 from huntline.fetch.sources import stixshifter as stixshifter_module
 from huntline.fetch.sources.diagnose import check_source
-from huntline.fetch.sources.multi import fetch_tables
+from huntline.fetch.sources.multi import fetch_sources
 from huntline.fetch.sources.retry import RetryPolicy
 
 # The window the generated rows are laid around (tests/integration/conftest.py).
@@ -270,13 +270,12 @@ def test_mysql_and_file_bundle_concurrently_with_x_datasource(
     sources = [source_for(mariadb), resolve_source(f"file://{bundle}")]
 
     async def collect() -> list[Any]:
-        return [t async for t in fetch_tables(sources, ANY_PROCESS, window, "process", page_size=7)]
+        return [p async for p in fetch_sources(sources, ANY_PROCESS, window, page_size=7)]
 
-    tables = asyncio.run(collect())
     by_source: dict[str, int] = {}
-    for item in tables:
-        assert set(item.table["x_datasource"]) == {item.source}
-        by_source[item.source] = by_source.get(item.source, 0) + item.observations
+    for page in asyncio.run(collect()):
+        assert {obs["x_datasource"] for obs in page.observed} == {page.source}
+        by_source[page.source] = by_source.get(page.source, 0) + len(page.observed)
     assert by_source["mysql-lab"] == len(mariadb.rows) == 64  # the window holds every row
     assert by_source[f"file://{bundle}"] > 0
 

@@ -12,7 +12,7 @@ import pytest
 
 from huntline.errors import DataSourceError
 from huntline.fetch import ObservedData, Window
-from huntline.fetch.sources.multi import fetch_sources, fetch_tables
+from huntline.fetch.sources.multi import fetch_sources
 
 WINDOW = Window(datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))
 
@@ -76,17 +76,14 @@ def test_sources_are_fetched_concurrently_and_tagged() -> None:
         assert {obs["x_datasource"] for obs in page.observed} == {page.source}
 
 
-def test_tables_carry_x_datasource_on_every_row() -> None:
-    async def run() -> list[Any]:
-        sources = [FakeSource("edr", 2), FakeSource("siem", 1)]
-        return [t async for t in fetch_tables(sources, "[process:pid > 0]", WINDOW, "process")]
-
-    tables = asyncio.run(run())
-    assert sum(item.observations for item in tables) == 6
-    for item in tables:
-        assert len(item.table) == 2
-        assert list(item.table["x_datasource"]) == [item.source] * 2
-        assert set(item.table["name"].str.split("-").str[0]) == {item.source}
+def test_every_observation_carries_its_source() -> None:
+    pages = collect([FakeSource("edr", 2), FakeSource("siem", 1)])
+    assert sum(len(page.observed) for page in pages) == 6
+    for page in pages:
+        assert {obs["x_datasource"] for obs in page.observed} == {page.source}
+        scos = [sco for obs in page.observed for sco in obs["objects"].values()]
+        names = {sco["name"].split("-")[0] for sco in scos}
+        assert names == {page.source}
 
 
 def test_limit_caps_the_whole_step() -> None:

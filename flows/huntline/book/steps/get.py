@@ -9,7 +9,6 @@ when a step runs, not when a book loads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -153,6 +152,7 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     from huntline.errors import DataSourceError, FetchError
     from huntline.fetch.sources.pattern import with_window
     from huntline.fetch.sources.span import empty_fetch_warning
+    from huntline.fetch.tables.spool import EntitySpool
     from huntline.intel.retro import tag_table
     from huntline.runtime import StepOutput
     from huntline.storage import open_store
@@ -162,18 +162,19 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     # the sources.
     step, queries = retro_step(step, context.indicators, context.source)
     query = with_window(step.where, window)
-    with ExitStack() as stack:
-        spools: list[EntitySpool] = []  # at most one, made on the first page (it makes a folder)
+    # One spool for every source: each observed-data carries its x_datasource, so an entity
+    # seen by several sources (or chunks) merges into one row naming them all.
+    with EntitySpool() as spool:
         try:
-            pages = asyncio.run(_spool_pages(step, queries, window, spools, stack))
+            pages = asyncio.run(_spool_pages(step, queries, window, spool))
         except (DataSourceError, FetchError) as error:
-            if spools and spools[0].observations:
+            if spool.observations:
                 key = context.key(step_id, f"{step.get}.partial.parquet")
-                partial = _write_entities(store, key, spools, step)
+                partial = _write_entities(store, key, spool, step)
                 error.context["partial"] = partial.uri
                 error.message += f" (fetched so far: {partial.rows} rows, kept in {partial.uri})"
             raise
-        ref = _write_entities(store, context.key(step_id, f"{step.get}.parquet"), spools, step)
+        ref = _write_entities(store, context.key(step_id, f"{step.get}.parquet"), spool, step)
     if context.indicators:
         ref = tag_table(store, ref, context.indicators, context.intel_feed)
     sources = ", ".join(step.sources)
@@ -192,11 +193,9 @@ async def _spool_pages(
     step: GetStep,
     queries: list[str],
     window: Window,
-    spools: list[EntitySpool],
-    stack: ExitStack,
+    spool: EntitySpool,
 ) -> int:
     from huntline.fetch.sources.multi import fetch_sources
-    from huntline.fetch.tables.spool import EntitySpool
 
     pages = 0
     for pattern in queries:  # one, or a retro-hunt's chunks one after the other
@@ -205,17 +204,11 @@ async def _spool_pages(
         )
         async for page in stream:
             pages += 1
-            # One spool for every source: each observed-data carries its x_datasource, so an
-            # entity seen by several sources (or chunks) merges into one row naming them all.
-            if not spools:
-                spools.append(stack.enter_context(EntitySpool()))
-            spools[0].add(page.observed)
+            spool.add(page.observed)
     return pages
 
 
-def _write_entities(
-    store: ObjectStore, key: str, spools: list[EntitySpool], step: GetStep
-) -> TableRef:
+def _write_entities(store: ObjectStore, key: str, spool: EntitySpool, step: GetStep) -> TableRef:
     """Stream the entities of ``step.entity`` that meet the step's pattern into ``key``.
 
     The sources return whole observations; like Kestrel's GET, the variable keeps only the
@@ -227,10 +220,9 @@ def _write_entities(
 
     wanted = entity_filter(step.where, step.entity)
     with TableWriter(store, key) as writer:
-        for spool in spools:
-            for everything in spool.batches(step.entity):
-                batch = everything.filter(wanted.mask(everything)) if wanted.applies else everything
-                writer.append(batch)
+        for everything in spool.batches(step.entity):
+            batch = everything.filter(wanted.mask(everything)) if wanted.applies else everything
+            writer.append(batch)
         return writer.commit()
 
 

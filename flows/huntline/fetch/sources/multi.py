@@ -21,16 +21,13 @@ Rules, chosen for hunts:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from huntline.errors import DataSourceError, HuntlineError
 from huntline.fetch.base import DataSource, ObservedData, Window
 from huntline.fetch.sources.resolve import resolve_source
-from huntline.fetch.tables.flatten import flatten
 
 DATASOURCE_COLUMN = "x_datasource"
 
@@ -41,21 +38,6 @@ class SourcePage:
 
     source: str
     observed: list[ObservedData]
-
-
-@dataclass(frozen=True)
-class SourceTable:
-    """One page flattened into an entity table, with its ``x_datasource`` column.
-
-    Attributes:
-        source: The data source's name (also the value of every ``x_datasource`` cell).
-        table: The flattened rows.
-        observations: How many observed-data the page held.
-    """
-
-    source: str
-    table: pd.DataFrame
-    observations: int
 
 
 @dataclass
@@ -128,34 +110,6 @@ async def fetch_sources(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def fetch_tables(
-    sources: Sequence[str | DataSource],
-    pattern: str,
-    window: Window,
-    entity: str,
-    *,
-    limit: int | None = None,
-    page_size: int | None = None,
-    resolve: Callable[[str], DataSource] = resolve_source,
-) -> AsyncIterator[SourceTable]:
-    """Like :func:`fetch_sources`, but yield each page flattened to ``entity`` rows with an
-    ``x_datasource`` column. Pages without any ``entity`` object yield nothing.
-
-    Flattening runs in a worker thread, so the other sources keep downloading meanwhile.
-    """
-    pages = fetch_sources(
-        sources, pattern, window, limit=limit, page_size=page_size, resolve=resolve
-    )
-    try:
-        async for page in pages:
-            table = await asyncio.to_thread(flatten, page.observed, entity)
-            if len(table):
-                table[DATASOURCE_COLUMN] = page.source
-                yield SourceTable(page.source, table, len(page.observed))
-    finally:
-        await pages.aclose()
 
 
 def _check_names(sources: list[DataSource]) -> None:
