@@ -101,7 +101,8 @@ def run_huntline_streaming(path: Path) -> dict[str, Any]:
     """Pages as a paged source delivers them, into an EntitySpool, then every table to parquet:
     the memory a fetch needs, without a whole parsed bundle."""
     from huntline.fetch import EntitySpool
-    from huntline.storage import FileStore, TableWriter
+    from huntline.storage import FileStore
+    from huntline.tables import TableWriter
 
     start = time.perf_counter()
     rows = {}
@@ -143,7 +144,8 @@ def run_get(path: Path, via: str) -> dict[str, Any]:
     import threading
 
     from huntline.fetch import EntitySpool, Window, resolve_source
-    from huntline.storage import FileStore, TableWriter
+    from huntline.storage import FileStore
+    from huntline.tables import TableWriter
 
     window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
     page_size = int(os.environ.get(PAGE_SIZE_VARIABLE) or 0) or None  # None: as a get does

@@ -58,7 +58,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from huntline.fetch import EntitySpool
-    from huntline.storage import FileStore, TableWriter
+    from huntline.storage import FileStore
+    from huntline.tables import TableWriter
 
     peaks = PhasePeaks()
     time.sleep(0.2)

@@ -33,12 +33,8 @@ from huntline.book.steps.get import fetch_step as fetch_step
 from huntline.errors import HuntlineError
 from huntline.runtime import RunContext as RunContext
 from huntline.runtime import StepOutput as StepOutput
-from huntline.storage import (
-    TableRef,
-    open_store,
-    read_table,
-    write_table,
-)
+from huntline.storage import TableRef, open_store
+from huntline.tables import read_table, write_table
 from huntline.window import Window
 
 

@@ -9,28 +9,23 @@ multipart upload) only becomes visible once complete. So there is never a partia
 final key, and a rerun that rewrites the same key is idempotent.
 
 Tables move between Prefect tasks as :class:`TableRef` values (URI, rows, columns, sha256), never
-as DataFrames, so retries and result persistence work across machines.
+as DataFrames, so retries and result persistence work across machines. Building and reading those
+tables is :mod:`huntline.tables`' job; this module only moves bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
 from huntline.errors import StorageError
-from huntline.tables import conform, ipc_schema, unified_schema, write_ipc
 
 DEFAULT_ROOT = "file://.huntline/store"
 
@@ -264,106 +259,3 @@ def key_of(store: ObjectStore, uri: str) -> str:
     if not uri.startswith(probe):
         raise StorageError(f"{uri} is not inside the store {store.root}", uri=uri)
     return uri[len(probe) :]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class TableWriter:
-    """Builds one parquet table from batches that may differ in columns, in bounded memory.
-
-    Each batch is spilled to a local part file as it arrives. On :meth:`commit` the parts are
-    streamed, ``slice_rows`` rows at a time, into a single parquet file with the union schema
-    (one row group per slice), which is uploaded to ``key`` atomically. Nothing appears under
-    ``key`` until then. Memory is bounded by one appended batch and one slice, not by the table.
-
-    Stored tables are zstd parquet: it writes about 7x faster than gzip, with smaller files,
-    on fetched entity tables (``bench/README.md``). Analytics containers still get gzip, as
-    their contract says (:mod:`huntline.analytics.docker_runner` rewrites their inputs).
-    """
-
-    slice_rows = 8_192
-
-    def __init__(self, store: ObjectStore, key: str) -> None:
-        self.store = store
-        self.key = key
-        self.rows = 0
-        self._workdir = Path(tempfile.mkdtemp(prefix="huntline-table-"))
-        self._parts: list[Path] = []
-
-    def append(self, batch: pd.DataFrame | pa.Table) -> None:
-        table = (
-            batch
-            if isinstance(batch, pa.Table)
-            else pa.Table.from_pandas(batch, preserve_index=False)
-        )
-        if table.num_rows == 0 and table.num_columns == 0:
-            return
-        part = self._workdir / f"part-{len(self._parts):06d}.arrow"
-        write_ipc(part, table, batch_rows=self.slice_rows)
-        self._parts.append(part)
-        self.rows += table.num_rows
-
-    def commit(self) -> TableRef:
-        """Write the final object and return its reference."""
-        final = self._workdir / "table.parquet"
-        schema = unified_schema(ipc_schema(part) for part in self._parts)
-        with pq.ParquetWriter(final, schema, compression="zstd") as writer:
-            for part in self._parts:
-                with pa.OSFile(str(part)) as source:
-                    reader = pa.ipc.open_file(source)
-                    for index in range(reader.num_record_batches):
-                        batch = pa.Table.from_batches([reader.get_batch(index)])
-                        writer.write_table(conform(batch, schema))
-                # mimalloc keeps freed pages; hand back what this part used
-                pa.default_memory_pool().release_unused()
-        self.store.put_file(self.key, final)
-        return TableRef(
-            uri=self.store.uri(self.key),
-            rows=self.rows,
-            columns=schema.names,
-            sha256=sha256_of(final),
-        )
-
-    def close(self) -> None:
-        for path in self._workdir.glob("*"):
-            path.unlink()
-        self._workdir.rmdir()
-
-    def __enter__(self) -> TableWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def write_table(store: ObjectStore, key: str, frame: pd.DataFrame) -> TableRef:
-    """Write one DataFrame as a parquet object and return its reference."""
-    with TableWriter(store, key) as writer:
-        writer.append(frame)
-        return writer.commit()
-
-
-def read_table(store: ObjectStore, ref: TableRef | str) -> pd.DataFrame:
-    """Read a parquet object (by reference or URI) into a DataFrame."""
-    uri = ref.uri if isinstance(ref, TableRef) else ref
-    with _local_copy(store, key_of(store, uri)) as path:
-        try:
-            return pd.read_parquet(path)
-        except (OSError, ValueError, pa.ArrowException) as error:
-            raise StorageError(
-                f"{uri} is not a readable parquet table: {error}", uri=uri
-            ) from error
-
-
-@contextmanager
-def _local_copy(store: ObjectStore, key: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="huntline-read-") as directory:
-        path = Path(directory) / "object"
-        store.download(key, path)
-        yield path

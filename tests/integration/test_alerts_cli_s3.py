@@ -18,7 +18,8 @@ from huntline.alert.alerts import RunInfo, evidence_frame
 from huntline.alert.ledger_store import ledger_store
 from huntline.alert.section import run_section
 from huntline.book import parse_book
-from huntline.storage import open_store, write_table
+from huntline.storage import open_store
+from huntline.tables import write_table
 
 pytestmark = [pytest.mark.server]
 MOMENT = datetime(2024, 6, 3, tzinfo=UTC)

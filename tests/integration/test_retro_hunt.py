@@ -12,7 +12,8 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from huntline.schedule.coverage import load_coverage
-from huntline.storage import open_store, read_table
+from huntline.storage import open_store
+from huntline.tables import read_table
 
 pytestmark = pytest.mark.server
 BOOK = "hunts/intel_retro_processes.yaml"

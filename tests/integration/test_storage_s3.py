@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from huntline.errors import StorageError
-from huntline.storage import S3Store, open_store, read_table, write_table
+from huntline.storage import S3Store, open_store
+from huntline.tables import read_table, write_table
 
 pytestmark = pytest.mark.server
 

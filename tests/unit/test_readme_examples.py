@@ -14,7 +14,8 @@ from huntline.book import GetStep, parse_book
 from huntline.condition import evaluate, parse_condition
 from huntline.errors import BookError
 from huntline.run import RunContext, fetch_step
-from huntline.storage import open_store, read_table
+from huntline.storage import open_store
+from huntline.tables import read_table
 from huntline.window import Window
 
 README = (Path(__file__).parents[2] / "README.md").read_text()

@@ -14,7 +14,8 @@ from huntline import run
 from huntline.book import ApplyStep
 from huntline.compile import PreparedHunt, prepare_hunt
 from huntline.runtime import RunContext, StepOutput
-from huntline.storage import open_store, read_table, write_table
+from huntline.storage import open_store
+from huntline.tables import read_table, write_table
 
 NOW = datetime(2024, 6, 4, tzinfo=UTC)
 

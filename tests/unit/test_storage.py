@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from huntline.errors import StorageError
-from huntline.storage import FileStore, TableWriter, open_store, read_table, write_table
+from huntline.storage import FileStore, open_store
+from huntline.tables import TableWriter, read_table, write_table
 
 
 def test_open_store_understands_uris(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from huntline.alert.ledger import STATUSES, LedgerEntry, as_row
 from huntline.alert.ledger_store import LEDGER_KEY, ledger_store
 from huntline.alert.section import SectionResult
 from huntline.errors import AlertError
-from huntline.storage import ObjectStore, read_table
+from huntline.storage import ObjectStore
+from huntline.tables import read_table
 
 
 def alert_status(delivery: SectionResult | None, dry_run: bool) -> Callable[[str], str]:

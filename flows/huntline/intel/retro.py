@@ -14,7 +14,8 @@ import pandas as pd
 from huntline.intel.events import grouped
 from huntline.intel.snapshot import read_indicators
 from huntline.intel.template import Indicators
-from huntline.storage import ObjectStore, TableRef, key_of, read_table, write_table
+from huntline.storage import ObjectStore, TableRef, key_of
+from huntline.tables import read_table, write_table
 
 INDICATOR_COLUMN = "x_intel_indicator"
 FEED_COLUMN = "x_intel_feed"

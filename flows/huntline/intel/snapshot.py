@@ -17,7 +17,8 @@ from datetime import datetime
 import pandas as pd
 
 from huntline.intel.model import Indicator
-from huntline.storage import ObjectStore, TableRef, read_table, write_table
+from huntline.storage import ObjectStore, TableRef
+from huntline.tables import read_table, write_table
 
 COLUMNS = ["type", "value", "feed", "source_id"]
 

@@ -14,7 +14,8 @@ from huntline.book import GetStep, parse_book
 from huntline.book.observables import every_entity_pattern
 from huntline.errors import BookError
 from huntline.run import RunContext, fetch_step
-from huntline.storage import open_store, read_table
+from huntline.storage import open_store
+from huntline.tables import read_table
 from huntline.window import Window
 
 HEAD = "id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71\ntitle: t\nsteps:\n"

@@ -100,7 +100,8 @@ def apply_step(
     from huntline.analytics.merge import merge_output_file
     from huntline.errors import AnalyticsError
     from huntline.runtime import StepOutput
-    from huntline.storage import key_of, open_store, write_table
+    from huntline.storage import key_of, open_store
+    from huntline.tables import write_table
 
     store = open_store(context.storage)
     runner = runner_for(step.apply)

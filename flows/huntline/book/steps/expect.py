@@ -71,7 +71,8 @@ def _run(
 ) -> StepOutput:
     from huntline.quality.gate import run_gate
     from huntline.runtime import StepOutput
-    from huntline.storage import open_store, read_table
+    from huntline.storage import open_store
+    from huntline.tables import read_table
 
     store = open_store(context.storage)
     ref = inputs[step.expect]

@@ -216,7 +216,7 @@ def _write_entities(store: ObjectStore, key: str, spool: EntitySpool, step: GetS
     its ``x_datasource`` names every source that saw it (``edr,siem``).
     """
     from huntline.fetch.tables.select import entity_filter
-    from huntline.storage import TableWriter
+    from huntline.tables import TableWriter
 
     wanted = entity_filter(step.where, step.entity)
     with TableWriter(store, key) as writer:
