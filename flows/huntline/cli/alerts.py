@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import out
+from huntline.cli.console import add_json_option, add_storage_option, out
 
 
 def _hunts(args: argparse.Namespace, store: Any) -> list[str]:
@@ -100,12 +100,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "alerts", help="the alert ledgers: what was raised, suppressed, delivered or pending"
     ).add_subparsers(dest="alerts_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--storage",
-        help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
-        "or file://.huntline/store)",
-    )
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_storage_option(common)
+    add_json_option(common)
     listing = alerts.add_parser(
         "list", parents=[common], help="the ledger as a table, latest sighting first"
     )

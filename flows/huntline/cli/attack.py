@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from huntline.cli.console import err
+from huntline.cli.console import add_book_paths, err
 
 
 def cmd_attack_layer(args: argparse.Namespace) -> int:
@@ -30,12 +30,6 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="print a MITRE ATT&CK Navigator layer from the books' attack.tNNNN tags "
         "(score: number of books)",
     )
-    layer.add_argument(
-        "paths",
-        nargs="*",
-        default=["hunts"],
-        metavar="PATH",
-        help="books or folders (default: hunts)",
-    )
+    add_book_paths(layer, "books")
     layer.add_argument("--name", default="huntline coverage", help="the layer's name")
     layer.set_defaults(handler=cmd_attack_layer)

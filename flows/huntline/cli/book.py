@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import err, flow_result, out, print_error, timestamp
+from huntline.cli.console import (
+    add_json_option,
+    add_storage_option,
+    err,
+    flow_result,
+    out,
+    print_error,
+    timestamp,
+)
 from huntline.errors import HuntlineError
 
 if TYPE_CHECKING:
@@ -168,7 +176,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     window = argparse.ArgumentParser(add_help=False)
     window.add_argument("--start", type=timestamp, help="window start (ISO 8601, UTC if no zone)")
     window.add_argument("--stop", type=timestamp, help="window stop (ISO 8601)")
-    window.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    add_json_option(window)
 
     compile_ = commands.add_parser(
         "compile",
@@ -181,11 +189,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
     run = commands.add_parser("run", parents=[window], help="run a hunt book through Prefect")
     run.add_argument("book", metavar="BOOK")
-    run.add_argument(
-        "--storage",
-        help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
-        "or file://.huntline/store)",
-    )
+    add_storage_option(run)
     run.add_argument("--dry-run", action="store_true", help="compute alerts but deliver none")
     run.add_argument("--source", help="data source for every get step instead of the book's")
     run.add_argument(

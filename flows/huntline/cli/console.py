@@ -1,5 +1,6 @@
-"""What every command group shares: the two consoles, the one way an error is printed, and the
-ISO 8601 argument type."""
+"""What every command group shares: the two consoles, the one way an error is printed, the
+ISO 8601 argument type and the options several commands take (``--storage``, ``--json``, the
+book paths), so each reads and is explained the same everywhere."""
 
 from __future__ import annotations
 
@@ -44,6 +45,31 @@ def timestamp(text: str) -> datetime:
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
     return utc(moment)
+
+
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """``--storage``: the object storage root a command reads or writes."""
+    parser.add_argument(
+        "--storage",
+        help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
+        "or file://.huntline/store)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: machine-readable output on stdout instead of tables."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_book_paths(parser: argparse.ArgumentParser, what: str) -> None:
+    """Positional ``PATH...``: books (or ``what`` else) and folders, ``hunts`` by default."""
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        default=["hunts"],
+        metavar="PATH",
+        help=f"{what} or folders (default: hunts)",
+    )
 
 
 def flow_result(state: State[Any], url: str, what: str) -> Any:

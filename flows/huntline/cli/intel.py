@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from huntline.cli.console import err, flow_result, out
+from huntline.cli.console import add_json_option, add_storage_option, err, flow_result, out
 
 
 def cmd_intel_pull(args: argparse.Namespace) -> int:
@@ -53,6 +53,6 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     pull.add_argument(
         "--feed", action="append", metavar="NAME", help="pull only this feed (repeatable)"
     )
-    pull.add_argument("--storage", help="object storage root (default: HUNTLINE_STORAGE)")
-    pull.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    add_storage_option(pull)
+    add_json_option(pull)
     pull.set_defaults(handler=cmd_intel_pull)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import out
+from huntline.cli.console import add_json_option, add_storage_option, out
 
 if TYPE_CHECKING:
     from huntline.runs import RunRecord
@@ -87,12 +87,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         dest="runs_command", required=True
     )
     storage = argparse.ArgumentParser(add_help=False)
-    storage.add_argument(
-        "--storage",
-        help="file://DIR or s3://BUCKET/PREFIX (default: HUNTLINE_STORAGE "
-        "or file://.huntline/store)",
-    )
-    storage.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_storage_option(storage)
+    add_json_option(storage)
     listing = runs.add_parser(
         "list",
         parents=[storage],

@@ -10,7 +10,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import err, out, timestamp
+from huntline.cli.console import add_json_option, add_storage_option, err, out, timestamp
 
 GENERATED = Path("deployments/huntline.yaml")
 DEFAULT_POOL = "huntline"
@@ -152,11 +152,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     backfill.add_argument("--from", dest="start", type=timestamp, required=True, help="ISO 8601")
     backfill.add_argument("--to", dest="stop", type=timestamp, required=True, help="ISO 8601")
     backfill.add_argument("--concurrency", type=int, default=2, help="windows at once (2)")
-    backfill.add_argument("--storage", help="object storage root (default: HUNTLINE_STORAGE)")
+    add_storage_option(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 
     coverage = commands.add_parser("coverage", help="the windows a hunt's runs covered, and gaps")
     coverage.add_argument("book")
-    coverage.add_argument("--storage", help="object storage root (default: HUNTLINE_STORAGE)")
-    coverage.add_argument("--json", action="store_true", help="print machine-readable output")
+    add_storage_option(coverage)
+    add_json_option(coverage)
     coverage.set_defaults(handler=cmd_coverage)

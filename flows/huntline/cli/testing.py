@@ -12,7 +12,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import err, out
+from huntline.cli.console import add_book_paths, add_json_option, err, out
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -75,14 +75,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="run hunt books' test cases (BOOK.tests.yaml) through the real flow; exits 1 on "
         "any failure",
     )
-    test.add_argument(
-        "paths",
-        nargs="*",
-        default=["hunts"],
-        metavar="PATH",
-        help="books, tests files or folders (default: hunts)",
-    )
-    test.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_book_paths(test, "books, tests files")
+    add_json_option(test)
     test.add_argument(
         "--runner",
         choices=["docker", "python"],
