@@ -186,7 +186,7 @@ def test_unknown_parameter_fails_the_run_and_keeps_the_inputs(
 def test_python_runner_in_a_flow(
     huntline: Callable[..., Any], repo_root: Path, prefect_server: Any, tmp_path: Path
 ) -> None:
-    """No Docker: python://susp_scoring runs the image's analytics.py in the flow's process."""
+    """No Docker: python://susp_scoring runs the image's analytics.py without Docker."""
     import json
 
     step = "  - apply: python://susp_scoring\n    on: procs\n    with: {extra_rules: activity}\n"

@@ -1,13 +1,14 @@
 """The python:// runner on every analytics image's analytics.py and on Kestrel's template.
 
-No Docker: each analytics runs in this process, with its parameters as environment variables
-that are restored afterwards. The enrichment images talk to the same real local servers as in
-their container tests, on 127.0.0.1.
+No Docker: each analytics runs in a child Python process whose environment holds its parameters;
+one that hangs is killed at the timeout and one that crashes fails only its step. The enrichment
+images talk to the same real local servers as in their container tests, on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def test_sklearn_cluster_seed_example(
     params = {"n": 2, "columns": ["src_byte_count", "dst_byte_count"]}
     result = run("python://analytics_images/sklearn-cluster/analytics.py:analytics", [traffic],
                  params)  # fmt: skip
-    assert env["n"] == "untouched" and "columns" not in env  # restored
+    assert env["n"] == "untouched" and "columns" not in env  # the child's, not ours
     assert _merged(traffic, result)["cluster"].nunique() == 2
 
 
@@ -135,3 +136,34 @@ def test_failures_are_clear(run: Callable[..., Any], traffic: Path, tmp_path: Pa
         run("python://plot:nope", [traffic], {})
     with pytest.raises(AnalyticsError, match="cannot load python analytics module"):
         run("python://no/such/file.py", [traffic], {})
+
+
+def test_a_hang_is_killed_at_the_timeout(traffic: Path, tmp_path: Path) -> None:
+    script = tmp_path / "hangs.py"
+    script.write_text(
+        "import time\n\ndef analytics(frame):\n    print('started', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    lines: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(AnalyticsError) as info:
+        run_python(f"python://{script}", [traffic], {}, tmp_path / "run", timeout=3,
+                   on_log=lines.append)  # fmt: skip
+    assert time.monotonic() - started < 30
+    assert info.value.message == f"analytics python://{script} timed out after 3 s and was killed"
+    assert lines == ["started"] and info.value.context["logs"] == "started"
+
+
+def test_a_crash_fails_only_the_step(traffic: Path, tmp_path: Path) -> None:
+    script = tmp_path / "crashes.py"
+    script.write_text(
+        "import os, signal\n\ndef analytics(frame):\n    print('about to crash', flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGSEGV)\n"
+    )
+    with pytest.raises(AnalyticsError) as info:
+        run_python(f"python://{script}", [traffic], {}, tmp_path / "run", on_log=lambda _: None)
+    assert info.value.message == (
+        f"analytics python://{script} died: its python process ended with signal SIGSEGV "
+        "before it finished"
+    )
+    assert "about to crash" in info.value.context["logs"]

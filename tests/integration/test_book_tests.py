@@ -60,7 +60,7 @@ def test_a_broken_expectation_fails_with_a_readable_diff(
     assert lines[-1] == "0 passed, 1 failed in " + lines[-1].split(" in ")[1]
 
 
-def test_the_python_runner_runs_the_analytics_in_process(
+def test_the_python_runner_runs_the_analytics_without_docker(
     huntline, repo_root: Path, prefect_server
 ) -> None:
     result = huntline("test", "hunts/suspicious_processes.yaml", "--runner", "python", "--json")

@@ -1,11 +1,10 @@
 """The contract every analytics runner meets, run against each runner in the registry.
 
 Each runner runs the Kestrel template analytics (``tests/files/kestrel_template``, as an image
-for Docker and as its ``analytics.py`` in process for Python) on the same input, and must lay
-out the same results: ``output/0.parquet.gz`` with the new column and every row kept by ``id``,
-one display, a log, and an identity of what ran. A runner added to ``RUNNERS`` without a way
-to run the template here fails ``test_every_runner_is_under_contract``.
-"""
+for Docker and as its ``analytics.py`` in a child process for Python) on the same input, and
+must lay out the same results: ``output/0.parquet.gz`` with the new column and every row kept by
+``id``, one display, a log, and an identity of what ran. A runner added to ``RUNNERS`` without a
+way to run the template here fails ``test_every_runner_is_under_contract``."""
 
 from __future__ import annotations
 

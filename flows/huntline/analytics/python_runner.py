@@ -1,10 +1,10 @@
-"""The ``python://`` runner: an analytics function called in this process, Kestrel's way.
+"""The ``python://`` runner: an analytics function called Kestrel's way, without Docker.
 
-Kestrel's python interface calls ``func(*dataframes)`` from a module (a dotted name or a path
-to a ``.py`` file), with the step's parameters as environment variables that are restored
-afterwards, and takes back the updated DataFrames and optionally a display. huntline keeps that
-contract, so every ``analytics.py`` of ``analytics_images/`` (and Kestrel's own python
-analytics) runs without Docker, for iterating on a laptop or on hosts without an engine:
+Kestrel's python interface calls ``func(*dataframes)`` from a module (a dotted name or a path to
+a ``.py`` file), with the step's parameters as environment variables, and takes back the updated
+DataFrames and optionally a display. huntline keeps that contract, so every ``analytics.py`` of
+``analytics_images/`` (and Kestrel's own python analytics) runs without Docker, for iterating on
+a laptop or on hosts without an engine:
 
 ``python://analytics_images/plot/analytics.py:analytics``
     a file and a function;
@@ -21,38 +21,38 @@ order) optionally followed by a display. A display is HTML text, or an object wi
 The results are written as the Docker runner's are (``output/{i}.parquet.gz``,
 ``display/ret.html``), so the same merge and storage code follows.
 
-Environment variables are process-wide, so calls are serialised by a lock. What the function
-prints is captured as the step's log. There is no isolation: run only analytics you trust.
+Each call runs in a child Python process (:mod:`.python_call`), not in the flow's: an
+analytics that hangs is killed at the step's ``timeout`` like a container, one that crashes
+the interpreter (a segfault in a C extension, ``os._exit``) fails only its step, and the
+step's parameters become that child's environment, so concurrent steps cannot see each
+other's and the flow's environment never changes. What it prints streams into the step's log
+line by line. The child costs about a second of imports per call, small beside a container's
+start. Memory, CPU and network are not limited and the code can read what the flow's user can:
+run only analytics you trust, and use ``docker://`` for isolation.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import importlib
-import importlib.util
-import io
+import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
-from typing import Any
-
-import pandas as pd
 
 from huntline.analytics import contract
 from huntline.analytics.docker_runner import ContainerResult, prepare_workdir
-from huntline.analytics.labels import check_parameters
 from huntline.analytics.logstream import LineSink, split_lines, task_log_sink
+from huntline.analytics.python_call import CALL_FILE, FAILURE_FILE
 from huntline.errors import AnalyticsError
 
 SCHEME = "python://"
 DEFAULT_FUNCTION = "analytics"
 IMAGES_ROOT = Path("analytics_images")
-_CALL_LOCK = threading.Lock()  # os.environ, stdout and stderr are process-wide
+DEFAULT_TIMEOUT = 600.0
 
 
 def resolve(reference: str, root: Path = IMAGES_ROOT) -> tuple[str, str]:
@@ -77,144 +77,108 @@ def resolve(reference: str, root: Path = IMAGES_ROOT) -> tuple[str, str]:
     return module, function
 
 
-def load_function(module: str, function: str) -> tuple[Callable[..., Any], ModuleType]:
-    """Import ``module`` (a .py path, under a name unique to that path, or a dotted name)."""
-    try:
-        if module.endswith(".py") or "/" in module:
-            path = Path(module).expanduser().resolve()
-            if not path.is_file():
-                raise FileNotFoundError(f"no such file {path}")
-            name = "huntline_python_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec and spec.loader
-            loaded = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(loaded)
-        else:
-            loaded = importlib.import_module(module)
-    except Exception as error:
-        raise AnalyticsError(
-            f"cannot load python analytics module {module}: {type(error).__name__}: {error}",
-            module=module,
-        ) from error
-    found = getattr(loaded, function, None)
-    if not callable(found):
-        raise AnalyticsError(
-            f"python analytics module {module} has no function {function}",
-            module=module,
-            hint=f"name the function: python://{module}:FUNCTION",
-        )
-    return found, loaded
-
-
-@contextlib.contextmanager
-def parameters_as_environment(params: Mapping[str, object]) -> Iterator[None]:
-    """Set ``with:`` as environment variables (the contract's strings) and restore them after."""
-    env = contract.env_for(params)
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def split_result(result: Any, n_inputs: int) -> tuple[list[pd.DataFrame | None], Any]:
-    """The returned frames (None where the function returned none) and the display."""
-    items = list(result) if isinstance(result, tuple) else [result]
-    frames = [item for item in items if isinstance(item, pd.DataFrame)]
-    displays = [item for item in items if not isinstance(item, pd.DataFrame) and item is not None]
-    if len(frames) > n_inputs or len(displays) > 1:
-        raise ValueError(
-            f"returned {len(frames)} DataFrame(s) and {len(displays)} display(s) for "
-            f"{n_inputs} input(s); the contract allows one frame per input and one display"
-        )
-    return [*frames, *[None] * (n_inputs - len(frames))], (displays[0] if displays else None)
-
-
-def display_html(display: Any) -> str:
-    """HTML for a display: text as is, ``_repr_html_`` objects, matplotlib figures as SVG."""
-    if isinstance(display, str):
-        return display
-    if hasattr(display, "_repr_html_"):
-        return str(display._repr_html_())
-    if hasattr(display, "savefig"):
-        buffer = io.StringIO()
-        display.savefig(buffer, format="svg")
-        return buffer.getvalue()
-    raise ValueError(f"cannot show a {type(display).__name__} as a display")
-
-
 def run_python(
     reference: str,
     input_files: Sequence[Path],
     params: Mapping[str, object],
     workdir: Path,
     *,
+    timeout: float = DEFAULT_TIMEOUT,
     on_log: LineSink | None = None,
 ) -> ContainerResult:
-    """Call the analytics function of ``reference`` on ``input_files``; lay out its results.
+    """Call the analytics function of ``reference`` on ``input_files`` in a child process.
 
     Raises:
         AnalyticsError: the module or function cannot be loaded, a parameter is not among the
             module's ``PARAMETERS`` (when it declares them), the function raised (its message
-            and traceback are in the error and its ``logs``), or it returned something the
-            contract does not allow.
+            and traceback are in the error and its ``logs``), it returned something the
+            contract does not allow, it ran longer than ``timeout`` seconds (it is killed), or
+            the child process died.
     """
     module, function = resolve(reference)
-    analytics, loaded = load_function(module, function)
-    declared = getattr(loaded, "PARAMETERS", None)
-    check_parameters(reference, frozenset(declared) if declared is not None else None, params)
+    environment = {**os.environ, **contract.env_for(params)}
     prepare_workdir(workdir, input_files)
-    frames = [
-        pd.read_parquet(workdir / contract.INPUT_DIR / contract.data_file(index))
-        for index in range(len(input_files))
+    for leftover in (CALL_FILE, FAILURE_FILE):
+        (workdir / leftover).unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "huntline.analytics.python_call",
+        str(workdir),
+        module,
+        function,
+        str(len(input_files)),
+        reference,
+        json.dumps(sorted(params)),
     ]
-    captured = io.StringIO()
+    logs: list[str] = []
+    sink = on_log or task_log_sink(reference)
+
+    def keep(line: str) -> None:
+        logs.append(line)
+        sink(line)
+
     started = time.monotonic()
-    with _CALL_LOCK, parameters_as_environment(params), contextlib.redirect_stdout(
-        captured
-    ), contextlib.redirect_stderr(captured):  # fmt: skip
-        try:
-            returned = analytics(*frames)
-            outputs, display = split_result(returned, len(frames))
-        except Exception as error:
-            traceback.print_exc(file=captured)
-            failure: BaseException | None = error
-        else:
-            failure = None
-    duration = time.monotonic() - started
-    logs = captured.getvalue()
-    split_lines([logs.encode()], on_log or task_log_sink(reference))
-    if failure is not None:
+    child = subprocess.Popen(
+        command,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: a timeout kills what it started too
+    )
+    assert child.stdout is not None
+    output = child.stdout
+    streaming = threading.Thread(
+        target=split_lines,
+        args=(iter(lambda: os.read(output.fileno(), 65536), b""), keep),
+        daemon=True,
+    )
+    streaming.start()
+    try:
+        status = child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        streaming.join(timeout=5)
         raise AnalyticsError(
-            f"analytics {reference} raised {type(failure).__name__}: {failure}",
+            f"analytics {reference} timed out after {timeout:g} s and was killed",
             image=reference,
-            logs=logs,
-            hint="its traceback is in the step's container.log",
-        ) from failure
-    written = {}
-    for index, frame in enumerate(outputs):
-        if frame is not None:
-            path = workdir / contract.OUTPUT_DIR / contract.data_file(index)
-            frame.to_parquet(path, compression="gzip", compression_level=1, index=False)
-            written[index] = path
-    shown = None
-    if display is not None:
-        shown = workdir / contract.DISPLAY_DIR / "ret.html"
-        shown.write_text(display_html(display), encoding="utf-8")
-    return ContainerResult(written, shown, logs, reference, _version(module, loaded), duration)
+            timeout=timeout,
+            logs="\n".join(logs),
+            hint="raise the step's timeout if the data is large, or fix the analytics",
+        ) from None
+    streaming.join(timeout=5)
+    duration = time.monotonic() - started
+    text = "\n".join(logs)
+    failure = workdir / FAILURE_FILE
+    if failure.is_file():
+        reason = json.loads(failure.read_text())
+        raise AnalyticsError(reason["message"], image=reference, logs=text, hint=reason["hint"])
+    called = workdir / CALL_FILE
+    if status != 0 or not called.is_file():
+        raise AnalyticsError(
+            f"analytics {reference} died: its python process ended with "
+            f"{_exit_status(status)} before it finished",
+            image=reference,
+            logs=text,
+            hint="its last output is in the step's container.log",
+        )
+    record = json.loads(called.read_text())
+    outputs = {
+        index: workdir / contract.OUTPUT_DIR / contract.data_file(index)
+        for index in record["outputs"]
+    }
+    display = workdir / contract.DISPLAY_DIR / "ret.html"
+    shown = display if display.is_file() else None
+    return ContainerResult(outputs, shown, text, reference, record["version"], duration)
 
 
-def _version(module: str, loaded: ModuleType) -> str:
-    """What identifies the code that ran, for the manifest: the file's sha256, or __version__."""
-    path = Path(module)
-    if path.is_file():
-        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    return f"python:{getattr(loaded, '__version__', 'unversioned')}"
+def _exit_status(status: int) -> str:
+    """``exit code 3`` or ``signal SIGSEGV``."""
+    if status < 0:
+        return f"signal {signal.Signals(-status).name}"
+    return f"exit code {status}"
 
 
 def is_python(reference: str) -> bool:

@@ -1,6 +1,6 @@
 """The analytics runners: an :class:`AnalyticsRunner` Protocol and its registry keyed by scheme.
 
-An ``apply:`` reference names its runner by scheme: ``python://plot`` runs in this process,
+An ``apply:`` reference names its runner by scheme: ``python://plot`` runs in a child process,
 ``docker://NAME``, a bare ``NAME`` or a full image reference (no ``://``) run in Docker. The
 book validates the scheme against :data:`RUNNERS` when it loads, so a typo (``pyhton://``) is a
 located error listing the runners that exist, not a run-time failure after the fetch.
@@ -93,8 +93,8 @@ class DockerRunner:
 
 
 class PythonRunner:
-    """``python://module:function``: Kestrel's python interface in this process (python_runner).
-    It has no isolation and no timeout: limits do not apply."""
+    """``python://module:function``: Kestrel's python interface in a child process
+    (python_runner). The timeout applies; memory, CPU, network and user limits do not."""
 
     scheme = "python"
 
@@ -114,7 +114,7 @@ class PythonRunner:
     ) -> ContainerResult:
         from huntline.analytics.python_runner import run_python
 
-        return run_python(reference, input_files, params, workdir)
+        return run_python(reference, input_files, params, workdir, timeout=limits.timeout)
 
 
 RUNNERS: dict[str, AnalyticsRunner] = {

@@ -135,7 +135,8 @@ class HuntBook(Strict):
     runner: Literal["docker", "python"] = Field(
         default="docker",
         description="How an apply step with a bare NAME runs: docker (image "
-        "kestrel-analytics-NAME) or python (analytics_images/NAME/analytics.py, in process)",
+        "kestrel-analytics-NAME) or python (analytics_images/NAME/analytics.py, in a child "
+        "process)",
     )
 
     @model_validator(mode="before")
