@@ -44,10 +44,11 @@ from huntline.alert import alert_groups, build_alerts, matching_rows
 from huntline.alert.alerts import AlertRecord, RunInfo
 from huntline.alert.delivery import RetryPolicy
 from huntline.alert.ledger import Ledger, LedgerEntry, ledger_bytes, parse_ledger
-from huntline.alert.ledger_store import FileLedgerStore, ledger_store
+from huntline.alert.ledger_store import ledger_store
 from huntline.alert.section import run_section
 from huntline.book import parse_book
 from huntline.book.model import HuntBook
+from huntline.conditional import FileObject
 from huntline.storage import open_store
 
 START = datetime(2024, 6, 3, tzinfo=UTC)
@@ -144,14 +145,14 @@ def week(args: argparse.Namespace, suppress: str, work: Path) -> dict[str, objec
         )
         times.append(time.perf_counter() - began)
         sent += len(result.sent)
-    assert isinstance(store, FileLedgerStore)
+    assert isinstance(store.target, FileObject)
     ledger = store.read()[0]
     return {
         "raised": raised,
         "sent": sent,
         "messages": sum(1 for _ in sink.open()) if sink.exists() else 0,
         "keys": len(ledger),
-        "bytes": store.path.stat().st_size,
+        "bytes": store.target.path.stat().st_size,
         "section_ms": statistics.median(times) * 1000,
     }
 
@@ -217,13 +218,14 @@ def big(args: argparse.Namespace, work: Path) -> dict[str, float]:
     hunt = book(sink, "24h")
     assert hunt.alert is not None
     store = ledger_store(open_store(f"file://{work}/store-big"), str(hunt.id))
-    assert isinstance(store, FileLedgerStore)
-    store.path.parent.mkdir(parents=True, exist_ok=True)
-    store.path.write_bytes(ledger_bytes(big_ledger(args.big), 1))
+    assert isinstance(store.target, FileObject)
+    path = store.target.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(ledger_bytes(big_ledger(args.big), 1))
     reads, writes, sections = [], [], []
     for run in range(args.repeat):
         began = time.perf_counter()
-        data = store.path.read_bytes()
+        data = path.read_bytes()
         ledger = parse_ledger(data, store.uri)
         reads.append(time.perf_counter() - began)
         began = time.perf_counter()
@@ -249,7 +251,7 @@ def big(args: argparse.Namespace, work: Path) -> dict[str, float]:
         sections.append(time.perf_counter() - began)
     return {
         "keys": len(store.read()[0]),
-        "mb": store.path.stat().st_size / 1e6,
+        "mb": path.stat().st_size / 1e6,
         "read_ms": statistics.median(reads) * 1000,
         "write_ms": statistics.median(writes) * 1000,
         "section_ms": statistics.median(sections) * 1000,

@@ -5,8 +5,15 @@ It lives in object storage at ``<hunt-id>/coverage/intervals.json``, as merged, 
 ``huntline coverage`` shows it; backfill reads it to skip windows already done. Retro-hunts
 (which search for a few indicators only) and dry runs do not count as coverage.
 
-Writes are read-merge-write: two runs that finish at the same instant may race, and the loser's
-interval is then missing, which the next run sees as a gap and covers again (safe, not lost).
+Runs of one hunt finish together (a backfill with concurrency, a scheduled run beside a
+catch-up), so a run adds its window as a conditional read-merge-write through
+:mod:`huntline.conditional`, the mechanism the alert ledger uses: the write only lands if the
+record is still the one read (``If-Match`` on S3, ``flock`` + check + rename on a directory),
+and otherwise the window is merged into the newer record and written again. One object stays
+one object: ``load_coverage`` is a single read however many runs there were, and the record is
+readable as it is (``huntline coverage``, or any JSON reader). Append-only per-run records would
+also be race-free, but every read would list and merge thousands of objects (an hourly hunt
+makes 8,760 a year), so they would need a compaction step, which is itself a read-modify-write.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from huntline.conditional import update_object, versioned_object
 from huntline.errors import StorageError
 from huntline.storage import ObjectStore
 from huntline.window import Window, utc
@@ -76,27 +84,39 @@ def load_coverage(store: ObjectStore, hunt_id: str) -> Coverage:
     key = coverage_key(hunt_id)
     if not store.exists(key):
         return Coverage(hunt_id=hunt_id)
+    return _parse(store.get_bytes(key), hunt_id, store.uri(key))
+
+
+def _parse(data: bytes, hunt_id: str, uri: str) -> Coverage:
     try:
-        data = json.loads(store.get_bytes(key))
         intervals = [
             (utc(datetime.fromisoformat(a)), utc(datetime.fromisoformat(b)))
-            for a, b in data["intervals"]
+            for a, b in json.loads(data)["intervals"]
         ]
     except (ValueError, KeyError, TypeError) as error:
         raise StorageError(
-            f"the coverage record {store.uri(key)} is not readable: {error}",
-            uri=store.uri(key),
+            f"the coverage record {uri} is not readable: {error}",
+            uri=uri,
             hint="delete it to start the record afresh (the next run covers its look-back)",
         ) from error
     return Coverage(hunt_id=hunt_id, intervals=intervals)
 
 
-def record_coverage(store: ObjectStore, hunt_id: str, window: Window) -> Coverage:
-    """Add ``window`` to the hunt's record and store it."""
-    coverage = load_coverage(store, hunt_id).add(window)
+def _dump(coverage: Coverage) -> bytes:
     payload = {
-        "hunt_id": hunt_id,
+        "hunt_id": coverage.hunt_id,
         "intervals": [[start.isoformat(), stop.isoformat()] for start, stop in coverage.intervals],
     }
-    store.put_bytes(coverage_key(hunt_id), json.dumps(payload, indent=1).encode())
-    return coverage
+    return json.dumps(payload, indent=1).encode()
+
+
+def record_coverage(store: ObjectStore, hunt_id: str, window: Window) -> Coverage:
+    """Add ``window`` to the hunt's record, conditionally: a concurrent run's window is kept."""
+    target = versioned_object(store, coverage_key(hunt_id), "the coverage record")
+
+    def add(data: bytes | None) -> tuple[bytes, Coverage]:
+        current = Coverage(hunt_id=hunt_id) if data is None else _parse(data, hunt_id, target.uri)
+        coverage = current.add(window)
+        return _dump(coverage), coverage
+
+    return update_object(target, add)

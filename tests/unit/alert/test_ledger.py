@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from huntline.alert.ledger import Ledger, LedgerEntry, ledger_bytes, parse_ledger
-from huntline.alert.ledger_store import FileLedgerStore, ledger_store, update_ledger
+from huntline.alert.ledger_store import ledger_store, update_ledger
+from huntline.conditional import FileObject
 from huntline.errors import AlertError
 from huntline.storage import open_store
 
@@ -57,14 +58,15 @@ def test_untouched_rows_are_carried_over_and_touched_rows_replaced() -> None:
 
 def test_a_corrupt_ledger_fails_and_is_left_as_it_is(tmp_path: Path) -> None:
     store = ledger_store(open_store(f"file://{tmp_path}"), "hunt")
-    assert isinstance(store, FileLedgerStore)
-    store.path.parent.mkdir(parents=True)
-    store.path.write_bytes(b"not parquet")
+    assert isinstance(store.target, FileObject)
+    path = store.target.path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not parquet")
     with pytest.raises(AlertError) as caught:
         update_ledger(store, lambda ledger: ledger.put(entry("a")))
     assert caught.value.message.startswith(f"the alert ledger {store.uri} is unreadable (")
     assert caught.value.message.endswith("); nothing was sent")
-    assert store.path.read_bytes() == b"not parquet"
+    assert path.read_bytes() == b"not parquet"
 
 
 def test_a_stale_write_is_refused(tmp_path: Path) -> None:

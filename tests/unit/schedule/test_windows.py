@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from huntline.book import parse_book
+from huntline.errors import StorageError
 from huntline.schedule.coverage import Coverage, load_coverage, record_coverage
 from huntline.schedule.windows import decide_window
 from huntline.storage import open_store
@@ -72,3 +76,26 @@ def test_coverage_merges_and_finds_gaps(tmp_path: Path) -> None:
         Window(T - minutes(10), T),
         Window(T + minutes(10), T + minutes(20)),
     ]
+
+
+def test_runs_finishing_together_lose_no_window(tmp_path: Path) -> None:
+    """Eight runs record their windows at once (threads, each with its own lock handle)."""
+    store = open_store(str(tmp_path))
+    windows = [Window(T + timedelta(hours=2 * i), T + timedelta(hours=2 * i + 1)) for i in range(8)]
+    threads = [threading.Thread(target=record_coverage, args=(store, "h", w)) for w in windows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert load_coverage(store, "h").intervals == [(w.start, w.stop) for w in windows]
+
+
+def test_an_unreadable_record_is_an_error_and_is_left_as_it_is(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path))
+    store.put_bytes("h/coverage/intervals.json", b"{not json")
+    with pytest.raises(StorageError) as caught:
+        record_coverage(store, "h", Window(T, T + minutes(10)))
+    assert caught.value.message.startswith(
+        f"the coverage record {store.uri('h/coverage/intervals.json')} is not readable: "
+    )
+    assert store.get_bytes("h/coverage/intervals.json") == b"{not json"
