@@ -1,7 +1,8 @@
 """Deployments on a real Prefect server with a real process worker: ``huntline deploy`` is
 idempotent and removes a deleted book's deployment; a cron deployment's scheduled run covers
-its scheduled window; a pulled intel update triggers a retro-hunt that alerts on the sample
-data, naming the indicator and its feed."""
+its scheduled window; intel-watch runs on the ``watch:`` schedule of intel.yaml; a pulled
+intel update triggers a retro-hunt that alerts on the sample data, naming the indicator and
+its feed."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ steps:
 """
 
 
+WATCH = 'watch: {cron: "7 */2 * * *", timezone: Europe/Paris}'
+
+
 @pytest.fixture
 def project(repo_root: Path, tmp_path: Path) -> Path:
     """A copy of the repository's entrypoints, sample feed and retro-hunt book."""
@@ -60,6 +64,10 @@ def project(repo_root: Path, tmp_path: Path) -> Path:
     ):
         shutil.copy(repo_root / "hunts" / name, root / "hunts" / name)
     (root / "hunts/every_minute.yaml").write_text(EVERY_MINUTE.replace("30s", "1m"))
+    feeds = root / "hunts/intel.yaml"
+    default = 'watch: {cron: "*/15 * * * *", timezone: UTC}'
+    assert default in feeds.read_text()
+    feeds.write_text(feeds.read_text().replace(default, WATCH))
     return root
 
 
@@ -143,6 +151,10 @@ def test_deploy_schedule_and_intel_trigger(
     assert deployment.global_concurrency_limit.limit == 1
     assert "indicators" in deployment.parameter_openapi_schema["properties"]
     assert deployment.parameter_openapi_schema["properties"]["source"]["description"]
+
+    watch = client.read_deployment_by_name("intel-watch/intel-watch")
+    [schedule] = client.read_deployment_schedules(watch.id)
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("7 */2 * * *", "Europe/Paris")
 
     pulled = cli("intel", "pull")
     assert pulled.returncode == 0, pulled.stderr

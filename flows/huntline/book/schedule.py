@@ -10,23 +10,12 @@ from huntline.book.fields import OneOrMore, Strict
 from huntline.window import parse_duration
 
 
-class Schedule(Strict):
-    """``schedule:``: run the book on a cron schedule, each run covering the look-back
-    (``window.last``) plus ``overlap`` before its scheduled time, and catching up a gap in the
-    coverage record of at most ``max_catchup``."""
+class Cron(Strict):
+    """A cron expression and its time zone, checked as Prefect's server will check them: a
+    book's ``schedule:`` and the intel watcher's ``watch:`` in ``hunts/intel.yaml``."""
 
     cron: str = Field(description="Cron expression", examples=["*/30 * * * *"])
     timezone: str = Field(default="UTC", description="IANA time zone of the cron expression")
-    overlap: str = Field(default="5m", description="Extra look-back so windows overlap")
-    max_catchup: str = Field(
-        default="24h", description="The largest gap a run covers after missed runs"
-    )
-
-    @field_validator("overlap", "max_catchup")
-    @classmethod
-    def _check_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @field_validator("cron")
     @classmethod
@@ -52,6 +41,23 @@ class Schedule(Strict):
             raise ValueError(
                 f"unknown time zone {value!r}: use an IANA name such as UTC or Europe/Paris"
             ) from None
+        return value
+
+
+class Schedule(Cron):
+    """``schedule:``: run the book on a cron schedule, each run covering the look-back
+    (``window.last``) plus ``overlap`` before its scheduled time, and catching up a gap in the
+    coverage record of at most ``max_catchup``."""
+
+    overlap: str = Field(default="5m", description="Extra look-back so windows overlap")
+    max_catchup: str = Field(
+        default="24h", description="The largest gap a run covers after missed runs"
+    )
+
+    @field_validator("overlap", "max_catchup")
+    @classmethod
+    def _check_duration(cls, value: str) -> str:
+        parse_duration(value)
         return value
 
 

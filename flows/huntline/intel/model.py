@@ -7,6 +7,7 @@ feed's patterns use for it, so a STIX indicator ``[file:hashes.'SHA-256' = '…'
 
 ``hunts/intel.yaml`` looks like::
 
+    watch: {cron: "*/15 * * * *", timezone: UTC}   # when intel-watch pulls (the default)
     feeds:
       sample:                     # the feed's name: events go out on huntline.intel.sample
         kind: stix                # stix | taxii | csv | list
@@ -28,10 +29,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from huntline.book.schedule import Cron
 from huntline.errors import IntelError
 
 FEED_NAME = r"^[a-z0-9][a-z0-9_-]*$"
 DEFAULT_FEEDS_FILE = "hunts/intel.yaml"
+#: How often the intel-watch deployment pulls the feeds unless ``watch:`` says otherwise.
+DEFAULT_WATCH = Cron(cron="*/15 * * * *", timezone="UTC")
 
 # Indicator type -> the STIX object path that holds it.
 STIX_PATHS: dict[str, str] = {
@@ -119,6 +123,10 @@ class FeedsFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    watch: Cron = Field(
+        default=DEFAULT_WATCH,
+        description="When the intel-watch deployment pulls the feeds (huntline deploy)",
+    )
     feeds: dict[str, FeedConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

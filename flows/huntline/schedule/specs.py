@@ -28,7 +28,6 @@ from huntline.intel.model import FeedsFile, load_feeds
 HUNT_ENTRYPOINT = "flows/hunt.py:hunt"
 WATCH_ENTRYPOINT = "flows/intel_watch.py:intel_watch"
 WATCH_NAME = "intel-watch"
-WATCH_CRON = "*/15 * * * *"
 MANAGED_TAG = "huntline"
 
 
@@ -121,7 +120,8 @@ def check_feeds(book: HuntBook, path: str) -> None:
     _check_feeds(book, "", load_feeds(feeds_file) if feeds_file.is_file() else None)
 
 
-def watch_spec(feeds_file: Path, root: Path) -> DeploymentSpec:
+def watch_spec(feeds_file: Path, root: Path, feeds: FeedsFile) -> DeploymentSpec:
+    """The intel watcher, on the schedule of the feeds file's ``watch:``."""
     relative = feeds_file.resolve().relative_to(root.resolve()).as_posix()
     return DeploymentSpec(
         name=WATCH_NAME,
@@ -130,7 +130,8 @@ def watch_spec(feeds_file: Path, root: Path) -> DeploymentSpec:
         parameters={"feeds_file": relative},
         description=f"Pull the intel feeds of {relative} and announce new indicators",
         tags=[MANAGED_TAG, "intel"],
-        cron=WATCH_CRON,
+        cron=feeds.watch.cron,
+        timezone=feeds.watch.timezone,
     )
 
 
@@ -138,7 +139,7 @@ def desired_specs(hunts: Path, root: Path, feeds: FeedsFile | None) -> list[Depl
     """One spec per book under ``hunts``, plus the intel watcher if there is a feeds file."""
     specs = [book_spec(book, root, feeds) for book in book_paths([hunts])]
     if feeds is not None:
-        specs.append(watch_spec(hunts / "intel.yaml", root))
+        specs.append(watch_spec(hunts / "intel.yaml", root, feeds))
     names = [spec.name for spec in specs]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
