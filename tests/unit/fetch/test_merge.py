@@ -82,7 +82,7 @@ def upserted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def as_tables(rows: list[dict[str, Any]], pages: int) -> list[pa.Table]:
-    """``rows`` as ``pages`` occurrence tables, typed as :mod:`.fastocc` types them."""
+    """``rows`` as ``pages`` occurrence tables, typed as ``stix.collect`` types them."""
     size = max(1, -(-len(rows) // pages))
     schema = pa.schema(
         [

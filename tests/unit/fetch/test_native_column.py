@@ -1,6 +1,6 @@
 """The C module's Arrow columns (``_occurrences.column``) against ``pa.array`` + ``_spread``.
 
-``fastocc._column`` builds a column of one plain type straight into Arrow buffers and hands
+``collect._column`` builds a column of one plain type straight into Arrow buffers and hands
 every other column to ``_array``, so the typing rule stays pyarrow's. Both ways must give the
 same array, type included, on any values a page can hold.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from huntline.fetch.stix import collect as fastocc
+from huntline.fetch.stix import collect
 
 POOLS: list[list[Any]] = [
     ["", "a", "powershell.exe", "C:\\Windows\\x", "\u00e9t\u00e9", "\U0001f600", "x" * 300],
@@ -45,8 +45,8 @@ def _rows(rng: random.Random, size: int) -> tuple[bytearray | None, int]:
 
 
 def _plain(values: list[Any], rows: bytearray | None, count: int) -> pa.Array:
-    array = fastocc._array(values)
-    return array if rows is None else fastocc._spread(array, rows, count)
+    array = collect._array(values)
+    return array if rows is None else collect._spread(array, rows, count)
 
 
 def _same(left: pa.Array, right: pa.Array) -> bool:
@@ -63,13 +63,13 @@ def test_a_column_is_typed_as_pyarrow_types_it(c_collector: ModuleType) -> None:
         rng = random.Random(seed)
         values = _values(rng)
         rows, count = _rows(rng, len(values))
-        built = fastocc._column(values, rows, count)
+        built = collect._column(values, rows, count)
         built.validate(full=True)
         assert _same(built, _plain(values, rows, count)), (seed, values, rows, count)
 
 
 def test_negative_zero_and_nan_keep_their_bits(c_collector: ModuleType) -> None:
-    built = fastocc._column([-0.0, float("nan"), None])
+    built = collect._column([-0.0, float("nan"), None])
     assert math.copysign(1, built[0].as_py()) == -1
     assert math.isnan(built[1].as_py())
     assert built.null_count == 1

@@ -1,17 +1,19 @@
 /* One page of observed-data -> per-type occurrence columns, in C.
  *
  * huntline.fetch.stix.collect calls collect() and builds the Arrow tables from what it returns.
- * The rules are those of huntline.fetch.occurrences (the readable reference) and
- * huntline.fetch.stix.identity; tests/unit/fetch/test_fastocc.py checks that the tables are equal
- * to the reference's on every input it has, and test_fastocc_fuzz.py on random awkward
- * pages.  This file only does the same work without running Python code per SCO:
+ * The rules are those of huntline.fetch.stix.rules (the readable reference) and
+ * huntline.fetch.stix.identity; tests/unit/fetch/test_native_vs_reference.py checks that the
+ * tables are equal to the reference's on every input it has, and
+ * test_native_vs_reference_fuzz.py on random awkward pages.  This file only does the same work
+ * without running Python code per SCO:
  *
  *  - SCOs are flattened here, plain ones (no nested dict, no name to quote or shorten) as
  *    they are and the others as plans.normalise() and plans.shortened() do.  An SCO whose
  *    names collide once shortened, or that writes an object path as a key, is compiled by
- *    the Python helper given to configure() (shapes.compile_shape); when that helper has
- *    no row for it either, or the page holds anything else this file does not handle,
- *    collect() returns None and the caller flattens the page in Python;
+ *    the Python helper given to configure() (native.shape_parts, with plans.make_plan);
+ *    when that helper has no row for it either, or the page holds anything else this file
+ *    does not handle, collect() returns None and the caller flattens the page with the
+ *    reference rules;
  *  - ids are computed here: uuid5 over the canonical JSON of the identifying properties
  *    (sorted keys, compact, "/" written "\/", non-ASCII kept), with OpenSSL's SHA-1.  A
  *    value the JSON writer does not handle (a float, a lone surrogate, a subclass) is
@@ -594,7 +596,7 @@ static int normalise(PyObject *obj, PyObject *prefix, PyObject *flat) {
     return 1;
 }
 
-/* Flatten an SCO (shapes.compile_shape): a plain one (no nested dict, no name to quote,
+/* Flatten an SCO (plans.make_plan): a plain one (no nested dict, no name to quote,
  * shorten or nest) as it is, any other with normalise() and shortened names.
  * Returns 1 when done, 0 when the SCO needs the Python helper, -1 on error. */
 static int flatten_here(Obs *o, Sco *sco) {
@@ -718,7 +720,7 @@ static PyObject *extension_unique_id(PyObject *sco) {
     return NULL;
 }
 
-/* How ``sco`` gets its id, flattened here (shapes.compile_shape's rules). */
+/* How ``sco`` gets its id, flattened here (plans.make_plan's rules). */
 static int decide_kind(Obs *o, Sco *sco) {
     PyObject *props = PyDict_GetItemWithError(ID_PROPERTIES, sco->type);
     if (props == NULL && PyErr_Occurred()) return -1;
@@ -983,7 +985,7 @@ static int put(Columns *c, Py_ssize_t position, PyObject *name, PyObject *value)
     return PyList_Append(PyTuple_GET_ITEM(column, 0), value);
 }
 
-/* One observation's occurrences into ``types`` (collect._collect's loop). */
+/* One observation's occurrences into ``types`` (rules._Page.add's loop). */
 static int add_occurrences(Obs *o, PyObject *types, Py_ssize_t index) {
     PyObject *count = PyDict_GetItem(o->obs, S_NUMBER_OBSERVED);
     if (count == NULL) count = Py_None;
@@ -1302,7 +1304,7 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
 
 static PyMethodDef METHODS[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
-     "Give the rules' tables and the Python helpers (huntline.fetch.stix.collect calls it once)."},
+     "Give the rules' tables and the Python helpers (huntline.fetch.stix.native calls it once)."},
     {"collect", collect, METH_VARARGS,
      "collect(observed, cache) -> {type: (names, columns, ids, observations, counts)} or None"},
     {"column", column, METH_VARARGS,

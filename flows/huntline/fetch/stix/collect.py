@@ -1,93 +1,53 @@
-"""One page of observed-data -> occurrence tables, as :mod:`.rules` builds them, faster.
+"""One page of observed-data -> occurrence tables: by the C collector, or by the reference rules.
 
-:func:`page_occurrences` returns exactly what :func:`.rules.occurrence_tables` returns
-(same tables, columns, order, types, values and ids; ``tests/unit/fetch/test_fastocc.py``
-compares the two on every input it has, ``test_fastocc_fuzz.py`` on random awkward pages).
+:func:`page_occurrences` is what the fetch path calls. It hands the page to the C collector
+(``_occurrences.c``, loaded by :mod:`.native`) and turns the columns it returns into Arrow
+tables (:func:`_native_table`), typed as :mod:`.rules` types them. When the collector is not
+built, or hands a page back (a page holding something its C code does not handle), the page
+goes to the reference rules, :func:`.rules.occurrence_tables`. Either way the tables are the
+same (columns, order, types, values and ids): ``tests/unit/fetch/test_native_vs_reference.py``
+compares the two on every input it has, ``test_native_vs_reference_fuzz.py`` on random awkward
+pages.
 
-A page is collected by the C collector (``_occurrences.c``, see :mod:`.native`) when it is
-built, and its sparse columns become Arrow arrays here (:func:`_native_table`), typed as the
-Python collector types them. Without it, or for a page it hands back, the page is collected in
-Python. The rules are :mod:`.rules`', :mod:`.plans`' and :mod:`.identity`'s; the Python
-collector, this module with :mod:`.shapes` and :mod:`.ids`, does the same work with less
-Python per SCO than the reference:
-
-- one loop over observations and SCOs (here), with no Plan and no per-occurrence dicts: an
-  SCO's content (its orjson bytes) maps to a cached :class:`.shapes.Shape`, which holds the
-  flattened row without references, the references as local keys, and the id when the content
-  decides it (compiled and cached by :mod:`.shapes`);
-- a shape remembers its per-page template index, so a recurring SCO costs a content lookup,
-  one tuple appended and its references;
-- ids that need the observation (hosted processes, anonymous SCOs, SCOs identified through
-  references) are computed on demand per observation by :class:`.ids.ObsIds`, which follows
-  ``occurrences._Ids`` to the letter.
-
-The table of each type is then built as :mod:`.rules` builds it (distinct rows ``take``-n
-per occurrence, references as sparse columns, types decided by the same helper), so the types
-and column order cannot drift from it.
+There is no second Python collector: a micro-optimised one ran at 1.1-1.6x the reference where
+C runs at 3.5-4x (``bench/README.md``), which did not pay for a third copy of the rules.
 """
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
-from huntline.errors import FetchError
 from huntline.fetch.base import ObservedData
-from huntline.fetch.heap import collector_paused
-from huntline.fetch.stix.identity import IdCache, compact
-from huntline.fetch.stix.ids import ObsIds
+from huntline.fetch.stix.identity import IdCache
 from huntline.fetch.stix.native import NativeColumns, collector
-from huntline.fetch.stix.plans import FIXED, OBSERVATION_COLUMNS, json_text, nested_row
-from huntline.fetch.stix.rules import (  # the table rules, shared so they cannot drift
-    _array,
-    rows_to_table,
-)
-from huntline.fetch.stix.shapes import OBS_NAMES, Shape, compile_shape, shape_store
+from huntline.fetch.stix.plans import OBSERVATION_COLUMNS
+from huntline.fetch.stix.rules import _array, occurrence_tables  # the typing rule is the rules'
 
 __all__ = ["page_occurrences"]
 
-#: The C collector (:mod:`.native`), or None: every page is flattened in Python.
+#: The C collector (:mod:`.native`), or None: every page goes to the reference rules.
 native = collector()
 
-_REF_SUFFIXES = ("_ref", "_refs")
 
+def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:
+    """The occurrences in ``observed``, one table per SCO type, in observation order: the
+    tables of :func:`.rules.occurrence_tables`, by the C collector when it takes the page.
 
-class Columns:
-    """One type's occurrences in one page, column-wise (see ``occurrences._TypeRows``)."""
+    (No garbage-collector pause here, unlike the reference: the C collector builds few Python
+    containers, and pausing measured no faster, see ``bench/README.md``.)
 
-    __slots__ = ("entries", "orders", "refs", "templates")
-
-    def __init__(self) -> None:
-        self.templates: list[dict[str, Any]] = []
-        #: per occurrence: (id, observation index, number_observed, template index)
-        self.entries: list[tuple[str, int, Any, int]] = []
-        self.refs: dict[str, tuple[list[int], list[str]]] = {}
-        self.orders: dict[Any, tuple[str, ...]] = {}
-
-    def table(self, moments: Moments) -> pa.Table:
-        """The table; ``moments`` holds the page's first/last_observed by observation."""
-        count = len(self.entries)
-        ids, obs, counts, template_of = (list(c) for c in zip(*self.entries, strict=True))
-        columns: dict[str, pa.Array | pa.ChunkedArray] = {}
-        if any(self.templates):
-            base = rows_to_table(self.templates)
-            if template_of != list(range(len(self.templates))):
-                base = base.take(pa.array(template_of, pa.int32()))
-            columns.update(zip(base.column_names, base.columns, strict=True))
-        for name, (positions, values) in self.refs.items():
-            if len(positions) < count:
-                full: list[Any] = [None] * count
-                for position, value in zip(positions, values, strict=True):
-                    full[position] = value
-                values = full
-            columns[name] = _array(values)
-        names = list(dict.fromkeys(chain.from_iterable(self.orders.values())))
-        indices = pa.array(obs, pa.int32())
-        return _occurrence_table(names, [columns[n] for n in names], ids, indices, counts, moments)
+    Raises:
+        FetchError: An observed-data is not STIX 2.0 with embedded objects.
+    """
+    if native is not None:
+        parts = native.collect(observed, ids)
+        if parts is not None:
+            moments = Moments(observed)
+            return {name: _native_table(part, moments) for name, part in parts.items()}
+    return occurrence_tables(observed, ids)
 
 
 class Moments:
@@ -111,26 +71,17 @@ class Moments:
         return _array([values[i] for i in observations.to_pylist()])
 
 
-def _occurrence_table(
-    names: list[str],
-    arrays: list[pa.Array | pa.ChunkedArray],
-    ids: list[str],
-    observations: pa.Array,
-    counts: list[Any],
-    moments: Moments,
-) -> pa.Table:
-    """The SCO columns, then each occurrence's id and its observation's columns."""
-    moment_arrays = [moments.column(name, observations) for name in OBSERVATION_COLUMNS[:2]]
-    columns = [*arrays, _column(ids), *moment_arrays, _column(counts)]
-    return pa.table(columns, names=[*names, "id", *OBSERVATION_COLUMNS])
-
-
 def _native_table(parts: NativeColumns, moments: Moments) -> pa.Table:
-    """One type's table from the C collector's columns, each typed on its own (:func:`_column`)."""
+    """One type's table from the C collector's columns, each typed on its own (:func:`_column`):
+    the SCO columns, then each occurrence's id and its observation's columns."""
     names, columns, ids, observations, counts = parts
     arrays = [_column(*columns[name], len(ids)) for name in names]
     indices = pa.array(np.frombuffer(observations, np.int32))
-    return _occurrence_table(names, arrays, ids, indices, counts, moments)
+    moment_arrays = [moments.column(name, indices) for name in OBSERVATION_COLUMNS[:2]]
+    return pa.table(
+        [*arrays, _column(ids), *moment_arrays, _column(counts)],
+        names=[*names, "id", *OBSERVATION_COLUMNS],
+    )
 
 
 #: The Arrow types of the C module's column kinds.
@@ -166,181 +117,3 @@ def _spread(array: pa.Array, rows: bytearray, count: int) -> pa.Array:
     picks = np.full(count, -1, np.int32)
     picks[np.frombuffer(rows, np.int32)] = np.arange(len(array), dtype=np.int32)
     return array.take(pa.array(picks, mask=picks < 0))
-
-
-def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:
-    """The occurrences in ``observed``, one table per SCO type, in observation order: the same
-    tables as :func:`.rules.occurrence_tables`.
-
-    Raises:
-        FetchError: An observed-data is not STIX 2.0 with embedded objects.
-    """
-    with collector_paused():
-        moments = Moments(observed)
-        if native is not None:
-            parts = native.collect(observed, ids)
-            if parts is not None:
-                return {name: _native_table(part, moments) for name, part in parts.items()}
-        types = _collect(observed, ids)
-        return {name: rows.table(moments) for name, rows in types.items()}
-
-
-def _collect(observed: list[ObservedData], cache: IdCache) -> dict[str, Columns]:
-    store = shape_store(cache)
-    shapes = store.shapes
-    volatile = store.volatile
-    learn = store.learn
-    limit = store.size
-    dumps = orjson.dumps
-    page = object()  # marks the shapes met in this page
-    met: list[Shape] = []  # to drop their hold on this page's columns at the end
-    types: dict[str, Columns] = {}
-    for index, obs in enumerate(observed):
-        objects = obs.get("objects")
-        if not isinstance(objects, dict) or not isinstance(obs.get("id"), str):
-            raise FetchError(
-                f"observed-data {obs.get('id', '(no id)')} has no embedded 'objects' mapping",
-                hint="only STIX 2.0 observed-data with embedded objects can be flattened",
-            )
-        local: dict[str, Shape] = {}
-        known: dict[str, str] = {}
-        for key, sco in objects.items():
-            if not isinstance(sco, dict):
-                continue
-            sco_type = sco.get("type")
-            if not isinstance(sco_type, str):
-                continue
-            try:
-                content = dumps(sco)
-            except TypeError:  # integers beyond 64 bits: not cached
-                shape = compile_shape(sco, cache)
-            else:
-                found = shapes.get(content)
-                if found is None:
-                    shape = compile_shape(sco, cache)
-                    learn(sco_type, False)
-                    if sco_type not in volatile:
-                        if len(shapes) >= limit:
-                            shapes.clear()  # bounded memory; a miss costs one compile
-                        shapes[compact(content)] = shape
-                else:
-                    shape = found
-                    if found.page is not page:
-                        learn(sco_type, True)
-            local[key] = shape
-            if shape.kind == FIXED:
-                known[key] = shape.sid  # type: ignore[assignment]
-        if not local:
-            continue
-        count = obs.get("number_observed")
-        resolver: ObsIds | None = None
-        seen: set[str] = set()
-        for key, shape in local.items():
-            sid = known.get(key)
-            if sid is None:
-                if resolver is None:
-                    resolver = ObsIds(obs, objects, cache, local, known)
-                sid = resolver.of(key)
-            if shape.page is page:
-                rows = shape.rows
-                assert rows is not None
-            else:
-                rows = types.get(shape.sco_type)
-                if rows is None:
-                    rows = types[shape.sco_type] = Columns()
-                shape.page = page
-                shape.rows = rows
-                met.append(shape)
-                if shape.row is not None:
-                    shape.template = len(rows.templates)
-                    rows.templates.append(shape.row)
-            entries = rows.entries
-            position = len(entries)
-            number = 0 if sid in seen else count
-            seen.add(sid)
-            if shape.row is None:
-                entries.append((sid, index, number, len(rows.templates)))
-                if resolver is None:
-                    resolver = ObsIds(obs, objects, cache, local, known)
-                _general(rows, position, objects[key], key, objects, resolver)
-                continue
-            entries.append((sid, index, number, shape.template))
-            if not shape.refs and not shape.ref_lists:
-                if shape.ordered is not page:
-                    shape.ordered = page
-                    rows.orders[shape] = shape.columns
-                continue
-            dropped: list[str] | None = None
-            refs = rows.refs
-            for name, target in shape.refs:
-                if type(target) is str and target in local:
-                    value = known.get(target)
-                    if value is None:
-                        if resolver is None:
-                            resolver = ObsIds(obs, objects, cache, local, known)
-                        value = resolver.of(target)
-                    entry = refs.get(name)
-                    if entry is None:
-                        entry = refs[name] = ([], [])
-                    entry[0].append(position)
-                    entry[1].append(value)
-                elif dropped is None:  # dangling: firepit drops it
-                    dropped = [name]
-                else:
-                    dropped.append(name)
-            for name, targets in shape.ref_lists:
-                resolved = []
-                for target in targets:
-                    if target != key and type(target) is str and target in local:
-                        value = known.get(target)
-                        if value is None:
-                            if resolver is None:
-                                resolver = ObsIds(obs, objects, cache, local, known)
-                            value = resolver.of(target)
-                        resolved.append(value)
-                if resolved:
-                    entry = refs.get(name)
-                    if entry is None:
-                        entry = refs[name] = ([], [])
-                    entry[0].append(position)
-                    entry[1].append(json_text(resolved))
-                elif dropped is None:
-                    dropped = [name]
-                else:
-                    dropped.append(name)
-            if dropped is None:
-                if shape.ordered is not page:
-                    shape.ordered = page
-                    rows.orders[shape] = shape.columns
-            else:
-                order = tuple(c for c in shape.columns if c not in dropped)
-                rows.orders.setdefault(order, order)
-    for shape in met:
-        shape.rows = None
-    return types
-
-
-def _general(
-    rows: Columns,
-    position: int,
-    sco: dict[str, Any],
-    key: str,
-    objects: dict[str, Any],
-    ids: ObsIds,
-) -> None:
-    """An SCO whose shape has no row: flattened from scratch, its own template."""
-    row = nested_row(sco, key, objects, ids.of)
-    template = {}
-    refs = rows.refs
-    for name, value in row.items():
-        if name.endswith(_REF_SUFFIXES):
-            entry = refs.get(name)
-            if entry is None:
-                entry = refs[name] = ([], [])
-            entry[0].append(position)
-            entry[1].append(value)
-        elif name not in OBS_NAMES:
-            template[name] = value
-    rows.templates.append(template)  # its index is in the occurrence's entry
-    order = tuple(n for n in row if n not in OBS_NAMES)
-    rows.orders.setdefault(order, order)

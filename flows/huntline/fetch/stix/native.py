@@ -1,15 +1,17 @@
 """The C collector (``_occurrences.c``), configured with the rules' tables, or None.
 
 :mod:`.collect` hands each page to :func:`collector` first. The C code flattens the SCOs that
-are plain (or whose only nested dict is ``hashes``) and computes every id; any other SCO is
-compiled here, by :func:`shape_parts`, with :mod:`.shapes`' rules, so those rules are
-written once. Identity's tables and its Python serialisers are passed in, so the C code
-holds no copy of them.
+are plain (or whose only nested dict is ``hashes``) and computes every id; an SCO it does not
+flatten itself (an object path written as a key, say) is planned here, by :func:`shape_parts`,
+with :func:`.plans.make_plan`, the reference's own rule, so the rules are written once in
+Python. Identity's tables and its Python serialisers are passed in, so the C code holds no copy
+of them.
 
-The module is optional: without a C compiler at install time huntline flattens in Python
-(``tests/unit/fetch/test_fastocc.py`` checks both against the reference rules), and logs a
-warning saying so. In a source checkout, a build older than its sources is not used (a
-warning says so too): a stale build would silently run old rules.
+The module is optional: without a C compiler at install time huntline flattens with the
+reference rules (:mod:`.rules`, about a quarter of the speed) and logs a warning saying so
+(``tests/unit/fetch/test_native_vs_reference.py`` checks the C tables against the reference's).
+In a source checkout, a build older than its sources is not used (a warning says so too): a
+stale build would silently run old rules.
 """
 
 from __future__ import annotations
@@ -31,8 +33,14 @@ from huntline.fetch.stix.identity import (
     canonical_json,
     observation_digest,
 )
-from huntline.fetch.stix.plans import SKIPPED, json_text
-from huntline.fetch.stix.shapes import OBS_NAMES, compile_shape
+from huntline.fetch.stix.plans import (
+    GENERAL,
+    OBSERVATION_COLUMNS,
+    SKIPPED,
+    context_free_properties,
+    json_text,
+    make_plan,
+)
 
 __all__ = ["NativeColumns", "collector", "shape_parts"]
 
@@ -54,24 +62,24 @@ _SOURCES = [Path(__file__).with_name("_occurrences.c")]
 def shape_parts(
     sco: dict[str, Any], cache: IdCache
 ) -> tuple[list[tuple[str, Any, int]], int, str | None, Any, list[tuple[str, Any]] | None] | None:
-    """An SCO the C code does not flatten, as :func:`.shapes.compile_shape` makes it:
+    """An SCO the C code does not flatten, as :func:`.plans.make_plan` plans it:
     ``(entries in column order, id kind, id, pid, identifying properties)``, or None when its
-    columns collide after shortening (the page is then flattened in Python)."""
-    shape = compile_shape(sco, cache)
-    if shape.row is None:
+    columns collide after shortening (the C code then hands the page back)."""
+    plan = make_plan(sco, cache)
+    if plan.row is None:
         return None
-    refs, ref_lists = dict(shape.refs), dict(shape.ref_lists)
+    refs, ref_lists = dict(plan.refs), dict(plan.ref_lists)
     entries = []
-    for name in shape.columns:
-        if name in shape.row:
-            entries.append((name, shape.row[name], VALUE))
+    for name in plan.columns:
+        if name in plan.row:
+            entries.append((name, plan.row[name], VALUE))
         elif name in refs:
             entries.append((name, refs[name], REF))
         else:
             entries.append((name, ref_lists[name], REFS))
-    general = shape.general
-    pairs = None if general is None else [*general.static.items(), *general.refs]
-    return entries, shape.kind, shape.sid, shape.pid, pairs
+    # a GENERAL id is found per observation, from these with the references resolved
+    pairs = list(context_free_properties(sco).items()) if plan.kind == GENERAL else None
+    return entries, plan.kind, plan.sid, plan.pid, pairs
 
 
 def collector() -> ModuleType | None:
@@ -93,7 +101,7 @@ def collector() -> ModuleType | None:
         id_properties=ID_PROPERTIES,
         self_contained=SELF_CONTAINED,
         preferred_hashes=PREFERRED_HASHES,
-        observation_names=OBS_NAMES,
+        observation_names=frozenset(OBSERVATION_COLUMNS),
         skipped=SKIPPED,
         id_namespace=ID_NAMESPACE,
         occurrence_namespace=OCCURRENCE_NAMESPACE,
@@ -109,6 +117,6 @@ def collector() -> ModuleType | None:
 def _without(reason: str) -> None:
     """Say why flattening is slower than it could be."""
     log.warning(
-        "huntline's C collector %s; flattening STIX in Python, about half as fast",
+        "huntline's C collector %s; flattening STIX with the Python rules, about 4x slower",
         reason,
     )

@@ -119,13 +119,13 @@ def _plan_id(plan: Plan, sco: dict[str, Any], cache: IdCache) -> None:
     """Decide what the id depends on; compute it now when the content alone decides it."""
     sco_type = plan.sco_type
     if sco_type in SELF_CONTAINED:
-        contrib = identifying_properties(sco, None, None, _no_target)
+        contrib = context_free_properties(sco)
         if contrib:
             plan.kind, plan.sid = FIXED, cache.id_for(sco_type, contrib)
         else:
             plan.kind = ANONYMOUS
     elif sco_type == "process":
-        contrib = identifying_properties(sco, None, None, _no_target)
+        contrib = context_free_properties(sco)
         if contrib:  # x_unique_id, or a unique id in an extension
             plan.kind, plan.sid = FIXED, cache.id_for(sco_type, contrib)
         else:
@@ -141,7 +141,13 @@ def shortened(name: str) -> str:
     return name
 
 
-def _no_target(key: str) -> str:  # pragma: no cover - self-contained types have no references
+def context_free_properties(sco: dict[str, Any]) -> dict[str, Any]:
+    """``sco``'s identifying properties as its content gives them, without the observation:
+    a ``*_ref`` stays the local key it names (see :func:`.identity.identifying_properties`)."""
+    return identifying_properties(sco, None, None, _no_target)
+
+
+def _no_target(key: str) -> str:  # pragma: no cover - without objects no target is looked up
     raise AssertionError(key)
 
 
@@ -228,6 +234,7 @@ def json_text(value: Any) -> str:
 
 __all__ = [
     "Plan",
+    "context_free_properties",
     "is_sco",
     "json_text",
     "make_plan",

@@ -1,7 +1,8 @@
 """One page of observed-data -> one Arrow table of SCO *occurrences* per type.
 
-This is the readable statement of the rules. The fetch path runs :mod:`.collect`, which must
-return exactly the same tables (``tests/unit/fetch/test_fastocc.py`` compares the two).
+This is the readable statement of the rules, and what the fetch path runs when the C collector
+(:mod:`.native`) is not built or hands a page back. The C collector must return exactly the same
+tables (``tests/unit/fetch/test_native_vs_reference.py`` compares the two).
 
 An occurrence is one SCO inside one observation, already in firepit's column shape but not yet
 merged with the other occurrences of the same entity (that is :mod:`.spool`' job, which sees
@@ -331,7 +332,7 @@ class _Ids:
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Rows (dicts that may lack keys) as a table of the union of their keys, first seen first,
-    each column typed on its own by :func:`_array`, as every collector types its columns.
+    each column typed on its own by :func:`_array`, as :mod:`.collect` types the C collector's.
 
     (Not Arrow's struct conversion of the rows: it types a column differently from the column
     on its own, e.g. booleans then floats as float where the column alone is text.)

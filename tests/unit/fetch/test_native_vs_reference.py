@@ -1,25 +1,29 @@
-"""``fastocc.page_occurrences`` builds exactly the tables of ``occurrences.occurrence_tables``.
+"""The C collector's tables (``collect.page_occurrences``) are the reference's
+(``rules.occurrence_tables``), and without the C collector the reference runs.
 
 Both run on the same pages, each with its own :class:`IdCache` carried across pages (as an
 ``EntitySpool`` does), and every type's table must be ``equals`` (schema, column order, types
 and values, ids included). The reference is the live ``occurrence_tables``, so any change to
-the rules there shows up here as a difference.
-
-Every test runs twice: with the C collector (``_occurrences.c``) and with the Python one.
+the rules there shows up here as a difference. A page the C collector hands back goes to the
+reference, so each comparison also counts the pages C took: a test whose pages were all handed
+back would compare the reference with itself.
 """
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import stixgen
 
 from huntline.errors import FetchError
+from huntline.fetch.base import ObservedData
 from huntline.fetch.sources.bundle import read_observed_data
-from huntline.fetch.stix import collect as fastocc
+from huntline.fetch.stix import collect
 from huntline.fetch.stix import native as occnative
 from huntline.fetch.stix.collect import page_occurrences
 from huntline.fetch.stix.identity import IdCache
@@ -35,20 +39,38 @@ BUNDLES = [
 ]
 
 
-@pytest.fixture(params=["c", "python"], autouse=True)
-def collector(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run each test with the C collector, then with the Python one."""
-    if request.param == "python":
-        monkeypatch.setattr(fastocc, "native", None)
-    else:
-        request.getfixturevalue("c_collector")
-    return str(request.param)
+class Counted:
+    """The C collector, counting the pages it takes and the ones it hands back."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.taken = self.handed_back = 0
+
+    def collect(self, observed: list[ObservedData], ids: IdCache) -> Any:
+        parts = self.module.collect(observed, ids)
+        if parts is None:
+            self.handed_back += 1
+        else:
+            self.taken += 1
+        return parts
+
+    def column(self, values: list[Any], rows: bytearray | None, count: int) -> Any:
+        return self.module.column(values, rows, count)
+
+
+@pytest.fixture
+def counted(c_collector: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Counted:
+    """The C collector in ``collect``, counting pages."""
+    wrapper = Counted(c_collector)
+    monkeypatch.setattr(collect, "native", wrapper)
+    return wrapper
 
 
 def assert_equivalent(
     observed: list[dict[str, Any]], page: int, *, size: int = 200_000, plans: int = 20_000
 ) -> None:
-    """Page by page, with caches carried over, the two builders give equal tables."""
+    """Page by page, with caches carried over, ``page_occurrences`` gives the reference's
+    tables."""
     ours, theirs = IdCache(size, plans), IdCache(size, plans)
     for start in range(0, max(len(observed), 1), page):
         chunk = observed[start : start + page]
@@ -56,32 +78,40 @@ def assert_equivalent(
         expected = occurrence_tables(chunk, theirs)
         got = page_occurrences(chunk, ours)
         assert chunk == before, "the page was modified"
-        assert list(got) == list(expected), start
-        for sco_type, table in expected.items():
-            other = got[sco_type]
-            assert other.schema == table.schema, (start, sco_type, other.schema, table.schema)
-            assert other.equals(table), (start, sco_type)
+        assert_same_tables(got, expected, start)
+
+
+def assert_same_tables(got: dict[str, pa.Table], expected: dict[str, pa.Table], at: Any) -> None:
+    assert list(got) == list(expected), at
+    for sco_type, table in expected.items():
+        other = got[sco_type]
+        assert other.schema == table.schema, (at, sco_type, other.schema, table.schema)
+        assert other.equals(table), (at, sco_type)
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)
 @pytest.mark.parametrize("page", [1000, 7])
-def test_shared_bundles(bundle: str, page: int, shared_data: Path) -> None:
+def test_shared_bundles(bundle: str, page: int, shared_data: Path, counted: Counted) -> None:
     assert_equivalent(read_observed_data(shared_data / "stix" / bundle), page)
+    assert counted.taken and not counted.handed_back
 
 
 @pytest.mark.parametrize("page", [1000, 3])
-def test_sample_endpoint_bundle(page: int) -> None:
+def test_sample_endpoint_bundle(page: int, counted: Counted) -> None:
     observed = read_observed_data(REPO / "hunts" / "data" / "sample_endpoint_bundle.json")
     assert_equivalent(observed, page)
+    assert counted.taken and not counted.handed_back
 
 
 @pytest.mark.parametrize(
     ("seed", "count", "page"),
     [(1, 3000, 1000), (2, 1500, 333), (3, 800, 50), (4, 400, 1), (5, 2000, 2000)],
 )
-def test_generated_bundles(seed: int, count: int, page: int) -> None:
+def test_generated_bundles(seed: int, count: int, page: int, counted: Counted) -> None:
+    """Generated pages (awkward shapes included) are flattened in C, not handed back."""
     observed = list(stixgen.observations(count, seed=seed, match_fraction=0.1))
     assert_equivalent(observed, page)
+    assert counted.taken and not counted.handed_back
 
 
 @pytest.mark.parametrize(
@@ -92,7 +122,9 @@ def test_generated_bundles(seed: int, count: int, page: int) -> None:
         [1.5, 2, None],  # not text: picked value by value
     ],
 )
-def test_observation_columns_are_typed_by_the_occurrences(lasts: list[Any]) -> None:
+def test_observation_columns_are_typed_by_the_occurrences(
+    lasts: list[Any], counted: Counted
+) -> None:
     """first/last_observed are typed from the observations that hold occurrences."""
     process = {"0": {"type": "process", "pid": 7, "name": "a"}}
     observed = [
@@ -101,12 +133,14 @@ def test_observation_columns_are_typed_by_the_occurrences(lasts: list[Any]) -> N
         _obs(process, number=2, last=lasts[2]),
     ]
     assert_equivalent(observed, 3)
+    assert counted.taken == 1
 
 
-def test_small_caches_evict_the_same_way() -> None:
+def test_small_caches_evict_the_same_way(counted: Counted) -> None:
     """Caches cleared mid-page (tiny bounds) change nothing."""
     observed = list(stixgen.observations(1200, seed=6, match_fraction=0.3))
     assert_equivalent(observed, 250, size=50, plans=30)
+    assert counted.taken == 5
 
 
 def _obs(objects: dict[str, Any], number: Any = 1, last: Any = "2024-01-01T00:00:05Z") -> Any:
@@ -258,34 +292,62 @@ AWKWARD = [
 
 
 @pytest.mark.parametrize("page", [len(AWKWARD), 1, 2])
-def test_awkward_shapes(page: int) -> None:
+def test_awkward_shapes(page: int, counted: Counted) -> None:
     observed = AWKWARD * 2 + [_obs(AWKWARD[0]["objects"], number=5)]
     assert_equivalent(copy.deepcopy(observed), page)
+    if page == 1:  # the two with names colliding once shortened are handed back, C takes the rest
+        assert counted.handed_back == 4 and counted.taken == len(observed) - 4
 
 
-def test_the_c_collector_flattens_generated_pages(collector: str) -> None:
-    """Generated pages (awkward shapes included) are flattened in C, not handed back."""
-    if collector == "c":
-        observed = list(stixgen.observations(2000, seed=7, match_fraction=0.1))
-        assert fastocc.native is not None
-        assert fastocc.native.collect(observed, IdCache()) is not None
+def test_a_page_handed_back_goes_to_the_reference(
+    counted: Counted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page the C collector declines (names that collide once shortened) is the reference's."""
+    calls: list[int] = []
+
+    def reference(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:
+        calls.append(len(observed))
+        return occurrence_tables(observed, ids)
+
+    monkeypatch.setattr(collect, "occurrence_tables", reference)
+    colliding = copy.deepcopy(AWKWARD[-1:])
+    expected = occurrence_tables(copy.deepcopy(colliding), IdCache())
+    assert_same_tables(page_occurrences(colliding, IdCache()), expected, "colliding")
+    assert counted.handed_back == 1 and calls == [1]
+
+
+@pytest.mark.parametrize("page", [len(AWKWARD), 1000])
+def test_without_the_c_collector_the_reference_runs(
+    page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the C collector not built (``native`` None) every page is the reference's."""
+    monkeypatch.setattr(collect, "native", None)
+    calls: list[int] = []
+
+    def reference(observed: list[ObservedData], ids: IdCache) -> dict[str, pa.Table]:
+        calls.append(len(observed))
+        return occurrence_tables(observed, ids)
+
+    monkeypatch.setattr(collect, "occurrence_tables", reference)
+    observed = [*copy.deepcopy(AWKWARD), *stixgen.observations(1500, seed=8, match_fraction=0.1)]
+    assert_equivalent(observed, page)
+    assert calls == [len(observed[s : s + page]) for s in range(0, len(observed), page)]
 
 
 def test_a_build_older_than_its_source_is_not_used(
-    collector: str,
+    c_collector: ModuleType,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An edited ``.c`` not yet rebuilt must not run its old rules silently."""
-    if collector == "c":
-        source = tmp_path / "_occurrences.c"
-        source.write_text("/* edited */")
-        monkeypatch.setattr(occnative, "_SOURCES", [source])
-        assert occnative.collector() is None
-        assert "older than _occurrences.c" in caplog.text
-        source.unlink()
-        assert occnative.collector() is not None
+    source = tmp_path / "_occurrences.c"
+    source.write_text("/* edited */")
+    monkeypatch.setattr(occnative, "_SOURCES", [source])
+    assert occnative.collector() is None
+    assert "older than _occurrences.c" in caplog.text
+    source.unlink()
+    assert occnative.collector() is not None
 
 
 def test_a_missing_build_is_said(
@@ -301,7 +363,12 @@ def test_a_missing_build_is_said(
     assert "C collector is not built" in caplog.text
 
 
-def test_not_stix_20_fails_like_the_reference() -> None:
+@pytest.mark.parametrize("built", [True, False])
+def test_not_stix_20_fails_like_the_reference(
+    built: bool, c_collector: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not built:
+        monkeypatch.setattr(collect, "native", None)
     bad = [{"type": "observed-data", "id": "observed-data--x", "object_refs": []}]
     with pytest.raises(FetchError) as expected:
         occurrence_tables(bad, IdCache())
