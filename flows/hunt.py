@@ -1,4 +1,5 @@
-"""Prefect entrypoint for running one hunt book (``prefect.yaml`` points here).
+"""Prefect entrypoint for running one hunt book (every deployment ``huntline deploy`` makes
+points here).
 
 A worker loads this file by path, so it only re-exports the generic flow.
 """

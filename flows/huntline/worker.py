@@ -43,7 +43,6 @@ def start_worker(home: Path, api_url: str, pool: str, workdir: Path) -> int:
         "PREFECT_API_URL": api_url,
         "PREFECT_WORKER_QUERY_SECONDS": POLL_SECONDS,
         "PREFECT_WORKER_PREFETCH_SECONDS": "5",
-        "HUNTLINE_HOME": str(workdir.resolve()),
     }
     with log.open("ab") as sink:
         process = subprocess.Popen(

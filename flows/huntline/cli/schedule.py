@@ -12,23 +12,22 @@ from rich.table import Table
 
 from huntline.cli.console import add_json_option, add_storage_option, err, out, timestamp
 
-GENERATED = Path("deployments/huntline.yaml")
 DEFAULT_POOL = "huntline"
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from prefect.client.orchestration import get_client
 
-    from huntline.intel.model import load_feeds
     from huntline.schedule.deploy import apply_changes, plan_changes
-    from huntline.schedule.specs import desired_specs, write_specs
+    from huntline.schedule.specs import GENERATED, load_specs, render_specs, write_specs
     from huntline.server import ensure_server
 
     root = Path.cwd()
-    hunts = Path(args.hunts)
-    feeds_file = hunts / "intel.yaml"
-    feeds = load_feeds(feeds_file) if feeds_file.is_file() else None
-    specs = desired_specs(hunts, root, feeds)  # a broken book fails before any server
+    specs = load_specs(Path(args.hunts), root)  # a broken book fails before any server
+    if args.write_only:
+        write_specs(specs, GENERATED)
+        out.print(f"written {GENERATED} ({len(specs)} deployments); nothing registered")
+        return 0
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     with get_client(sync_client=True) as client:
         changes = plan_changes(client, specs)
@@ -47,6 +46,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     out.print(table)
     if not args.dry_run:
         out.print(f"written {GENERATED}; start a worker with: huntline server start")
+    elif not GENERATED.is_file() or GENERATED.read_text() != render_specs(specs):
+        out.print(f"{GENERATED} is out of date: huntline deploy --write-only rewrites it")
     return 0
 
 
@@ -140,7 +141,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     deploy = commands.add_parser(
         "deploy", help="register one deployment per hunt book (and the intel watcher)"
     )
-    deploy.add_argument("--dry-run", action="store_true", help="show what would change")
+    mode = deploy.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="show what would change")
+    mode.add_argument(
+        "--write-only",
+        action="store_true",
+        help="only write deployments/huntline.yaml from the books (no server needed)",
+    )
     deploy.add_argument("--hunts", default="hunts", help="the folder of hunt books (hunts)")
     deploy.add_argument("--pool", default=DEFAULT_POOL, help="work pool (huntline)")
     deploy.set_defaults(handler=cmd_deploy)
