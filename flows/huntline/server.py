@@ -5,12 +5,19 @@ server (``prefect server start`` on SQLite, bound to 127.0.0.1) under its state 
 reuses it while it lives, so ``huntline run`` works on a fresh machine with nothing configured.
 Ephemeral mode is avoided on purpose: it takes over 20 s to start on small machines and runs
 no scheduler.
+
+The port is found by binding a probe socket and closing it, so another process can take it
+before the server binds it; the server then exits saying the port is in use, and huntline tries
+again on another port (:data:`START_ATTEMPTS` in all). A server only counts as started when it
+answers *and* is the one just launched (still running, its own log naming its URL), so a server
+someone else runs on the stolen port is never taken for ours.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +32,10 @@ from huntline.errors import ServerError
 
 DEFAULT_PORT = 4200
 START_TIMEOUT = 180.0
+START_ATTEMPTS = 3
+#: What ``prefect server start`` (its own port check, or uvicorn's bind) says when the port is
+#: taken.
+PORT_TAKEN = re.compile(r"already in use|errno 98", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -96,11 +107,29 @@ def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
 
 
 def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: None) -> Server:
-    """Start ``prefect server start`` on 127.0.0.1 in the background and wait until healthy."""
+    """Start ``prefect server start`` on 127.0.0.1 in the background and wait until healthy;
+    if its port is taken between the probe and the start, try another one."""
     home.mkdir(parents=True, exist_ok=True)
-    port = _free_port(DEFAULT_PORT)
-    api_url = f"http://127.0.0.1:{port}/api"
     log = home / "server.log"
+    taken: list[int] = []
+    for _ in range(START_ATTEMPTS):
+        port = _free_port(DEFAULT_PORT)
+        server = _start_on(port, home, log, progress)
+        if server is not None:
+            return server
+        taken.append(port)
+        progress(f"port {port} was taken before the server could bind it; trying another")
+    raise ServerError(
+        f"the local Prefect server found its port taken {START_ATTEMPTS} times "
+        f"(ports {', '.join(map(str, taken))})",
+        hint="other processes keep taking free ports on 127.0.0.1; retry, or start a server "
+        "yourself and set PREFECT_API_URL",
+    )
+
+
+def _start_on(port: int, home: Path, log: Path, progress: Callable[[str], None]) -> Server | None:
+    """Start the server on ``port``; None if the port turned out to be taken."""
+    api_url = f"http://127.0.0.1:{port}/api"
     environment = {
         **os.environ,
         "PREFECT_HOME": str(home),
@@ -109,6 +138,7 @@ def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: N
     }
     environment.pop("PREFECT_API_URL", None)
     progress(f"starting a local Prefect server on {_ui_of(api_url)} (log: {log})")
+    offset = log.stat().st_size if log.exists() else 0  # the log is shared by every start
     with log.open("ab") as sink:
         process = subprocess.Popen(
             [
@@ -130,24 +160,37 @@ def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: N
         )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if healthy(api_url):
-            server = Server(api_url, _ui_of(api_url), process.pid, log)
+        # Ours: it answers, still runs, and printed its welcome (which names its URL) after
+        # its own check that the port was free.
+        if healthy(api_url) and process.poll() is None and api_url in _output(log, offset):
             _record(home).write_text(
                 json.dumps({"api_url": api_url, "pid": process.pid, "log": str(log)})
             )
             progress(
                 f"Prefect server ready after {START_TIMEOUT - (deadline - time.monotonic()):.0f} s"
             )
-            return server
+            return Server(api_url, _ui_of(api_url), process.pid, log)
         if process.poll() is not None:
-            break
+            if PORT_TAKEN.search(_output(log, offset)):
+                return None
+            raise ServerError(
+                f"the local Prefect server exited with code {process.returncode} before it "
+                "answered",
+                hint=f"see {log}; last output:\n{_output(log, offset)[-2000:]}",
+            )
         time.sleep(1)
     process.kill()
-    tail = log.read_text(errors="replace")[-2000:]
     raise ServerError(
         f"the local Prefect server did not become healthy within {START_TIMEOUT:.0f} s",
-        hint=f"see {log}; last output:\n{tail}",
+        hint=f"see {log}; last output:\n{_output(log, offset)[-2000:]}",
     )
+
+
+def _output(log: Path, offset: int) -> str:
+    """What the server started last wrote to the shared log."""
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        return handle.read().decode(errors="replace")
 
 
 def stop_local_server(home: Path | None = None) -> bool:

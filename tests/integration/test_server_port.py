@@ -1,0 +1,75 @@
+"""The local Prefect server survives its port being taken between the probe and the start: a
+real ``prefect server start`` finds the port held (here by a fake server that even answers the
+health check), exits, and huntline starts it again on another port."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from huntline import server as server_module
+from huntline.errors import ServerError
+from huntline.server import healthy, start_local_server
+
+pytestmark = pytest.mark.server
+
+
+class _Healthy(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"true")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port another process took: bound, listening, and answering ``/api/health``."""
+    thief = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Healthy)
+    thread = threading.Thread(target=thief.serve_forever, daemon=True)
+    thread.start()
+    yield int(thief.server_address[1])
+    thief.shutdown()
+    thief.server_close()
+
+
+def test_a_port_taken_after_the_probe_is_retried_on_another(
+    held_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert healthy(f"http://127.0.0.1:{held_port}/api")  # the thief looks like a server
+    real = server_module._free_port
+    ports = iter([held_port])
+    monkeypatch.setattr(server_module, "_free_port", lambda p: next(ports, None) or real(p))
+    said: list[str] = []
+    started = start_local_server(tmp_path, said.append)
+    try:
+        assert started.api_url != f"http://127.0.0.1:{held_port}/api"
+        assert healthy(started.api_url)
+        assert f"port {held_port} was taken before the server could bind it; trying another" in (
+            said
+        )
+        assert f"Port {held_port} is already in use" in (tmp_path / "server.log").read_text()
+    finally:
+        assert started.pid is not None
+        os.killpg(started.pid, signal.SIGTERM)
+
+
+def test_a_port_taken_every_time_is_a_clear_error(
+    held_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "_free_port", lambda _: held_port)
+    with pytest.raises(ServerError) as caught:
+        start_local_server(tmp_path)
+    assert caught.value.message == (
+        "the local Prefect server found its port taken 3 times "
+        f"(ports {held_port}, {held_port}, {held_port})"
+    )
+    assert "set PREFECT_API_URL" in (caught.value.hint or "")
