@@ -29,11 +29,12 @@ def print_error(error: HuntlineError, *, lead: str = "[red]error:[/]", where: st
     Args:
         error: The failure; a book error's message already names its file, with its problems.
         lead: The rich markup before the message (``error:`` or ``validate``'s ``✗``).
-        where: What the message is about, put before the message of errors that don't say it.
+        where: What the message is about, put before the message of errors that don't say it
+            (a book error, or an error that carries its ``file``, names its file already).
     """
     err.print(lead, end=" ")
     text = str(error)
-    if where and not isinstance(error, BookError):
+    if where and not isinstance(error, BookError) and "file" not in error.context:
         text = f"{where}: {text}"
     err.print(text, markup=False)
 

@@ -21,3 +21,12 @@ def test_unknown_feed_and_feeds_file(
     assert f"{book}: intel.feeds names unknown feed 'nope'\n" in captured.err
     assert "hint: the feeds of intel.yaml beside the books are: sample" in captured.err
     assert f"✓ {tmp_path / 'intel.yaml'}" in captured.out
+
+
+def test_a_broken_feeds_file_is_named_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feeds = tmp_path / "intel.yaml"
+    feeds.write_text("feeds:\n  - name: x\n    kind: nope\n")
+    assert main(["validate", str(feeds)]) == 1
+    assert capsys.readouterr().err == f"✗ {feeds}: feeds: Input should be a valid dictionary\n"
