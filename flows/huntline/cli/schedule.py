@@ -19,6 +19,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from prefect.client.orchestration import get_client
 
     from huntline.schedule.deploy import apply_changes, plan_changes
+    from huntline.schedule.preflight import source_warnings
     from huntline.schedule.specs import GENERATED, load_specs, render_specs, write_specs
     from huntline.server import ensure_server
 
@@ -48,6 +49,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         out.print(f"written {GENERATED}; start a worker with: huntline server start")
     elif not GENERATED.is_file() or GENERATED.read_text() != render_specs(specs):
         out.print(f"{GENERATED} is out of date: huntline deploy --write-only rewrites it")
+    for warning in source_warnings(specs, root):
+        err.print("[yellow]warning:[/]", escape(warning))
     return 0
 
 
