@@ -86,10 +86,13 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    from huntline.schedule.backfill import BackfillResult, run_backfill
+    from huntline.schedule.backfill import BackfillResult, plan_range, run_planned
     from huntline.server import ensure_server
     from huntline.window import Window
 
+    planned = plan_range(  # a bad range or book fails here, before any server starts
+        args.book, args.start, args.stop, concurrency=args.concurrency, storage=args.storage
+    )
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     from huntline.flow import hunt
 
@@ -118,14 +121,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             note += f", {len(result.failed)} failed)" if result.failed else ")"
             bar.update(task, total=len(result.windows) or 1, completed=done, note=note)
 
-        result = run_backfill(
-            args.book,
-            args.start,
-            args.stop,
-            run_window=run_window,
-            concurrency=args.concurrency,
-            storage=args.storage,
-            progress=show,
+        result = run_planned(
+            planned, run_window=run_window, concurrency=args.concurrency, progress=show
         )
     out.print(
         f"backfill of {escape(args.book)}: {len(result.completed)} window(s) run, "

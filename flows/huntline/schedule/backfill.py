@@ -64,25 +64,34 @@ def plan_backfill(
     return todo, done
 
 
-def run_backfill(
+def plan_range(
     book_path: str,
     start: datetime,
     stop: datetime,
     *,
-    run_window: WindowRunner,
     concurrency: int = 2,
     storage: str | None = None,
-    progress: Callable[[BackfillResult], None] = lambda _: None,
 ) -> BackfillResult:
-    """Run every uncovered window, at most ``concurrency`` at a time."""
+    """The backfill's windows, with those already covered marked skipped; nothing runs yet,
+    so a bad range or book fails before a server is started or a window is run."""
     if concurrency < 1:
         raise ScheduleError(f"--concurrency must be at least 1, got {concurrency}")
     book = load_book(book_path)
     coverage = load_coverage(open_store(storage), str(book.id))
     todo, done = plan_backfill(book, start, stop, coverage, datetime.now(UTC))
-    result = BackfillResult(windows=[*done, *todo], skipped=done)
+    return BackfillResult(windows=[*done, *todo], skipped=done)
+
+
+def run_planned(
+    result: BackfillResult,
+    *,
+    run_window: WindowRunner,
+    concurrency: int = 2,
+    progress: Callable[[BackfillResult], None] = lambda _: None,
+) -> BackfillResult:
+    """Run the windows of ``result`` that are not skipped, at most ``concurrency`` at a time."""
     progress(result)
-    pending = list(todo)
+    pending = [window for window in result.windows if window not in result.skipped]
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         running: dict[Future[bool], Window] = {}
         try:
@@ -102,3 +111,18 @@ def run_backfill(
             wait(running)
             raise
     return result
+
+
+def run_backfill(
+    book_path: str,
+    start: datetime,
+    stop: datetime,
+    *,
+    run_window: WindowRunner,
+    concurrency: int = 2,
+    storage: str | None = None,
+    progress: Callable[[BackfillResult], None] = lambda _: None,
+) -> BackfillResult:
+    """Plan the range and run every uncovered window, at most ``concurrency`` at a time."""
+    planned = plan_range(book_path, start, stop, concurrency=concurrency, storage=storage)
+    return run_planned(planned, run_window=run_window, concurrency=concurrency, progress=progress)

@@ -79,3 +79,14 @@ def test_bad_ranges_are_clear_errors(book: str) -> None:
         run_backfill(book, START, datetime.now(UTC) + timedelta(days=1), run_window=never)
     with pytest.raises(ScheduleError, match="--concurrency must be at least 1"):
         run_backfill(book, START, START + timedelta(hours=1), run_window=never, concurrency=0)
+
+
+def test_a_bad_range_fails_before_any_server(
+    book: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from huntline.cli import main
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing answers there
+    assert main(["backfill", book, "--from", "2026-01-02", "--to", "2026-01-01"]) == 1
+    error = capsys.readouterr().err
+    assert "the backfill range is reversed or empty" in error and "does not answer" not in error
