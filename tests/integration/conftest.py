@@ -1,4 +1,6 @@
-"""A private MariaDB server for the suite, loaded with rows in the stix-shifter ``mysql`` schema.
+"""Fixtures of the integration tests: the deploy-and-run trio ``cli``, ``client`` and ``worker``
+(each works in the test module's own ``project`` fixture), HTTP bundle servers, and a private
+MariaDB server for the suite, loaded with rows in the stix-shifter ``mysql`` schema.
 
 The server is started from Debian's ``mariadb-server`` binaries as root, in its own data
 directory under pytest's tmp dir, listening on 127.0.0.1 and a free port only. It takes about a
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
 
 #: The window most tests query; generated rows fall inside and outside it.
 MYSQL_WINDOW_START = datetime(2021, 3, 1, tzinfo=UTC)
@@ -321,3 +324,58 @@ def artifacts_of(prefect_server: Any) -> Callable[[str], list[dict[str, Any]]]:
         return result
 
     return artifacts
+
+
+@pytest.fixture
+def cli(
+    project: Path, prefect_server: Any, tmp_path: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``huntline`` in the test module's ``project`` fixture (a copy of the entrypoints and
+    the books it deploys) against the session's server, with a store under ``tmp_path``."""
+    import os
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "PREFECT_API_URL": prefect_server.api_url,
+            "HUNTLINE_STORAGE": str(tmp_path / "store"),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "huntline.cli", *args],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+@pytest.fixture
+def client(prefect_server: Any) -> Iterator[SyncPrefectClient]:
+    """A synchronous Prefect client of the session's server."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}),
+        get_client(sync_client=True) as opened,
+    ):
+        yield opened
+
+
+@pytest.fixture
+def worker(
+    project: Path, prefect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A process worker on the ``huntline`` pool, running flows in the module's ``project`` with
+    the same store as ``cli``; stopped (with its flow runs) after the test."""
+    from huntline.worker import start_worker, stop_worker
+
+    monkeypatch.setenv("HUNTLINE_STORAGE", str(tmp_path / "store"))
+    home = tmp_path / "worker"
+    start_worker(home, prefect_server.api_url, "huntline", project)
+    yield home
+    stop_worker(home)

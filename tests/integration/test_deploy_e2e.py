@@ -6,29 +6,25 @@ its feed."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     DeploymentFilter,
     DeploymentFilterName,
 )
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from huntline.schedule.coverage import load_coverage
 from huntline.storage import open_store
-from huntline.worker import start_worker, stop_worker
 
 pytestmark = pytest.mark.server
 EVERY_MINUTE = """\
@@ -69,48 +65,6 @@ def project(repo_root: Path, tmp_path: Path) -> Path:
     assert default in feeds.read_text()
     feeds.write_text(feeds.read_text().replace(default, WATCH))
     return root
-
-
-@pytest.fixture
-def cli(
-    project: Path, prefect_server: Any, tmp_path: Path
-) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        environment = {
-            **os.environ,
-            "PREFECT_API_URL": prefect_server.api_url,
-            "HUNTLINE_STORAGE": str(tmp_path / "store"),
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "huntline.cli", *args],
-            cwd=project,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    return run
-
-
-@pytest.fixture
-def client(prefect_server: Any) -> Iterator[SyncPrefectClient]:
-    with (
-        temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}),
-        get_client(sync_client=True) as opened,
-    ):
-        yield opened
-
-
-@pytest.fixture
-def worker(
-    project: Path, prefect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    monkeypatch.setenv("HUNTLINE_STORAGE", str(tmp_path / "store"))
-    home = tmp_path / "worker"
-    start_worker(home, prefect_server.api_url, "huntline", project)
-    yield home
-    stop_worker(home)
 
 
 def finished_runs(client: SyncPrefectClient, deployment: str) -> list[Any]:
