@@ -146,14 +146,12 @@ def wait_for(
         raise AssertionError(f"the UI did not show {what} within {timeout:.0f} s") from None
 
 
-def click(driver: WebDriver, text: str) -> None:
-    """Click a button whose visible text is ``text`` once one takes the click: the UI mounts
-    its toasts twice, one over the other, and a toast sliding in intercepts clicks meant for
-    where it was; the last one rendered is the one on top."""
-    path = (By.XPATH, f"//button[normalize-space()='{text}']")
+def click(driver: WebDriver, path: str, what: str) -> None:
+    """Click the element at XPath ``path`` once it takes the click (a toast sliding in
+    intercepts clicks meant for what is under it)."""
 
     def clicked(driver: WebDriver) -> bool:
-        for element in reversed(driver.find_elements(*path)):
+        for element in driver.find_elements(By.XPATH, path):
             try:
                 if element.is_displayed() and element.is_enabled():
                     element.click()
@@ -162,7 +160,11 @@ def click(driver: WebDriver, text: str) -> None:
                 continue
         return False
 
-    wait_for(driver, clicked, f"a {text!r} button that takes a click")
+    wait_for(driver, clicked, f"{what} that takes a click")
+
+
+def click_button(driver: WebDriver, text: str) -> None:
+    click(driver, f"//button[normalize-space()='{text}']", f"a {text!r} button")
 
 
 def form_field(driver: WebDriver, name: str) -> WebElement:
@@ -208,8 +210,8 @@ def test_custom_run_from_the_ui(
 
     with evidence_on_failure(browser, tmp_path):
         browser.get(f"{prefect_server.ui_url}/deployments/deployment/{deployment.id}")
-        click(browser, "Run")
-        click(browser, "Custom run")
+        click_button(browser, "Run")
+        click_button(browser, "Custom run")
 
         for name in SHOWN:
             description = " ".join(schema[name]["description"].split())  # as rendered
@@ -221,9 +223,11 @@ def test_custom_run_from_the_ui(
             lambda _: dry_run.get_attribute("aria-checked") == "true",
             "dry_run switched on",
         )
-        click(browser, "Submit")
+        click_button(browser, "Submit")
 
-        click(browser, "View run")  # in the toast announcing the new run
+        # The deployment page lists the new run (the toast's "View run" button is gone after
+        # 5 s, too soon on a busy machine); its name is random, so it is found by its link.
+        click(browser, "//a[contains(@href, '/runs/flow-run/')]", "a link to the new run")
         wait_for(browser, ec.url_contains("/runs/flow-run/"), "the new run's page")
         flow_run_id = browser.current_url.split("/runs/flow-run/")[1].split("?")[0]
         state = wait_for(browser, run_state, "a final state of the run", RUN_WAIT)
