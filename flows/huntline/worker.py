@@ -31,8 +31,14 @@ def running_worker(home: Path) -> int | None:
     return pid
 
 
-def start_worker(home: Path, api_url: str, pool: str, workdir: Path) -> int:
-    """Start ``prefect worker start --pool POOL --type process`` in the background."""
+def start_worker(
+    home: Path, api_url: str, pool: str, workdir: Path, limit: int | None = None
+) -> int:
+    """Start ``prefect worker start --pool POOL --type process`` in the background.
+
+    ``limit`` caps the flow runs it runs at once (``--limit``): a benchmark that makes hundreds
+    of runs due in the same second would otherwise start them all as processes together.
+    """
     existing = running_worker(home)
     if existing is not None:
         return existing
@@ -56,6 +62,7 @@ def start_worker(home: Path, api_url: str, pool: str, workdir: Path) -> int:
                 pool,
                 "--type",
                 "process",
+                *(["--limit", str(limit)] if limit is not None else []),
             ],
             cwd=workdir,
             stdout=sink,

@@ -1,0 +1,426 @@
+"""Scheduling load: N cron deployments on one Prefect server, and how late their runs start.
+
+Per backend (SQLite, PostgreSQL), starts its own Prefect server (``huntline.server``, a fresh
+PREFECT_HOME; for PostgreSQL first its own ``initdb``'d postgres on a free 127.0.0.1 port, run
+as the ``postgres`` user when we are root), registers N deployments of the do-nothing flow
+``bench/schedule_noop.py`` with cron ``*/5 * * * *`` through Prefect's client, starts one
+``process`` worker (``huntline.worker``: polls every second, prefetch 5 s, ``--limit``), then
+watches K cron ticks and a grace period after the last one. For every run due in those ticks it
+reads the state history and reports, relative to the run's expected start time:
+
+- slip: the run's ``start_time`` (Running) minus its expected start (the goal: p95 < 5 s);
+- pickup: the worker's Pending state (when it took the run);
+- the server side: when the scheduler created the run (negative: ahead of time), and when the
+  late-runs service marked it Late (it does so ``late_runs.after_seconds``, 15 s, after).
+
+A run not started when the grace period ends counts as slipping more than its wait so far
+(shown as ``>``). Everything started is stopped at the end, also on error, Ctrl-C or SIGTERM.
+
+    .venv/bin/python bench/schedule_load.py --quick         # 20 deployments, */1, 1 tick
+    .venv/bin/python bench/schedule_load.py --backend both  # 500, */5, 2 ticks
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+POOL = "schedule-load"
+GOAL_P95 = 5.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One flow run's times, in seconds after its expected start (None: never reached)."""
+
+    created: float
+    pending: float | None
+    late: float | None
+    running: float | None
+
+
+@dataclass(frozen=True)
+class Result:
+    backend: str
+    deployments: int
+    registration: float
+    ticks: list[datetime]
+    waited_until: datetime
+    runs: list[Run]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deployments", type=int, default=500)
+    parser.add_argument("--ticks", type=int, default=2, help="cron ticks to observe")
+    parser.add_argument("--every", type=int, default=5, help="cron interval in minutes")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--grace", type=float, default=180.0, help="seconds to wait after the last tick"
+    )
+    parser.add_argument(
+        "--worker-limit", type=int, default=10, help="flow runs the worker runs at once"
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke: 20 deployments, */1, 1 tick")
+    args = parser.parse_args()
+    if args.quick:
+        args.deployments, args.every, args.ticks, args.grace = 20, 1, 1, 60.0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every `finally` runs
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    results = []
+    for backend in backends:
+        work = Path(tempfile.mkdtemp(prefix=f"huntline-schedload-{backend}-"))
+        # Worker and flow-run processes inherit this: nothing touches ~/.prefect.
+        os.environ["PREFECT_HOME"] = str(work / "client")
+        try:
+            results.append(run_backend(backend, work, args))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        report(results[-1], args.worker_limit)
+    if len(results) > 1:
+        print()
+        for result in results:
+            report(result, args.worker_limit, brief=True)
+
+
+def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
+    from huntline.server import start_local_server
+    from huntline.worker import start_worker
+
+    cron = f"*/{args.every} * * * *"
+    load_before = os.getloadavg()
+    print(f"[{backend}] load before: {_load(load_before)}", flush=True)
+    with ExitStack() as stack:  # unwinds last-started first: worker, server, database
+        url = stack.enter_context(_database(backend, work))
+        with _env("PREFECT_API_DATABASE_CONNECTION_URL", url):
+            server = start_local_server(work / "prefect", lambda line: print(f"[{backend}] {line}"))
+        if server.pid:
+            stack.callback(_stop_group, server.pid)
+        registration = asyncio.run(_register(server.api_url, args.deployments, cron))
+        print(
+            f"[{backend}] registered {args.deployments} deployments ({cron}) in "
+            f"{registration:.1f} s",
+            flush=True,
+        )
+        worker = start_worker(work / "worker", server.api_url, POOL, BENCH, args.worker_limit)
+        stack.callback(_stop_worker, work / "worker", worker)
+        # A tick at least a minute away: the scheduler service loops every 60 s.
+        first = _next_tick(datetime.now(UTC) + timedelta(seconds=60), args.every)
+        ticks = [first + timedelta(minutes=args.every * i) for i in range(args.ticks)]
+        until = ticks[-1] + timedelta(seconds=args.grace)
+        print(
+            f"[{backend}] observing ticks {', '.join(f'{t:%H:%M:%S}' for t in ticks)} UTC, "
+            f"until {until:%H:%M:%S}",
+            flush=True,
+        )
+        while (left := (until - datetime.now(UTC)).total_seconds()) > 0:
+            time.sleep(min(left, 30.0))
+        load_after = os.getloadavg()
+        _stop_worker(work / "worker", worker)  # no new starts while the runs are read
+        runs = asyncio.run(_collect(server.api_url, ticks[0], ticks[-1]))
+    return Result(
+        backend, args.deployments, registration, ticks, until, runs, load_before, load_after
+    )
+
+
+@contextmanager
+def _env(name: str, value: str | None) -> Iterator[None]:
+    """``name=value`` in this process's environment (the server inherits it) for the block."""
+    old = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+@contextmanager
+def _database(backend: str, work: Path) -> Iterator[str | None]:
+    """The database URL for the server: None (its default SQLite file under PREFECT_HOME), or a
+    PostgreSQL of our own, initdb'd under ``work`` and stopped and removed on the way out."""
+    if backend == "sqlite":
+        yield None
+        return
+    data = work / "pg"
+    data.mkdir()
+    # initdb refuses to run as root: then everything runs as `postgres`, in a dir it owns.
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(work, owner.pw_uid, owner.pw_gid)
+        os.chown(data, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [
+            *as_user,
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    with (data / "postgres.log").open("ab") as log:
+        postgres = subprocess.Popen(
+            [
+                *as_user,
+                str(PG_BIN / "postgres"),
+                "-D",
+                str(data / "db"),
+                "-p",
+                str(port),
+                "-k",
+                str(data),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(
+            [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+            capture_output=True,
+        ).returncode:
+            if postgres.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"postgres did not start: {(data / 'postgres.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.5)
+        subprocess.run(
+            [
+                str(PG_BIN / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "prefect",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        print(f"[postgres] PostgreSQL 15 on 127.0.0.1:{port} (data in {data})", flush=True)
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
+    finally:
+        _stop_group(postgres.pid, signal.SIGINT)  # SIGINT: postgres's fast shutdown
+
+
+def _stop_group(pid: int, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Signal a process group we started and reap its leader; SIGKILL it after 30 s."""
+    try:
+        os.killpg(pid, sig)
+        deadline = time.monotonic() + 30
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return
+            time.sleep(0.2)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _stop_worker(home: Path, pid: int) -> None:
+    """Stop the worker and the flow-run processes it started (in sessions of their own)."""
+    from huntline.worker import stop_worker
+
+    children = _children(pid)
+    stop_worker(home)
+    with suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    for child in children:
+        with suppress(ProcessLookupError):
+            os.kill(child, signal.SIGTERM)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _next_tick(after: datetime, every: int) -> datetime:
+    """The first ``*/every`` minute boundary at or after ``after``."""
+    minute = after.replace(second=0, microsecond=0)
+    if minute < after:
+        minute += timedelta(minutes=1)
+    while minute.minute % every:
+        minute += timedelta(minutes=1)
+    return minute
+
+
+async def _register(api_url: str, count: int, cron: str) -> float:
+    """Create the work pool, then ``count`` deployments one by one; the seconds they took."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.actions import DeploymentScheduleCreate, WorkPoolCreate
+    from prefect.client.schemas.schedules import CronSchedule
+
+    async with PrefectClient(api_url) as client:
+        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        flow_id = await client.create_flow_from_name("schedule-noop")
+        started = time.perf_counter()
+        for index in range(count):
+            await client.create_deployment(
+                flow_id=flow_id,
+                name=f"load-{index:04d}",
+                entrypoint="schedule_noop.py:noop",
+                work_pool_name=POOL,
+                schedules=[DeploymentScheduleCreate(schedule=CronSchedule(cron=cron))],
+                pull_steps=[
+                    {"prefect.deployments.steps.set_working_directory": {"directory": str(BENCH)}}
+                ],
+            )
+        return time.perf_counter() - started
+
+
+async def _collect(api_url: str, first: datetime, last: datetime) -> list[Run]:
+    """Every run expected from ``first`` to ``last``, with the times of its states."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterExpectedStartTime
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    due = FlowRunFilter(
+        expected_start_time=FlowRunFilterExpectedStartTime(
+            after_=first - timedelta(seconds=1), before_=last + timedelta(seconds=1)
+        )
+    )
+    async with PrefectClient(api_url) as client:
+        flow_runs: list[Any] = []
+        while page := await client.read_flow_runs(
+            flow_run_filter=due,
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+            offset=len(flow_runs),
+        ):
+            flow_runs.extend(page)
+        gate = asyncio.Semaphore(8)
+
+        async def one(flow_run: Any) -> Run:
+            async with gate:
+                states = await client.read_flow_run_states(flow_run.id)
+            expected = flow_run.expected_start_time
+
+            def first_of(name: str) -> float | None:
+                times = [s.timestamp for s in states if s.name == name]
+                return (min(times) - expected).total_seconds() if times else None
+
+            return Run(
+                created=(flow_run.created - expected).total_seconds(),
+                pending=first_of("Pending"),
+                late=first_of("Late"),
+                running=first_of("Running"),
+            )
+
+        return await asyncio.gather(*(one(flow_run) for flow_run in flow_runs))
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile; ``inf`` stands for a run that never got there."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _seconds(value: float, cap: float) -> str:
+    return f">{cap:.0f} s" if math.isinf(value) else f"{value:.1f} s"
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
+def report(result: Result, worker_limit: int, brief: bool = False) -> None:
+    runs = result.runs
+    started = [run for run in runs if run.running is not None]
+    # A run still waiting at the end slipped at least from its expected start to then.
+    cap = (result.waited_until - result.ticks[0]).total_seconds()
+    slips = [run.running if run.running is not None else math.inf for run in runs]
+    expected = result.deployments * len(result.ticks)
+    if not slips:
+        print(f"{result.backend}: no runs observed (expected {expected})")
+        return
+    p50, p95, worst = (_percentile(slips, share) for share in (0.5, 0.95, 1.0))
+    met = "met" if p95 < GOAL_P95 else "NOT met"
+    if brief:
+        print(
+            f"{result.backend:8} {len(runs):5} runs, {len(started):5} started: slip p50 "
+            f"{_seconds(p50, cap)}, p95 {_seconds(p95, cap)}, max {_seconds(worst, cap)}; "
+            f"registration {result.registration:.1f} s; goal (p95 < {GOAL_P95:.0f} s) {met}"
+        )
+        return
+    print(f"\n== {result.backend}: {result.deployments} deployments, worker --limit {worker_limit}")
+    print(
+        f"registration          {result.registration:8.1f} s "
+        f"({result.registration / result.deployments * 1000:.0f} ms per deployment)"
+    )
+    print(f"runs observed         {len(runs):8} (expected {expected}), started {len(started)}")
+    rows = [
+        ("created (scheduler)", [run.created for run in runs]),
+        ("marked Late (server)", [run.late for run in runs if run.late is not None]),
+        ("Pending (worker)", [v if (v := run.pending) is not None else math.inf for run in runs]),
+        ("Running = slip", slips),
+    ]
+    print(f"{'seconds after expected start':28} {'p50':>9} {'p95':>9} {'max':>9}   runs")
+    for name, values in rows:
+        if values:
+            cells = " ".join(f"{_seconds(_percentile(values, s), cap):>9}" for s in (0.5, 0.95, 1))
+            print(f"{name:28} {cells}   {len(values)}")
+    print(f"goal p95 slip < {GOAL_P95:.0f} s: {met}")
+    print(
+        f"load average (1/5/15 min) before {_load(result.load_before)}, "
+        f"at the end {_load(result.load_after)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
