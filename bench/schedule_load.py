@@ -61,10 +61,14 @@ class Run:
 class Result:
     backend: str
     deployments: int
+    #: Seconds between ticks: every deployment is due once per interval.
+    interval: float
     registration: float
     ticks: list[datetime]
     waited_until: datetime
     runs: list[Run]
+    #: Runs of any tick (earlier ones included) that started from the first tick to the end.
+    started_in_window: int
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
 
@@ -138,9 +142,18 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
             time.sleep(min(left, 30.0))
         load_after = os.getloadavg()
         _stop_worker(work / "worker", worker)  # no new starts while the runs are read
-        runs = asyncio.run(_collect(server.api_url, ticks[0], ticks[-1]))
+        runs, started = asyncio.run(_collect(server.api_url, ticks, until))
     return Result(
-        backend, args.deployments, registration, ticks, until, runs, load_before, load_after
+        backend,
+        args.deployments,
+        args.every * 60.0,
+        registration,
+        ticks,
+        until,
+        runs,
+        started,
+        load_before,
+        load_after,
     )
 
 
@@ -324,18 +337,25 @@ async def _register(api_url: str, count: int, cron: str) -> float:
         return time.perf_counter() - started
 
 
-async def _collect(api_url: str, first: datetime, last: datetime) -> list[Run]:
-    """Every run expected from ``first`` to ``last``, with the times of its states."""
+async def _collect(api_url: str, ticks: list[datetime], until: datetime) -> tuple[list[Run], int]:
+    """Every run due at ``ticks``, with the times of its states; and how many runs (of any
+    tick) started from the first tick to ``until``: the worker's throughput."""
     from prefect.client.orchestration import PrefectClient
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterExpectedStartTime
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+        FlowRunFilterStartTime,
+    )
     from prefect.client.schemas.sorting import FlowRunSort
 
     due = FlowRunFilter(
         expected_start_time=FlowRunFilterExpectedStartTime(
-            after_=first - timedelta(seconds=1), before_=last + timedelta(seconds=1)
+            after_=ticks[0] - timedelta(seconds=1), before_=ticks[-1] + timedelta(seconds=1)
         )
     )
+    window = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=ticks[0], before_=until))
     async with PrefectClient(api_url) as client:
+        started = await client.count_flow_runs(flow_run_filter=window)
         flow_runs: list[Any] = []
         while page := await client.read_flow_runs(
             flow_run_filter=due,
@@ -362,7 +382,7 @@ async def _collect(api_url: str, first: datetime, last: datetime) -> list[Run]:
                 running=first_of("Running"),
             )
 
-        return await asyncio.gather(*(one(flow_run) for flow_run in flow_runs))
+        return list(await asyncio.gather(*(one(flow_run) for flow_run in flow_runs))), started
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -415,6 +435,12 @@ def report(result: Result, worker_limit: int, brief: bool = False) -> None:
         if values:
             cells = " ".join(f"{_seconds(_percentile(values, s), cap):>9}" for s in (0.5, 0.95, 1))
             print(f"{name:28} {cells}   {len(values)}")
+    needed = result.deployments / result.interval
+    print(
+        f"worker throughput     {result.started_in_window / cap:8.2f} runs/s "
+        f"({result.started_in_window} runs of any tick started in the {cap:.0f} s from the "
+        f"first tick to the end; keeping up needs {needed:.2f} runs/s)"
+    )
     print(f"goal p95 slip < {GOAL_P95:.0f} s: {met}")
     print(
         f"load average (1/5/15 min) before {_load(result.load_before)}, "
