@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huntline.errors import ServerError
+from huntline.processes import stop_group
 
 DEFAULT_PORT = 4200
 START_TIMEOUT = 180.0
@@ -199,12 +199,8 @@ def stop_local_server(home: Path | None = None) -> bool:
     server = running_local_server(home)
     if server is None or server.pid is None:
         return False
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
     _record(home).unlink(missing_ok=True)
-    return True
+    return stop_group(server.pid)
 
 
 def _free_port(preferred: int) -> int:

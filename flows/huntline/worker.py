@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from huntline.processes import stop_group
 
 POLL_SECONDS = "1"
 
@@ -81,8 +82,4 @@ def stop_worker(home: Path) -> bool:
     _record(home).unlink(missing_ok=True)
     if pid is None:
         return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
+    return stop_group(pid)

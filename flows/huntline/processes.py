@@ -1,0 +1,48 @@
+"""Stopping the background processes huntline starts (the local Prefect server, its worker).
+
+Each runs as the leader of its own process group, so one signal reaches what it started too
+(the worker's flow-run processes). SIGTERM lets them shut down cleanly; a Prefect worker whose
+server has gone was seen ignoring it for over 15 s, so after a grace period the group is
+killed, and ``huntline server stop`` returns only once the processes are gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+GRACE_SECONDS = 10.0
+
+
+def stop_group(pid: int, grace: float = GRACE_SECONDS) -> bool:
+    """SIGTERM the process group ``pid`` leads, then SIGKILL it if its leader outlives
+    ``grace`` seconds; returns whether it was running."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            deadline = float("inf")  # killed: wait for it to be gone
+        time.sleep(0.1)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; reaps it first when it is this process's own child."""
+    try:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return False
+    except ChildProcessError:  # not our child: its parent reaps it
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
