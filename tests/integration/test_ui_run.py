@@ -1,13 +1,13 @@
 """A deployment run from the Prefect UI, in a real browser: Debian's headless Chromium, driven
 by selenium through Debian's chromedriver, against the session's Prefect server and a process
 worker. It opens the deployment's "Run" → "Custom run" form, checks that huntline's typed
-parameters show with their descriptions, turns ``dry_run`` on, submits, waits on the flow run
-page until it shows Completed, and finds huntline's artifacts on its Artifacts tab; the Prefect
-client then confirms the run is the one the form created, with ``dry_run`` set.
+parameters show with their descriptions, turns ``dry_run`` on, types ``source``, submits, waits
+on the flow run page until it shows Completed, and finds huntline's artifacts on its Artifacts
+tab; the Prefect client then confirms the run is the one the form created, with both parameters.
 
 Selectors are visible text and roles, found by dumping the real UI's page source. On failure a
-screenshot and the page source go to the test's ``tmp_path`` (never the repository) and their
-paths are in the failure message.
+screenshot, the page source and the browser's console log go to the test's ``tmp_path`` (never
+the repository) and their paths are in the failure message.
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ RUN_WAIT = 120.0
 SHOWN = ("book", "start", "stop", "source", "dry_run")
 #: What a completed run of BOOK publishes: its window and manifest, and its alerts table.
 ARTIFACTS = {"window", "manifest", "alerts"}
+#: Typed into the form's ``source``. BOOK reads a stix-shifter profile nobody configured, so the
+#: run only completes, with alerts, if the form's override reached the flow.
+SOURCE = "file://hunts/data/sample_endpoint_bundle.json"
 BOOK = """\
 id: 8d2e4f1a-6b3c-4a5d-9e7f-0a1b2c3d4e5f
 title: Processes on endpoints (UI test)
@@ -76,7 +79,7 @@ window:
 steps:
   - get: procs
     entity: process
-    from: file://hunts/data/sample_endpoint_bundle.json
+    from: edr
     where: "[process:pid > 0]"
 alert:
   on: procs
@@ -113,6 +116,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
     monkeypatch.setenv("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for the failure evidence
     with tempfile.TemporaryDirectory(prefix="huntline-chromium-") as profile:
         for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
             options.add_argument(flag)
@@ -125,15 +129,20 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
 
 @contextmanager
 def evidence_on_failure(driver: WebDriver, folder: Path) -> Iterator[None]:
-    """Turn any failure inside into one that names a screenshot and the page source."""
+    """Turn any failure inside into one that names a screenshot, the page source and the
+    browser's console log (the UI's own errors, e.g. behind an "Oops. Something went wrong")."""
     try:
         yield
     except Exception as error:
         screenshot, source = folder / "ui-failure.png", folder / "ui-failure.html"
+        console = folder / "ui-failure-console.log"
         driver.save_screenshot(str(screenshot))
         source.write_text(driver.page_source)
+        entries = driver.get_log("browser")
+        console.write_text("".join(f"{entry['level']} {entry['message']}\n" for entry in entries))
         raise AssertionError(
-            f"{error}\nat {driver.current_url}\nscreenshot: {screenshot}\npage source: {source}"
+            f"{error}\nat {driver.current_url}\nscreenshot: {screenshot}\n"
+            f"page source: {source}\nbrowser console: {console}"
         ) from error
 
 
@@ -167,14 +176,19 @@ def click_button(driver: WebDriver, text: str) -> None:
     click(driver, f"//button[normalize-space()='{text}']", f"a {text!r} button")
 
 
+#: XPath of a parameter's block in the run form, by its label.
+FIELD_PATH = (
+    "//span[normalize-space()='{name}' or normalize-space()='{name} (Optional)']"
+    "/ancestor::div[contains(concat(' ', @class, ' '), ' schema-form-property ')][1]"
+)
+
+
 def form_field(driver: WebDriver, name: str) -> WebElement:
     """A parameter's block in the run form: its label (``name`` or ``name (Optional)``) with
     its description and input."""
-    label = f"//span[normalize-space()='{name}' or normalize-space()='{name} (Optional)']"
-    block = "ancestor::div[contains(concat(' ', @class, ' '), ' schema-form-property ')][1]"
     found: WebElement = wait_for(
         driver,
-        ec.visibility_of_element_located((By.XPATH, f"{label}/{block}")),
+        ec.visibility_of_element_located((By.XPATH, FIELD_PATH.format(name=name))),
         f"the parameter {name}",
     )
     return found
@@ -223,6 +237,13 @@ def test_custom_run_from_the_ui(
             lambda _: dry_run.get_attribute("aria-checked") == "true",
             "dry_run switched on",
         )
+        click(
+            browser,
+            f"{FIELD_PATH.format(name='source')}//button[normalize-space()='str']",
+            "source's str type",
+        )
+        # choosing the type re-renders the block: its text box is found anew
+        form_field(browser, "source").find_element(By.XPATH, ".//textarea").send_keys(SOURCE)
         click_button(browser, "Submit")
 
         # The deployment page lists the new run (the toast's "View run" button is gone after
@@ -242,7 +263,7 @@ def test_custom_run_from_the_ui(
         )
 
     # The run the page showed is the one the form made: the deployment's only run, with the
-    # parameter set in the form.
+    # parameters set in the form.
     runs = client.read_flow_runs(
         deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
     )
@@ -250,6 +271,7 @@ def test_custom_run_from_the_ui(
     [run] = runs
     assert run.state is not None and run.state.is_completed(), run.state
     assert run.parameters["dry_run"] is True
+    assert run.parameters["source"] == SOURCE
     assert run.parameters["book"] == "hunts/ui_processes.yaml"
     artifacts = client.read_artifacts(
         artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
