@@ -353,7 +353,11 @@ async def _collect(api_url: str, ticks: list[datetime], until: datetime) -> tupl
             after_=ticks[0] - timedelta(seconds=1), before_=ticks[-1] + timedelta(seconds=1)
         )
     )
-    window = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=ticks[0], before_=until))
+    # The server compares coalesce(start_time, expected_start_time): without is_null_ a run
+    # that never started but is due in the window would count too.
+    window = FlowRunFilter(
+        start_time=FlowRunFilterStartTime(after_=ticks[0], before_=until, is_null_=False)
+    )
     async with PrefectClient(api_url) as client:
         started = await client.count_flow_runs(flow_run_filter=window)
         flow_runs: list[Any] = []
