@@ -128,7 +128,7 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
             flush=True,
         )
         worker = start_worker(work / "worker", server.api_url, POOL, BENCH, args.worker_limit)
-        stack.callback(_stop_worker, work / "worker", worker)
+        stack.callback(_stop_worker, worker)
         # A tick at least a minute away: the scheduler service loops every 60 s.
         first = _next_tick(datetime.now(UTC) + timedelta(seconds=60), args.every)
         ticks = [first + timedelta(minutes=args.every * i) for i in range(args.ticks)]
@@ -141,7 +141,7 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         while (left := (until - datetime.now(UTC)).total_seconds()) > 0:
             time.sleep(min(left, 30.0))
         load_after = os.getloadavg()
-        _stop_worker(work / "worker", worker)  # no new starts while the runs are read
+        _stop_worker(worker)  # no new starts while the runs are read
         runs, started = asyncio.run(_collect(server.api_url, ticks, until))
     return Result(
         backend,
@@ -272,17 +272,17 @@ def _stop_group(pid: int, sig: signal.Signals = signal.SIGTERM) -> None:
         pass
 
 
-def _stop_worker(home: Path, pid: int) -> None:
-    """Stop the worker and the flow-run processes it started (in sessions of their own)."""
-    from huntline.worker import stop_worker
+def _stop_worker(pid: int) -> None:
+    """Stop the worker and the flow-run processes it started (in sessions of their own).
 
+    On SIGTERM a worker drains and may go on starting due runs for minutes (seen with runs due
+    every minute), so it gets SIGKILL after 30 s, and its runs too: the measurement is over.
+    """
     children = _children(pid)
-    stop_worker(home)
-    with suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-    for child in children:
+    _stop_group(pid)
+    for child in children + [grandchild for c in children for grandchild in _children(c)]:
         with suppress(ProcessLookupError):
-            os.kill(child, signal.SIGTERM)
+            os.kill(child, signal.SIGKILL)
 
 
 def _children(pid: int) -> list[int]:
