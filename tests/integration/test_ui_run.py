@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +64,8 @@ CHROMIUM_FLAGS = (
 UI_WAIT = 30.0
 #: How long the run may take from submission to Completed (the worker polls every second).
 RUN_WAIT = 120.0
+#: How long the deployment page may show a stale runs list before it is reloaded.
+RELOAD_SECONDS = 5.0
 #: The parameters the form must show with their descriptions (from the flow's docstring).
 SHOWN = ("book", "start", "stop", "source", "dry_run")
 #: What a completed run of BOOK publishes: its window and manifest, and its alerts table.
@@ -172,6 +175,36 @@ def click(driver: WebDriver, path: str, what: str) -> None:
     wait_for(driver, clicked, f"{what} that takes a click")
 
 
+def wait_reloading(
+    driver: WebDriver, condition: Callable[[WebDriver], Any], what: str, timeout: float = RUN_WAIT
+) -> Any:
+    """Wait for ``condition``, reloading the page every few seconds: the UI does not always
+    refresh a list when the server's data changes (in one CI run the deployment page still
+    said "No runs found" 30 s after its run had completed)."""
+    reloaded = [time.monotonic()]
+
+    def met(driver: WebDriver) -> Any:
+        result = condition(driver)
+        if not result and time.monotonic() - reloaded[0] > RELOAD_SECONDS:
+            driver.refresh()
+            reloaded[0] = time.monotonic()
+        return result
+
+    return wait_for(driver, met, what, timeout)
+
+
+def open_new_run(driver: WebDriver) -> bool:
+    """Follow the deployment page's link to its new run, if the runs list shows it."""
+    for element in driver.find_elements(By.XPATH, "//a[contains(@href, '/runs/flow-run/')]"):
+        try:
+            if element.is_displayed():
+                element.click()
+                return True
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            continue
+    return False
+
+
 def click_button(driver: WebDriver, text: str) -> None:
     click(driver, f"//button[normalize-space()='{text}']", f"a {text!r} button")
 
@@ -248,15 +281,15 @@ def test_custom_run_from_the_ui(
 
         # The deployment page lists the new run (the toast's "View run" button is gone after
         # 5 s, too soon on a busy machine); its name is random, so it is found by its link.
-        click(browser, "//a[contains(@href, '/runs/flow-run/')]", "a link to the new run")
+        wait_reloading(browser, open_new_run, "a link to the new run")
         wait_for(browser, ec.url_contains("/runs/flow-run/"), "the new run's page")
         flow_run_id = browser.current_url.split("/runs/flow-run/")[1].split("?")[0]
-        state = wait_for(browser, run_state, "a final state of the run", RUN_WAIT)
+        state = wait_reloading(browser, run_state, "a final state of the run")
         assert state == "Completed", f"the run ended {state}"
 
         tab = "//li[normalize-space()='Artifacts']"
         wait_for(browser, ec.element_to_be_clickable((By.XPATH, tab)), "the Artifacts tab").click()
-        wait_for(
+        wait_for(  # no reload here: it would leave the Artifacts tab
             browser,
             lambda driver: artifact_cards(driver) >= ARTIFACTS,
             f"the artifacts {sorted(ARTIFACTS)}",
