@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from huntline.book import load_book
-from huntline.book.steps.get import GetStep
+from huntline.book.steps import kind_of
 from huntline.errors import DataSourceError
 from huntline.fetch.sources.resolve import resolve_source
 from huntline.schedule.specs import DeploymentSpec
@@ -27,9 +27,8 @@ def source_warnings(specs: list[DeploymentSpec], root: Path) -> list[str]:
         if book is None:  # the intel watcher reads feeds, not data sources
             continue
         for step in load_book(root / book).steps:
-            if isinstance(step, GetStep):
-                for source in step.sources:
-                    readers.setdefault(source, []).append(spec.name)
+            for source in kind_of(step).sources(step):
+                readers.setdefault(source, []).append(spec.name)
     warnings = []
     for source, names in sorted(readers.items()):
         try:

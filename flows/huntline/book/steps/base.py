@@ -10,7 +10,7 @@ shows, the plain function that runs it and what its task reports. Everything tha
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
@@ -107,6 +107,8 @@ class StepKind(Generic[S]):
             YAML as written.
         windowed: Whether the step runs over a time window; its own ``window:`` (returned by
             this function) wins over the book's. None: the kind takes no window.
+        sources: The data sources the step reads (``from:``), so ``huntline deploy`` can say
+            which cannot be opened before a scheduled run fails on them; none by default.
     """
 
     keyword: str
@@ -117,6 +119,7 @@ class StepKind(Generic[S]):
     reads_key: str | None = None
     checks: Callable[[S, ScalarSource], list[tuple[Location, str]]] = field(default=_no_checks)
     windowed: Callable[[S], WindowSpec | None] | None = field(default=None)
+    sources: Callable[[S], Sequence[str]] = field(default=lambda step: ())
 
     def headline(self, step: S) -> str:
         """The value after the keyword (``procs`` for ``get: procs``), for task names."""

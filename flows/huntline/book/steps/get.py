@@ -271,4 +271,5 @@ GET = StepKind(
     report=_report,
     checks=_checks,
     windowed=lambda step: step.window,
+    sources=lambda step: step.sources,
 )
