@@ -41,9 +41,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from huntline.processes import stop_group
+
 BENCH = Path(__file__).resolve().parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 POOL = "schedule-load"
+#: How long a stopped process may take before it is killed: the measurement is over.
+GRACE = 30.0
 GOAL_P95 = 5.0
 
 
@@ -120,7 +124,7 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         with _env("PREFECT_API_DATABASE_CONNECTION_URL", url):
             server = start_local_server(work / "prefect", lambda line: print(f"[{backend}] {line}"))
         if server.pid:
-            stack.callback(_stop_group, server.pid)
+            stack.callback(stop_group, server.pid, GRACE)
         registration = asyncio.run(_register(server.api_url, args.deployments, cron))
         print(
             f"[{backend}] registered {args.deployments} deployments ({cron}) in "
@@ -254,22 +258,7 @@ def _database(backend: str, work: Path) -> Iterator[str | None]:
         print(f"[postgres] PostgreSQL 15 on 127.0.0.1:{port} (data in {data})", flush=True)
         yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
     finally:
-        _stop_group(postgres.pid, signal.SIGINT)  # SIGINT: postgres's fast shutdown
-
-
-def _stop_group(pid: int, sig: signal.Signals = signal.SIGTERM) -> None:
-    """Signal a process group we started and reap its leader; SIGKILL it after 30 s."""
-    try:
-        os.killpg(pid, sig)
-        deadline = time.monotonic() + 30
-        while os.waitpid(pid, os.WNOHANG) == (0, 0):
-            if time.monotonic() > deadline:
-                os.killpg(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return
-            time.sleep(0.2)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+        stop_group(postgres.pid, GRACE, signal.SIGINT)  # SIGINT: postgres's fast shutdown
 
 
 def _stop_worker(pid: int) -> None:
@@ -279,7 +268,7 @@ def _stop_worker(pid: int) -> None:
     every minute), so it gets SIGKILL after 30 s, and its runs too: the measurement is over.
     """
     children = _children(pid)
-    _stop_group(pid)
+    stop_group(pid, GRACE)
     for child in children + [grandchild for c in children for grandchild in _children(c)]:
         with suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)

@@ -15,11 +15,13 @@ import time
 GRACE_SECONDS = 10.0
 
 
-def stop_group(pid: int, grace: float = GRACE_SECONDS) -> bool:
-    """SIGTERM the process group ``pid`` leads, then SIGKILL it if its leader outlives
-    ``grace`` seconds; returns whether it was running."""
+def stop_group(
+    pid: int, grace: float = GRACE_SECONDS, first: signal.Signals = signal.SIGTERM
+) -> bool:
+    """Send ``first`` (SIGTERM) to the process group ``pid`` leads, then SIGKILL it if its
+    leader outlives ``grace`` seconds; returns whether it was running."""
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, first)
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + grace
