@@ -119,36 +119,36 @@ def run_python(
         sink(line)
 
     started = time.monotonic()
-    child = subprocess.Popen(
+    with subprocess.Popen(  # the with closes the pipe, once per call
         command,
         env=environment,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: a timeout kills what it started too
-    )
-    assert child.stdout is not None
-    output = child.stdout
-    streaming = threading.Thread(
-        target=split_lines,
-        args=(iter(lambda: os.read(output.fileno(), 65536), b""), keep),
-        daemon=True,
-    )
-    streaming.start()
-    try:
-        status = child.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+    ) as child:
+        assert child.stdout is not None
+        output = child.stdout
+        streaming = threading.Thread(
+            target=split_lines,
+            args=(iter(lambda: os.read(output.fileno(), 65536), b""), keep),
+            daemon=True,
+        )
+        streaming.start()
+        try:
+            status = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            streaming.join(timeout=5)
+            raise AnalyticsError(
+                f"analytics {reference} timed out after {timeout:g} s and was killed",
+                image=reference,
+                timeout=timeout,
+                logs="\n".join(logs),
+                hint="raise the step's timeout if the data is large, or fix the analytics",
+            ) from None
         streaming.join(timeout=5)
-        raise AnalyticsError(
-            f"analytics {reference} timed out after {timeout:g} s and was killed",
-            image=reference,
-            timeout=timeout,
-            logs="\n".join(logs),
-            hint="raise the step's timeout if the data is large, or fix the analytics",
-        ) from None
-    streaming.join(timeout=5)
     duration = time.monotonic() - started
     text = "\n".join(logs)
     failure = workdir / FAILURE_FILE
