@@ -292,18 +292,26 @@ def huntline(
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the ``huntline`` command as a user would, from the repository root, against the
     session's Prefect server. Keyword ``env`` adds environment variables."""
+    return command_runner(repo_root, prefect_server.api_url, timeout=600)
+
+
+def command_runner(
+    cwd: Path, api_url: str, base_env: dict[str, str] | None = None, timeout: float = 300
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run(*args, env=None)``: the ``huntline`` command in ``cwd`` against the server at
+    ``api_url``, with ``base_env`` and then ``env`` added to this process's environment."""
     import os
     import sys
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "PREFECT_API_URL": prefect_server.api_url, **(env or {})}
+        environment = {**os.environ, "PREFECT_API_URL": api_url, **(base_env or {}), **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "huntline.cli", *args],
-            cwd=repo_root,
+            cwd=cwd,
             env=environment,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=timeout,
         )
 
     return run
@@ -332,25 +340,8 @@ def cli(
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``huntline`` in the test module's ``project`` fixture (a copy of the entrypoints and
     the books it deploys) against the session's server, with a store under ``tmp_path``."""
-    import os
-    import sys
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        environment = {
-            **os.environ,
-            "PREFECT_API_URL": prefect_server.api_url,
-            "HUNTLINE_STORAGE": str(tmp_path / "store"),
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "huntline.cli", *args],
-            cwd=project,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    return run
+    store = {"HUNTLINE_STORAGE": str(tmp_path / "store")}
+    return command_runner(project, prefect_server.api_url, store)
 
 
 @pytest.fixture
