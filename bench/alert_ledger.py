@@ -48,8 +48,7 @@ from huntline.alert.ledger_store import ledger_store
 from huntline.alert.section import run_section
 from huntline.book import parse_book
 from huntline.book.model import HuntBook
-from huntline.conditional import FileObject
-from huntline.storage import open_store
+from huntline.storage import FileStore, open_store
 
 START = datetime(2024, 6, 3, tzinfo=UTC)
 BOOK = """id: 2a8c7f4e-5b1d-4e6a-9c3f-0d1e2f3a4b5c
@@ -145,14 +144,14 @@ def week(args: argparse.Namespace, suppress: str, work: Path) -> dict[str, objec
         )
         times.append(time.perf_counter() - began)
         sent += len(result.sent)
-    assert isinstance(store.target, FileObject)
+    assert isinstance(store.store, FileStore)
     ledger = store.read()[0]
     return {
         "raised": raised,
         "sent": sent,
         "messages": sum(1 for _ in sink.open()) if sink.exists() else 0,
         "keys": len(ledger),
-        "bytes": store.target.path.stat().st_size,
+        "bytes": store.store.path(store.key).stat().st_size,
         "section_ms": statistics.median(times) * 1000,
     }
 
@@ -218,8 +217,8 @@ def big(args: argparse.Namespace, work: Path) -> dict[str, float]:
     hunt = book(sink, "24h")
     assert hunt.alert is not None
     store = ledger_store(open_store(f"file://{work}/store-big"), str(hunt.id))
-    assert isinstance(store.target, FileObject)
-    path = store.target.path
+    assert isinstance(store.store, FileStore)
+    path = store.store.path(store.key)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(ledger_bytes(big_ledger(args.big), 1))
     reads, writes, sections = [], [], []

@@ -81,6 +81,6 @@ def test_an_unreachable_s3_ledger_is_an_error_not_an_empty_ledger(s3_bucket: str
     with pytest.raises(StorageError) as caught:
         store.read()
     assert caught.value.message.startswith(
-        f"cannot read the alert ledger s3://{s3_bucket}-missing/hunts/hunt/ledger/ledger.parquet: "
+        f"the alert ledger: cannot read s3://{s3_bucket}-missing/hunts/hunt/ledger/ledger.parquet: "
     )
     assert caught.value.message.endswith("; nothing was sent")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from huntline.errors import StorageError
-from huntline.storage import S3Store, open_store
+from huntline.storage import S3Store, open_store, update_object
 from huntline.tables import read_table, write_table
 
 pytestmark = pytest.mark.server
@@ -61,3 +61,23 @@ def test_an_s3_upload_that_fails_midway_leaves_no_object_and_no_upload(
     assert client.list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0
     assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
     assert not store.exists("h/t.parquet")
+
+
+def test_s3_compare_and_swap_refuses_a_stale_etag_and_the_change_is_reapplied(
+    s3_bucket: str,
+) -> None:
+    store = open_store(f"s3://{s3_bucket}/cas")
+    assert store.read_versioned("k") == (None, None)
+    assert store.compare_and_swap("k", b"a", None)
+    assert not store.compare_and_swap("k", b"b", None), "If-None-Match: * over an object"
+    seen: list[bytes | None] = []
+
+    def change(data: bytes | None) -> tuple[bytes, None]:
+        seen.append(data)
+        if len(seen) == 1:  # another writer lands after our read: our If-Match is stale
+            store.put_bytes("k", b"theirs ")
+        return (data or b"") + b"ours", None
+
+    update_object(store, "k", change, what="the thing")
+    assert seen == [b"a", b"theirs "]
+    assert store.get_bytes("k") == b"theirs ours"

@@ -16,16 +16,15 @@ a ledger of 100,000 keys reads and writes in a fraction of a second (``bench/ale
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from huntline.errors import AlertError
+from huntline.tables import parquet_bytes, parquet_table
 
 STATUSES = ("new", "pending", "delivered", "suppressed", "failed")
 MAX_ATTEMPTS = 10
@@ -156,33 +155,13 @@ class Ledger:
 def ledger_bytes(ledger: Ledger, generation: int) -> bytes:
     """``ledger`` as parquet, stamped with ``generation``."""
     table = ledger.to_table().replace_schema_metadata({GENERATION: str(generation).encode()})
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
-
-
-def _arrow_owned(data: bytes) -> pa.Buffer:
-    """A copy of ``data`` in Arrow's own memory, so that no Arrow thread ever holds Python's.
-
-    ``pq.read_table`` scans through Arrow's dataset machinery, whose read-ahead futures are
-    sometimes released on an Arrow worker thread just after the call returns. Read from a Python
-    object (``io.BytesIO``), those futures hold Python-owned buffers, and freeing one needs the
-    GIL. If that happens while the interpreter is finalizing, the worker is made to exit
-    (``pthread_exit``) inside a ``noexcept`` C++ destructor, and the process aborts with
-    "terminate called without an active exception" after its output is written: the flaky
-    SIGABRT of ``huntline alerts list``: 8 of 57 runs on a loaded 2-core machine, none of 79
-    with this copy. Arrow-owned memory is freed without the GIL, so the release can happen on any
-    thread at any time. The copy costs under a millisecond per 10 MB of ledger.
-    """
-    sink = pa.BufferOutputStream()
-    sink.write(data)
-    return sink.getvalue()
+    return parquet_bytes(table)
 
 
 def parse_ledger(data: bytes, uri: str) -> Ledger:
     """Read a stored ledger; raises :class:`AlertError` if it is not one (never resets it)."""
     try:
-        table = pq.read_table(pa.BufferReader(_arrow_owned(data)))
+        table = parquet_table(data)
         generation = int((table.schema.metadata or {})[GENERATION])
         table = table.select(SCHEMA.names).cast(SCHEMA)
     except (pa.ArrowException, KeyError, ValueError, OSError) as error:

@@ -1,59 +1,57 @@
 """Where a hunt's ledger lives, and how it is changed without losing anyone's update.
 
 The ledger is ``<root>/<hunt-id>/ledger/ledger.parquet`` in the hunt's object storage. Every
-change is a read-modify-write through :mod:`huntline.conditional`, which only lands if nobody
-wrote in between (``If-Match`` on S3, ``flock`` + check + rename on a local directory) and
-otherwise re-applies the change to the newer ledger (:func:`update_ledger`), so a change must
-be a function of the ledger it is given. A ledger that exists but cannot be read (corrupt, or
-the storage is down) raises: it is never taken for empty.
+change is a read-modify-write through the store's compare-and-swap
+(:func:`huntline.storage.update_object`), which only lands if nobody wrote in between
+(``If-Match`` on S3, ``flock`` + check + rename on a local directory) and otherwise re-applies
+the change to the newer ledger (:func:`update_ledger`), so a change must be a function of the
+ledger it is given. A ledger that exists but cannot be read (corrupt, or the storage is down)
+raises: it is never taken for empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from huntline.alert.ledger import Ledger, ledger_bytes, parse_ledger
-from huntline.conditional import Token, VersionedObject, update_object, versioned_object
 from huntline.errors import StorageError
-from huntline.storage import ObjectStore
+from huntline.storage import ObjectStore, Version, update_object
 
 T = TypeVar("T")
 LEDGER_KEY = "ledger/ledger.parquet"
+WHAT = "the alert ledger"
 
 
 class LedgerStore:
     """Conditional access to one hunt's ledger object."""
 
-    def __init__(self, target: VersionedObject) -> None:
-        self.target = target
-        self.uri = target.uri
+    def __init__(self, store: ObjectStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.uri = store.uri(key)
 
-    def locked(self) -> AbstractContextManager[None]:
-        return self.target.locked()
-
-    def read(self) -> tuple[Ledger, Token]:
-        """The ledger and its version token; an empty ledger if none exists yet."""
+    def read(self) -> tuple[Ledger, Version | None]:
+        """The ledger and its version; an empty ledger if none exists yet."""
         try:
-            data, token = self.target.read()
+            data, version = self.store.read_versioned(self.key)
         except StorageError as error:
             raise StorageError(
-                f"{error.message}; nothing was sent", hint=error.hint, **error.context
+                f"{WHAT}: {error.message}; nothing was sent", hint=error.hint, **error.context
             ) from error
-        return self.parse(data), token
+        return self.parse(data), version
 
     def parse(self, data: bytes | None) -> Ledger:
         return Ledger() if data is None else parse_ledger(data, self.uri)
 
-    def write(self, data: bytes, token: Token) -> bool:
-        """Write ``data`` if the stored version is still ``token``; False if it changed."""
-        return self.target.write(data, token)
+    def write(self, data: bytes, version: Version | None) -> bool:
+        """Write ``data`` if the stored version is still ``version``; False if it changed."""
+        return self.store.compare_and_swap(self.key, data, version)
 
 
 def ledger_store(store: ObjectStore, hunt_id: str) -> LedgerStore:
     """The ledger of ``hunt_id`` in ``store``."""
-    return LedgerStore(versioned_object(store, f"{hunt_id}/{LEDGER_KEY}", "the alert ledger"))
+    return LedgerStore(store, f"{hunt_id}/{LEDGER_KEY}")
 
 
 def update_ledger(store: LedgerStore, change: Callable[[Ledger], T], *, tries: int = 50) -> T:
@@ -70,4 +68,4 @@ def update_ledger(store: LedgerStore, change: Callable[[Ledger], T], *, tries: i
         new = ledger_bytes(ledger, ledger.generation + 1) if ledger.changed else None
         return new, result
 
-    return update_object(store.target, apply, tries=tries)
+    return update_object(store.store, store.key, apply, what=WHAT, tries=tries)

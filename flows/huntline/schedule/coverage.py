@@ -6,14 +6,15 @@ It lives in object storage at ``<hunt-id>/coverage/intervals.json``, as merged, 
 (which search for a few indicators only) and dry runs do not count as coverage.
 
 Runs of one hunt finish together (a backfill with concurrency, a scheduled run beside a
-catch-up), so a run adds its window as a conditional read-merge-write through
-:mod:`huntline.conditional`, the mechanism the alert ledger uses: the write only lands if the
-record is still the one read (``If-Match`` on S3, ``flock`` + check + rename on a directory),
-and otherwise the window is merged into the newer record and written again. One object stays
-one object: ``load_coverage`` is a single read however many runs there were, and the record is
-readable as it is (``huntline coverage``, or any JSON reader). Append-only per-run records would
-also be race-free, but every read would list and merge thousands of objects (an hourly hunt
-makes 8,760 a year), so they would need a compaction step, which is itself a read-modify-write.
+catch-up), so a run adds its window as a conditional read-merge-write through the store's
+compare-and-swap (:func:`huntline.storage.update_object`, as for the alert ledger): the write
+only lands if the record is still the one read (``If-Match`` on S3, ``flock`` + check + rename
+on a directory), and otherwise the window is merged into the newer record and written again.
+One object stays one object: ``load_coverage`` is a single read however many runs there were,
+and the record is readable as it is (``huntline coverage``, or any JSON reader). Append-only
+per-run records would also be race-free, but every read would list and merge thousands of
+objects (an hourly hunt makes 8,760 a year), so they would need a compaction step, which is
+itself a read-modify-write.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from huntline.conditional import update_object, versioned_object
 from huntline.errors import StorageError
-from huntline.storage import ObjectStore
+from huntline.storage import ObjectStore, update_object
 from huntline.window import Window, utc
 
 
@@ -82,9 +82,8 @@ class Coverage(BaseModel):
 def load_coverage(store: ObjectStore, hunt_id: str) -> Coverage:
     """The hunt's coverage record; empty if it has none yet."""
     key = coverage_key(hunt_id)
-    if not store.exists(key):
-        return Coverage(hunt_id=hunt_id)
-    return _parse(store.get_bytes(key), hunt_id, store.uri(key))
+    data, _ = store.read_versioned(key)
+    return Coverage(hunt_id=hunt_id) if data is None else _parse(data, hunt_id, store.uri(key))
 
 
 def _parse(data: bytes, hunt_id: str, uri: str) -> Coverage:
@@ -112,11 +111,12 @@ def _dump(coverage: Coverage) -> bytes:
 
 def record_coverage(store: ObjectStore, hunt_id: str, window: Window) -> Coverage:
     """Add ``window`` to the hunt's record, conditionally: a concurrent run's window is kept."""
-    target = versioned_object(store, coverage_key(hunt_id), "the coverage record")
+    key = coverage_key(hunt_id)
+    uri = store.uri(key)
 
     def add(data: bytes | None) -> tuple[bytes, Coverage]:
-        current = Coverage(hunt_id=hunt_id) if data is None else _parse(data, hunt_id, target.uri)
+        current = Coverage(hunt_id=hunt_id) if data is None else _parse(data, hunt_id, uri)
         coverage = current.add(window)
         return _dump(coverage), coverage
 
-    return update_object(target, add)
+    return update_object(store, key, add, what="the coverage record")

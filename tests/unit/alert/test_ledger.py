@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from huntline.alert.ledger import Ledger, LedgerEntry, ledger_bytes, parse_ledger
-from huntline.alert.ledger_store import ledger_store, update_ledger
-from huntline.conditional import FileObject
+from huntline.alert.ledger_store import LEDGER_KEY, ledger_store, update_ledger
 from huntline.errors import AlertError
 from huntline.storage import open_store
 
@@ -60,8 +59,7 @@ def test_untouched_rows_are_carried_over_and_touched_rows_replaced() -> None:
 
 def test_a_corrupt_ledger_fails_and_is_left_as_it_is(tmp_path: Path) -> None:
     store = ledger_store(open_store(f"file://{tmp_path}"), "hunt")
-    assert isinstance(store.target, FileObject)
-    path = store.target.path
+    path = tmp_path / "hunt" / LEDGER_KEY
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not parquet")
     with pytest.raises(AlertError) as caught:
@@ -76,8 +74,7 @@ def test_a_stale_write_is_refused(tmp_path: Path) -> None:
     update_ledger(store, lambda ledger: ledger.put(entry("a")))
     _, token = store.read()
     update_ledger(store, lambda ledger: ledger.put(entry("b")))
-    with store.locked():
-        assert not store.write(ledger_bytes(Ledger(), 99), token)
+    assert not store.write(ledger_bytes(Ledger(), 99), token)
     assert sorted(store.read()[0].keys_in()) == ["a", "b"]
 
 

@@ -171,10 +171,10 @@ def test_dry_run_sends_nothing_and_leaves_the_ledger(tmp_path: Path) -> None:
     hunt = book([f"jsonl://{sent}"])
     store = ledger_store(open_store(f"file://{tmp_path}/store"), str(hunt.id))
     run(store, hunt, procs("a"), T0, run_id="r1")
-    before = store.target.path.read_bytes()  # type: ignore[attr-defined]
+    before = store.store.get_bytes(store.key)
     dry = run(store, hunt, procs("a", "b"), T0 + timedelta(hours=1), run_id="r2", dry_run=True)
     assert list(dry.would_send.values()) == [[f"jsonl://{sent}"]]
-    assert store.target.path.read_bytes() == before  # type: ignore[attr-defined]
+    assert store.store.get_bytes(store.key) == before
     assert len(lines(sent)) == 1
 
 

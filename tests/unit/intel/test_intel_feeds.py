@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from huntline.errors import IntelError
-from huntline.intel import FeedConfig, intel_event, load_feeds, read_feed, select_feeds
+from huntline.errors import IntelError, StorageError
+from huntline.intel import FeedConfig, Indicator, intel_event, load_feeds, read_feed, select_feeds
 from huntline.intel.model import infer_type
-from huntline.intel.snapshot import load_snapshot, read_indicators
+from huntline.intel.snapshot import load_snapshot, read_indicators, record_pull
 from huntline.intel.stix import pattern_indicators
 from huntline.intel.watch import pull_feed
 from huntline.storage import open_store
@@ -164,6 +164,42 @@ def test_pull_diffs_against_the_snapshot_and_keeps_it_on_failure(tmp_path: Path)
         ("domain", "evil.example")
     ]
     assert load_snapshot(store, "f") == {("ipv4", "192.0.2.1"), ("domain", "evil.example")}
+
+
+def test_overlapping_pulls_report_each_indicator_once(tmp_path: Path) -> None:
+    """Two pulls of one feed at once: the snapshot moves by compare-and-swap, so the pull that
+    loses the race diffs again against the winner's snapshot and finds nothing new."""
+    import threading
+
+    store = open_store(str(tmp_path / "store"))
+    current = [Indicator(type="ipv4", value=f"192.0.2.{i}", feed="f") for i in range(50)]
+    found: list[int] = []
+    pulls = [
+        threading.Thread(
+            target=lambda minute=minute: found.append(
+                len(record_pull(store, "f", current, NOW.replace(minute=minute))[0])
+            )
+        )
+        for minute in range(4)
+    ]
+    for pull in pulls:
+        pull.start()
+    for pull in pulls:
+        pull.join()
+    assert sorted(found) == [0, 0, 0, 50]
+    assert len(load_snapshot(store, "f")) == 50
+
+
+def test_a_corrupt_snapshot_is_an_error_not_an_empty_one(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    store.put_bytes("intel/f/snapshot.parquet", b"not parquet")
+    with pytest.raises(StorageError) as caught:
+        load_snapshot(store, "f")
+    uri = store.uri("intel/f/snapshot.parquet")
+    assert caught.value.message.startswith(f"the intel snapshot {uri} is not readable: ")
+    assert caught.value.hint == (
+        "delete it to start afresh (the next pull reports every indicator as new)"
+    )
 
 
 def test_large_updates_travel_as_a_parquet_reference() -> None:
