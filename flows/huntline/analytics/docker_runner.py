@@ -28,6 +28,7 @@ from docker.errors import DockerException, ImageNotFound
 
 from huntline.analytics import contract
 from huntline.analytics.cap import container_slot
+from huntline.analytics.harvest import harvest
 from huntline.analytics.labels import ImageLabels, check_parameters, file_mounts
 from huntline.analytics.logstream import LineSink, follow, task_log_sink
 from huntline.errors import AnalyticsError
@@ -52,7 +53,11 @@ class ContainerLimits:
 
 @dataclass
 class ContainerResult:
-    """What a successful run left behind: output files by variable index, and the display."""
+    """What a successful run left behind: output files by variable index, and the display.
+
+    The paths are host-side copies taken out of the work directory by :mod:`.harvest` (links
+    and special files refused), never the files the analytics wrote in place.
+    """
 
     outputs: dict[int, Path]
     display: Path | None
@@ -167,8 +172,8 @@ def run_container(
             waited = time.monotonic() - started
             logs = _run(docker_client, options, limits, on_log or task_log_sink(image))
         duration = time.monotonic() - started - waited
-        outputs, notes = collect_outputs(workdir, len(input_files), image)
-        display = collect_display(workdir, image)
+        # the container is gone: nothing can change the files while they are taken out
+        outputs, display, notes = harvest(workdir, len(input_files), image)
         return ContainerResult(outputs, display, logs, image, image_id, duration, notes)
     finally:
         if own_client:
@@ -269,31 +274,3 @@ def _tail(logs: str, lines: int = LOG_TAIL_LINES) -> str:
     if not kept:
         return "  (no container logs)"
     return "  container logs (last lines):\n" + "\n".join(f"    {line}" for line in kept)
-
-
-def collect_outputs(workdir: Path, n_inputs: int, image: str) -> tuple[dict[int, Path], list[str]]:
-    """Output files by variable index; files for indexes without an input are reported."""
-    outputs: dict[int, Path] = {}
-    notes: list[str] = []
-    for path in sorted((workdir / contract.OUTPUT_DIR).iterdir()):
-        index = contract.output_index(path.name)
-        if index is not None and index < n_inputs:
-            outputs[index] = path
-        else:
-            notes.append(f"{image} wrote output/{path.name}, which matches no input; ignored")
-    for note in notes:
-        log.warning(note)
-    return outputs, notes
-
-
-def collect_display(workdir: Path, image: str) -> Path | None:
-    """The one ``*.html`` display, if any; more than one breaks the contract."""
-    found = sorted((workdir / contract.DISPLAY_DIR).glob(contract.DISPLAY_GLOB))
-    if len(found) > contract.MAX_DISPLAYS:
-        names = ", ".join(f"display/{path.name}" for path in found)
-        raise AnalyticsError(
-            f"analytics {image} wrote {len(found)} displays ({names}); the contract allows one",
-            image=image,
-            files=[path.name for path in found],
-        )
-    return found[0] if found else None

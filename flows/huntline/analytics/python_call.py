@@ -118,17 +118,15 @@ def call(
             f"analytics {reference} raised {type(error).__name__}: {error}",
             hint="its traceback is in the step's container.log",
         ) from error
-    written = []
     for index, frame in enumerate(outputs):
         if frame is not None:
             path = workdir / contract.OUTPUT_DIR / contract.data_file(index)
             frame.to_parquet(path, compression="gzip", compression_level=1, index=False)
-            written.append(index)
     if display is not None:
         (workdir / contract.DISPLAY_DIR / "ret.html").write_text(
             display_html(display), encoding="utf-8"
         )
-    record = {"outputs": written, "version": version_of(module, loaded)}
+    record = {"version": version_of(module, loaded)}
     (workdir / CALL_FILE).write_text(json.dumps(record))
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from huntline.analytics import contract
 from huntline.analytics.docker_runner import ContainerResult, prepare_workdir
+from huntline.analytics.harvest import harvest, read_regular
 from huntline.analytics.logstream import LineSink, split_lines, task_log_sink
 from huntline.analytics.python_call import CALL_FILE, FAILURE_FILE
 from huntline.errors import AnalyticsError
@@ -151,12 +152,12 @@ def run_python(
         streaming.join(timeout=5)
     duration = time.monotonic() - started
     text = "\n".join(logs)
-    failure = workdir / FAILURE_FILE
-    if failure.is_file():
-        reason = json.loads(failure.read_text())
+    failure = read_regular(workdir, FAILURE_FILE, image=reference)
+    if failure is not None:
+        reason = json.loads(failure)
         raise AnalyticsError(reason["message"], image=reference, logs=text, hint=reason["hint"])
-    called = workdir / CALL_FILE
-    if status != 0 or not called.is_file():
+    called = read_regular(workdir, CALL_FILE, image=reference)
+    if status != 0 or called is None:
         raise AnalyticsError(
             f"analytics {reference} died: its python process ended with "
             f"{_exit_status(status)} before it finished",
@@ -164,14 +165,10 @@ def run_python(
             logs=text,
             hint="its last output is in the step's container.log",
         )
-    record = json.loads(called.read_text())
-    outputs = {
-        index: workdir / contract.OUTPUT_DIR / contract.data_file(index)
-        for index in record["outputs"]
-    }
-    display = workdir / contract.DISPLAY_DIR / "ret.html"
-    shown = display if display.is_file() else None
-    return ContainerResult(outputs, shown, text, reference, record["version"], duration)
+    # The same taking-out as a container's: the function's code may have left links there.
+    outputs, display, notes = harvest(workdir, len(input_files), reference)
+    version = json.loads(called)["version"]
+    return ContainerResult(outputs, display, text, reference, version, duration, notes)
 
 
 def _exit_status(status: int) -> str:
