@@ -51,4 +51,6 @@ class StepOutput(BaseModel):
     query: str | None = None
     source: str | None = None
     warnings: list[str] = []
+    #: What a fetch kept but changed or skipped, by kind (``huntline.fetch.tally``).
+    coerced: dict[str, int] = {}
     gate: dict[str, Any] | None = None  # a quality gate's result (huntline.quality.GateResult)

@@ -111,3 +111,41 @@ def test_a_failed_run_is_summarised_in_one_line() -> None:
 
     assert run.failure_summary(FetchError("bad bundle", hint="fix it")) == "bad bundle"
     assert run.failure_summary(KeyError("x")) == "KeyError: 'x'"
+
+
+def test_text_pids_lose_no_row_and_the_run_says_how_many_changed(
+    hunt: PreparedHunt, repo_root: Path, tmp_path: Path
+) -> None:
+    """Issue 22: `"pid": "abc"` on the sample bundle's processes lost 32 of 64 rows, the
+    children, with exit 0 and no word. Every row stays, and the step's output, its warning
+    and the manifest count the 64 values that did not fit."""
+    bundle = json.loads((repo_root / "hunts/data/sample_endpoint_bundle.json").read_text())
+    for obj in bundle["objects"]:
+        for sco in obj.get("objects", {}).values():
+            if sco.get("type") == "process" and "pid" in sco:
+                sco["pid"] = "abc"
+    path = tmp_path / "text_pids.json"
+    path.write_text(json.dumps(bundle))
+    context = context_in(tmp_path).model_copy(update={"source": path.as_uri()})
+    outputs = run_steps(hunt, context)
+    fetched = outputs["00_get"]
+    assert fetched.tables["procs"].rows == 64
+    assert fetched.coerced == {"process.pid": 64}
+    assert fetched.warnings == [
+        "step 00_get (procs): process.pid: 64 values of process:pid were not integers: "
+        "whole-number text became the number, anything else null with the raw value in "
+        "x_pid_raw"
+    ]
+    frame = read_table(open_store(context.storage), outputs["01_apply"].tables["procs"])
+    assert {"powershell.exe", "mimi.exe", "net.exe", "whoami.exe"} <= set(frame["name"])
+    run.write_manifest(
+        context,
+        book_path=str(tmp_path / "book.yaml"),
+        book=hunt.book,
+        windows=hunt.windows,
+        steps=list(outputs.values()),
+        alerts=None,
+        status="completed",
+    )
+    manifest = json.loads(open_store(context.storage).get_bytes("h/2024-06-04/r/manifest.json"))
+    assert manifest["steps"][0]["coerced"] == {"process.pid": 64}

@@ -375,3 +375,34 @@ def test_not_stix_20_fails_like_the_reference(
     with pytest.raises(FetchError) as got:
         page_occurrences(bad, IdCache())
     assert str(got.value) == str(expected.value)
+
+
+def _ill_typed_sample() -> list[dict[str, Any]]:
+    """The sample bundle with its pids as text, half of them not numbers (issue 22)."""
+    observed = read_observed_data(REPO / "hunts" / "data" / "sample_endpoint_bundle.json")
+    observed = copy.deepcopy(observed)
+    for index, obs in enumerate(observed):
+        for sco in obs["objects"].values():
+            if sco.get("type") == "process" and "pid" in sco:
+                sco["pid"] = "abc" if index % 2 else hex(sco["pid"])
+        obs["objects"]["junk"] = 42 if index % 3 == 0 else {"value": "typeless"}
+    return observed
+
+
+@pytest.mark.parametrize("page", [1000, 5])
+def test_ill_typed_values_and_junk_are_counted_the_same(page: int, counted: Counted) -> None:
+    """Text pids (coerced in Python, so C hands those SCOs over) and junk items give the
+    reference's tables and the reference's counts, each counted once."""
+    from huntline.fetch import tally
+
+    observed = _ill_typed_sample()
+    with tally.tallied() as theirs:
+        occurrence_tables(observed, IdCache())
+    with tally.tallied() as ours:
+        for start in range(0, len(observed), page):
+            page_occurrences(observed[start : start + page], IdCache())
+    assert ours == theirs
+    assert theirs["observed-data.objects"] == len(observed)
+    assert theirs["process.pid"] > 0
+    assert_equivalent(observed, page)
+    assert counted.taken and not counted.handed_back

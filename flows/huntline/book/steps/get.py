@@ -150,6 +150,7 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     import asyncio
 
     from huntline.errors import DataSourceError, FetchError
+    from huntline.fetch import tally
     from huntline.fetch.sources.pattern import with_window
     from huntline.fetch.sources.span import empty_fetch_warning
     from huntline.fetch.tables.spool import EntitySpool
@@ -164,7 +165,7 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     query = with_window(step.where, window)
     # One spool for every source: each observed-data carries its x_datasource, so an entity
     # seen by several sources (or chunks) merges into one row naming them all.
-    with EntitySpool() as spool:
+    with EntitySpool() as spool, tally.tallied() as counted:
         try:
             pages = asyncio.run(_spool_pages(step, queries, window, spool))
         except (DataSourceError, FetchError) as error:
@@ -178,14 +179,20 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     if context.indicators:
         ref = tag_table(store, ref, context.indicators, context.intel_feed)
     sources = ", ".join(step.sources)
+    warnings = (
+        []
+        if ref.rows
+        else [empty_fetch_warning(step_id, step.get, step.entity, step.sources, window)]
+    )
+    if counted:  # never lose or change a value silently
+        warnings.append(f"step {step_id} ({step.get}): {tally.describe(dict(counted))}")
     return StepOutput(
         step_id=step_id,
         tables={step.get: ref},
         query=f"{step.entity} FROM {sources} WHERE {query} ({pages} pages)",
         source=sources,
-        warnings=[]
-        if ref.rows
-        else [empty_fetch_warning(step_id, step.get, step.entity, step.sources, window)],
+        warnings=warnings,
+        coerced=dict(counted),
     )
 
 

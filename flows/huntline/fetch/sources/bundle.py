@@ -37,6 +37,7 @@ from stix2matcher import matcher as stix2matcher
 from stix2patterns.v20.pattern import Pattern
 
 from huntline.errors import DataSourceError, FetchError
+from huntline.fetch import tally
 from huntline.fetch.base import DEFAULT_PAGE_SIZE, ObservedData, Window, page_size_or
 from huntline.fetch.heap import collector_paused
 from huntline.fetch.sources.pattern import binds_one_observation
@@ -127,7 +128,8 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
                 with collector_paused(keep=True):
                     for item in items:
                         seen += 1
-                        if isinstance(item, dict) and item.get("type") == "observed-data":
+                        item = observation_or_none(item)
+                        if item is not None:
                             _check_observation(path, count, item)
                             count += 1
                             chunk.append(item)
@@ -184,10 +186,31 @@ def read_observed_data(path: Path) -> list[ObservedData]:
             file=str(path),
             hint='a bundle looks like {"type": "bundle", "objects": [...]}',
         )
-    observed = [o for o in objects if isinstance(o, dict) and o.get("type") == "observed-data"]
+    observed = [o for o in map(observation_or_none, objects) if o is not None]
     for index, obs in enumerate(observed):
         _check_observation(path, index, obs)
     return observed
+
+
+def observation_or_none(item: Any) -> ObservedData | None:
+    """A bundle item as an observed-data, or None for any other object.
+
+    An item without ``type`` that holds an ``objects`` mapping is read as an observed-data
+    (a converter that forgot the type); anything else without a ``type`` (a number, a string,
+    an empty dict) is skipped. Both are counted (:mod:`huntline.fetch.tally`), never dropped
+    silently; other STIX objects (``identity``, ``indicator``) are skipped as they should be.
+    """
+    if isinstance(item, dict):
+        kind = item.get("type")
+        if kind == "observed-data":
+            return item
+        if isinstance(kind, str):
+            return None
+        if kind is None and isinstance(item.get("objects"), dict):
+            tally.count("bundle.observed-data without type")
+            return {**item, "type": "observed-data"}
+    tally.count("bundle.objects")
+    return None
 
 
 def _parsed(text: bytes) -> Any:

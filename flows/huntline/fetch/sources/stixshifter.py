@@ -36,6 +36,7 @@ from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window, page_size_or
+from huntline.fetch.sources.bundle import observation_or_none
 from huntline.fetch.sources.connectors import (
     REREADS_EVERY_PAGE,
     connector_error,
@@ -279,7 +280,7 @@ class Session:
                 f"data source {self.source.name!r}: results translation returned no STIX bundle",
                 source=self.source.name,
             )
-        observed = [obj for obj in objects if obj.get("type") == "observed-data"]
+        observed = [obj for obj in map(observation_or_none, objects) if obj is not None]
         if data and not observed:
             log.warning(
                 "%s: %d results translated to no observed-data; check the connector's mapping",

@@ -103,6 +103,8 @@ static PyObject *ID_CACHE;         /* dict: type NUL namespace name -> id (files
 #define ID_CACHE_SIZE 200000
 static unsigned char ID_NAMESPACE[16], OCCURRENCE_NAMESPACE[16];
 static PyObject *NAME_KINDS;       /* dict name -> int kind (remembered: names recur) */
+static PyObject *INTEGER_PROPERTIES; /* dict type -> tuple of integer property names (coerce) */
+static PyObject *NOTE;             /* tally.count(what, n): something skipped, counted */
 static PyObject *S_TYPE, *S_PID, *S_HASHES, *S_X_UNIQUE_ID, *S_PROCESS, *S_ASSET, *S_HOST_ID,
     *S_HOSTNAME, *S_NUMBER_OBSERVED, *S_LAST_OBSERVED, *S_FIRST_OBSERVED, *S_OBJECTS, *S_ID,
     *S_EXTENSIONS, *S_EXTENSIONS_DOT, *UNIQUE_ID_KEYS;
@@ -596,6 +598,19 @@ static int normalise(PyObject *obj, PyObject *prefix, PyObject *flat) {
     return 1;
 }
 
+/* Whether an integer property of ``sco`` (coerce.INTEGER_PROPERTIES) holds something other
+ * than an int or None: plans.make_plan then coerces it, in Python. */
+static int ill_typed(Sco *sco) {
+    PyObject *names = PyDict_GetItemWithError(INTEGER_PROPERTIES, sco->type);
+    if (names == NULL) return PyErr_Occurred() ? -1 : 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *value = PyDict_GetItemWithError(sco->sco, PyTuple_GET_ITEM(names, i));
+        if (value == NULL && PyErr_Occurred()) return -1;
+        if (value != NULL && value != Py_None && !PyLong_CheckExact(value)) return 1;
+    }
+    return 0;
+}
+
 /* Flatten an SCO (plans.make_plan): a plain one (no nested dict, no name to quote,
  * shorten or nest) as it is, any other with normalise() and shortened names.
  * Returns 1 when done, 0 when the SCO needs the Python helper, -1 on error. */
@@ -603,6 +618,8 @@ static int flatten_here(Obs *o, Sco *sco) {
     PyObject *name, *value;
     Py_ssize_t pos = 0, first = o->n_entries;
     int plain = 1;
+    int ill = ill_typed(sco);
+    if (ill != 0) return ill < 0 ? -1 : 0;
     while (plain && PyDict_Next(sco->sco, &pos, &name, &value)) { /* most SCOs: one pass */
         if (!PyUnicode_CheckExact(name)) return 0;
         int kind = name_kind(name), r = 0;
@@ -780,7 +797,8 @@ static int flatten_in_python(Obs *o, Sco *sco) {
     sco->kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(parts, 1));
     PyObject *sid = PyTuple_GET_ITEM(parts, 2);
     if (sid != Py_None) sco->sid = Py_NewRef(sid);
-    sco->pid = PyTuple_GET_ITEM(parts, 3); /* sco.get("pid"): the SCO keeps it alive */
+    /* plan.pid: the SCO keeps it alive, or (a coerced pid) its own "pid" entry does */
+    sco->pid = PyTuple_GET_ITEM(parts, 3);
     PyObject *pairs = PyTuple_GET_ITEM(parts, 4);
     sco->pairs = o->n_pairs;
     for (Py_ssize_t i = 0; r == 0 && pairs != Py_None && i < PyList_GET_SIZE(pairs); i++) {
@@ -1058,11 +1076,13 @@ static int read_observation(Obs *o, PyObject *obs, PyObject *cache) {
         return 0;
     }
     PyObject *key, *value;
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, junk = 0;
     while (PyDict_Next(o->objects, &pos, &key, &value)) {
-        if (!PyDict_Check(value)) continue;
-        PyObject *type = PyDict_GetItem(value, S_TYPE);
-        if (type == NULL || !PyUnicode_Check(type)) continue;
+        PyObject *type = PyDict_Check(value) ? PyDict_GetItem(value, S_TYPE) : NULL;
+        if (type == NULL || !PyUnicode_Check(type)) { /* not an SCO: skipped, and counted */
+            junk++;
+            continue;
+        }
         if (!PyUnicode_CheckExact(key) || !PyUnicode_CheckExact(type)) {
             o->unsupported = 1;
             return 0;
@@ -1080,6 +1100,11 @@ static int read_observation(Obs *o, PyObject *obs, PyObject *cache) {
         }
         if (o->unsupported) return 0;
         sco->n_entries = o->n_entries - sco->entries;
+    }
+    if (junk > 0) {
+        PyObject *noted = PyObject_CallFunction(NOTE, "sn", "observed-data.objects", junk);
+        if (noted == NULL) return -1;
+        Py_DECREF(noted);
     }
     return 0;
 }
@@ -1285,20 +1310,22 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"id_properties",  "self_contained", "preferred_hashes",
                             "observation_names", "skipped",    "id_namespace",
                             "occurrence_namespace", "shape_parts", "canonical_json",
-                            "json_text",      "observation_digest", "unique_id_keys", NULL};
-    PyObject *id_ns, *occ_ns, *values[10];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!SSOOOOO!", names, &PyDict_Type,
+                            "json_text",      "observation_digest", "unique_id_keys",
+                            "integer_properties", "note", NULL};
+    PyObject *id_ns, *occ_ns, *values[12];
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!SSOOOOO!O!O", names, &PyDict_Type,
                                      &values[0], &PyFrozenSet_Type, &values[1], &PyTuple_Type,
                                      &values[2], &PyFrozenSet_Type, &values[3],
                                      &PyFrozenSet_Type, &values[4], &id_ns, &occ_ns, &values[5],
-                                     &values[6], &values[7], &values[8], &PyTuple_Type, &values[9]))
+                                     &values[6], &values[7], &values[8], &PyTuple_Type, &values[9],
+                                     &PyDict_Type, &values[10], &values[11]))
         return NULL;
     if (namespace_bytes(id_ns, ID_NAMESPACE) < 0 || namespace_bytes(occ_ns, OCCURRENCE_NAMESPACE) < 0)
         return NULL;
     PyObject **slots[] = {&ID_PROPERTIES, &SELF_CONTAINED, &PREFERRED_HASHES, &OBS_NAMES,
                           &SKIPPED,       &SHAPE_PARTS,    &CANONICAL_JSON,   &JSON_TEXT,
-                          &OBSERVATION_DIGEST, &UNIQUE_ID_KEYS};
-    for (int i = 0; i < 10; i++) Py_XSETREF(*slots[i], Py_NewRef(values[i]));
+                          &OBSERVATION_DIGEST, &UNIQUE_ID_KEYS, &INTEGER_PROPERTIES, &NOTE};
+    for (int i = 0; i < 12; i++) Py_XSETREF(*slots[i], Py_NewRef(values[i]));
     Py_RETURN_NONE;
 }
 

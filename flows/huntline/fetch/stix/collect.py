@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from huntline.fetch import tally
 from huntline.fetch.base import ObservedData
 from huntline.fetch.stix.identity import IdCache
 from huntline.fetch.stix.native import NativeColumns, collector
@@ -43,8 +44,10 @@ def page_occurrences(observed: list[ObservedData], ids: IdCache) -> dict[str, pa
         FetchError: An observed-data is not STIX 2.0 with embedded objects.
     """
     if native is not None:
-        parts = native.collect(observed, ids)
+        with tally.tallied() as counted:  # kept only when C takes the page
+            parts = native.collect(observed, ids)
         if parts is not None:
+            tally.add(counted)
             moments = Moments(observed)
             return {name: _native_table(part, moments) for name, part in parts.items()}
     return occurrence_tables(observed, ids)

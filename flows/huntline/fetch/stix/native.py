@@ -22,6 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from huntline.fetch import tally
+from huntline.fetch.stix.coerce import INTEGER_PROPERTIES
 from huntline.fetch.stix.identity import (
     ID_NAMESPACE,
     ID_PROPERTIES,
@@ -66,6 +68,8 @@ def shape_parts(
     ``(entries in column order, id kind, id, pid, identifying properties)``, or None when its
     columns collide after shortening (the C code then hands the page back)."""
     plan = make_plan(sco, cache)
+    for name in plan.coerced:  # called once per occurrence: counted here
+        tally.count(f"{plan.sco_type}.{name}")
     if plan.row is None:
         return None
     refs, ref_lists = dict(plan.refs), dict(plan.ref_lists)
@@ -78,7 +82,7 @@ def shape_parts(
         else:
             entries.append((name, ref_lists[name], REFS))
     # a GENERAL id is found per observation, from these with the references resolved
-    pairs = list(context_free_properties(sco).items()) if plan.kind == GENERAL else None
+    pairs = list(context_free_properties(plan.sco or sco).items()) if plan.kind == GENERAL else None
     return entries, plan.kind, plan.sid, plan.pid, pairs
 
 
@@ -110,6 +114,8 @@ def collector() -> ModuleType | None:
         json_text=json_text,
         observation_digest=observation_digest,
         unique_id_keys=PROCESS_UNIQUE_ID_KEYS,
+        integer_properties=INTEGER_PROPERTIES,
+        note=tally.count,
     )
     return module
 

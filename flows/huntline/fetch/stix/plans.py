@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from huntline.fetch.stix.coerce import coerced
 from huntline.fetch.stix.identity import (
     ID_PROPERTIES,
     SELF_CONTAINED,
@@ -54,9 +55,22 @@ class Plan:
         ref_lists: ``(column, local keys)`` of each ``*_refs``.
         kind: How the id is found: FIXED (``sid``), ANONYMOUS (per occurrence), HOSTED
             (a process's ``<pid>_<host>_<last_observed>``, ``pid`` below) or GENERAL.
+        coerced: The integer properties whose values did not fit (:mod:`.coerce`), and
+            ``sco``: the SCO with them fixed (None when nothing was).
     """
 
-    __slots__ = ("columns", "kind", "pid", "ref_lists", "refs", "row", "sco_type", "sid")
+    __slots__ = (
+        "coerced",
+        "columns",
+        "kind",
+        "pid",
+        "ref_lists",
+        "refs",
+        "row",
+        "sco",
+        "sco_type",
+        "sid",
+    )
 
     def __init__(self, sco_type: str) -> None:
         self.sco_type = sco_type
@@ -67,6 +81,8 @@ class Plan:
         self.kind = GENERAL
         self.sid: str | None = None
         self.pid: Any = None
+        self.coerced: tuple[str, ...] = ()
+        self.sco: dict[str, Any] | None = None
 
 
 def plan_for(sco: dict[str, Any], cache: IdCache) -> Plan:
@@ -86,6 +102,10 @@ def plan_for(sco: dict[str, Any], cache: IdCache) -> Plan:
 
 def make_plan(sco: dict[str, Any], cache: IdCache) -> Plan:
     plan = Plan(sco["type"])
+    fixed = coerced(sco)
+    if fixed is not None:
+        sco, plan.coerced = fixed
+        plan.sco = sco
     _plan_id(plan, sco, cache)
     flat = _plain(sco)
     if flat is None:

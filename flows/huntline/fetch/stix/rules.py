@@ -41,6 +41,7 @@ from typing import Any, cast
 import pyarrow as pa
 
 from huntline.errors import FetchError
+from huntline.fetch import tally
 from huntline.fetch.base import ObservedData
 from huntline.fetch.heap import collector_paused
 from huntline.fetch.stix.identity import (
@@ -152,11 +153,18 @@ class _Page:
         plans: dict[str, Plan] = {}
         ids = _Ids(obs, objects, cache, plans)
         known = ids.known
+        junk = 0
         for key, sco in objects.items():
             if isinstance(sco, dict) and isinstance(sco.get("type"), str):
                 plan = plans[key] = plan_for(sco, cache)
                 if plan.kind == FIXED:  # most ids: no call needed below
                     known[key] = plan.sid  # type: ignore[assignment]
+                for name in plan.coerced:
+                    tally.count(f"{plan.sco_type}.{name}")
+            else:
+                junk += 1
+        if junk:
+            tally.count("observed-data.objects", junk)
         count = obs.get("number_observed")
         seen: set[str] = set()
         types = self.types
@@ -171,7 +179,7 @@ class _Page:
             rows.counts.append(0 if sid in seen else count)
             seen.add(sid)
             if plan.row is None:
-                self._general(rows, position, objects[key], key, objects, ids)
+                self._general(rows, position, plan.sco or objects[key], key, objects, ids)
                 continue
             template = rows.index.get(plan)
             if template is None:
@@ -292,8 +300,13 @@ class _Ids:
         self.known[key] = known
         return known
 
+    def _sco(self, key: str) -> dict[str, Any]:
+        """The SCO under ``key``, its ill-typed values fixed (:mod:`.coerce`)."""
+        plan = self.plans.get(key)
+        return plan.sco if plan is not None and plan.sco is not None else self.objects[key]
+
     def _general(self, key: str) -> str:
-        sco = self.objects[key]
+        sco = self._sco(key)
         content = None
         if sco["type"] in SELF_CONTAINED:  # the same address, user, host recur constantly
             import orjson
@@ -315,7 +328,7 @@ class _Ids:
         if plan is not None and plan.kind != GENERAL:
             # FIXED ids ignore the context; the others have none without it
             return plan.sid if plan.kind == FIXED else self.of(key)  # type: ignore[return-value]
-        sco = self.objects[key]
+        sco = self._sco(key)
         contrib = identifying_properties(sco, None, None, self._target)
         return self._id(sco.get("type", ""), key, contrib) if contrib else self.of(key)
 
