@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +32,7 @@ from huntline.book import HuntBook
 from huntline.book.steps.apply import apply_step as apply_step
 from huntline.book.steps.get import fetch_step as fetch_step
 from huntline.errors import HuntlineError
+from huntline.manifest import AlertSummary, BookInfo, HuntInfo, RunManifest, WindowInfo
 from huntline.runtime import RunContext as RunContext
 from huntline.runtime import StepOutput as StepOutput
 from huntline.storage import TableRef, open_store
@@ -118,49 +120,45 @@ def write_manifest(
     windows: dict[str, Window],
     steps: list[StepOutput],
     alerts: AlertOutput | None,
-    status: str,
+    status: Literal["completed", "failed"],
     error: str | None = None,
 ) -> str:
-    """Record what the run read, ran and wrote, so it can be inspected and replayed.
-
-    It names inputs (the book and its sha256), each step's tables with hashes, image ids, time
-    windows and library versions. It holds no data source settings, so no secret can leak here.
-    """
+    """Record what the run read, ran and wrote, so it can be inspected and replayed
+    (:class:`~huntline.manifest.RunManifest`). It holds no data source settings, so no secret
+    can leak here."""
     import hashlib
     from importlib.metadata import version
 
-    import orjson
-
     book_bytes = Path(book_path).read_bytes()
-    manifest = {
-        "hunt": {"id": str(book.id), "title": book.title, "level": book.level, "tags": book.tags},
-        "book": {"path": book_path, "sha256": hashlib.sha256(book_bytes).hexdigest()},
-        "flow_run_id": context.flow_run_id,
-        "flow_run_url": context.flow_run_url,
-        "recorded_at": datetime.now(UTC).isoformat(),
-        "dry_run": context.dry_run,
-        "status": status,
-        "error": error,
-        "windows": {
-            step_id: {"start": window.start.isoformat(), "stop": window.stop.isoformat()}
+    manifest = RunManifest(
+        hunt=HuntInfo(id=str(book.id), title=book.title, level=book.level, tags=book.tags),
+        book=BookInfo(path=book_path, sha256=hashlib.sha256(book_bytes).hexdigest()),
+        flow_run_id=context.flow_run_id,
+        flow_run_url=context.flow_run_url,
+        recorded_at=datetime.now(UTC),
+        dry_run=context.dry_run,
+        status=status,
+        error=error,
+        windows={
+            step_id: WindowInfo(start=window.start, stop=window.stop)
             for step_id, window in windows.items()
         },
-        "steps": [step.model_dump(mode="json") for step in steps],
-        "alerts": None
+        steps=steps,
+        alerts=None
         if alerts is None
-        else {
-            "count": len(alerts.alerts),
-            "table": alerts.alerts_table.model_dump(mode="json") if alerts.alerts_table else None,
-            "jsonl": alerts.alerts_jsonl_uri,
-            "evidence": alerts.evidence.model_dump(mode="json") if alerts.evidence else None,
-            "delivery": alerts.delivery.model_dump(mode="json") if alerts.delivery else None,
-        },
-        "versions": {
+        else AlertSummary(
+            count=len(alerts.alerts),
+            table=alerts.alerts_table,
+            jsonl=alerts.alerts_jsonl_uri,
+            evidence=alerts.evidence,
+            delivery=alerts.delivery,
+        ),
+        versions={
             name: version(name)
             for name in ("huntline", "prefect", "stix-shifter", "pandas", "pyarrow", "docker")
         },
-    }
+    )
     store = open_store(context.storage)
     key = f"{context.prefix}/manifest.json"
-    store.put_bytes(key, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    store.put_bytes(key, manifest.to_json())
     return store.uri(key)

@@ -11,12 +11,11 @@ coverage record) have other shapes and are skipped.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 
 from huntline.errors import StorageError
+from huntline.manifest import RunManifest, WindowInfo, parse_manifest
 from huntline.storage import ObjectStore
 
 MANIFEST = "manifest.json"
@@ -56,36 +55,50 @@ def manifest_keys(store: ObjectStore, hunt_id: str | None = None) -> list[str]:
     return [key for key in keys if len(parts := key.split("/")) == 4 and parts[3] == MANIFEST]
 
 
-def read_manifest(store: ObjectStore, key: str) -> dict[str, Any]:
-    """The manifest at ``key``; raises :class:`StorageError` if it is not a JSON object."""
-    try:
-        manifest = orjson.loads(store.get_bytes(key))
-    except orjson.JSONDecodeError as error:
-        raise StorageError(f"run manifest {store.uri(key)} is not JSON: {error}") from error
-    if not isinstance(manifest, dict):
-        raise StorageError(f"run manifest {store.uri(key)} is not a JSON object")
-    return manifest
+def read_manifest(store: ObjectStore, key: str) -> RunManifest:
+    """The manifest at ``key``; raises :class:`StorageError` if it cannot be read as one."""
+    return parse_manifest(store.get_bytes(key), store.uri(key))
 
 
-def record_of(store: ObjectStore, key: str, manifest: dict[str, Any]) -> RunRecord:
+def record_of(store: ObjectStore, key: str, manifest: RunManifest) -> RunRecord:
     """The summary of the run whose manifest is ``manifest``, stored at ``key``."""
     hunt_id, run_date, run_id, _ = key.split("/")
-    alerts = manifest.get("alerts")
     return RunRecord(
         run_id=run_id,
         hunt_id=hunt_id,
-        title=str((manifest.get("hunt") or {}).get("title", "")),
+        title=manifest.hunt.title,
         run_date=run_date,
-        recorded_at=manifest.get("recorded_at"),
-        status=str(manifest.get("status", "unknown")),
-        dry_run=bool(manifest.get("dry_run", False)),
-        window=_window(manifest.get("windows") or {}),
+        recorded_at=manifest.recorded_at.isoformat(),
+        status=manifest.status,
+        dry_run=manifest.dry_run,
+        window=_window(manifest.windows),
         rows=final_rows(manifest),
-        alert_count=alerts.get("count") if isinstance(alerts, dict) else None,
-        warnings=[w for step in manifest.get("steps", []) for w in step.get("warnings", [])],
-        error=manifest.get("error"),
+        alert_count=None if manifest.alerts is None else manifest.alerts.count,
+        warnings=[warning for step in manifest.steps for warning in step.warnings],
+        error=manifest.error,
         manifest_uri=store.uri(key),
-        flow_run_url=manifest.get("flow_run_url"),
+        flow_run_url=manifest.flow_run_url,
+    )
+
+
+def _unreadable(store: ObjectStore, key: str, error: StorageError) -> RunRecord:
+    """A run whose manifest cannot be read, listed so that it does not hide."""
+    hunt_id, run_date, run_id, _ = key.split("/")
+    return RunRecord(
+        run_id=run_id,
+        hunt_id=hunt_id,
+        title="",
+        run_date=run_date,
+        recorded_at=None,
+        status="unreadable",
+        dry_run=False,
+        window="-",
+        rows={},
+        alert_count=None,
+        warnings=[],
+        error=error.message,
+        manifest_uri=store.uri(key),
+        flow_run_url=None,
     )
 
 
@@ -100,11 +113,11 @@ def list_runs(store: ObjectStore, hunt_id: str | None = None) -> list[RunRecord]
         try:
             records.append(record_of(store, key, read_manifest(store, key)))
         except StorageError as error:
-            records.append(record_of(store, key, {"status": "unreadable", "error": error.message}))
+            records.append(_unreadable(store, key, error))
     return sorted(records, key=lambda record: record.recorded_at or record.run_date, reverse=True)
 
 
-def find_run(store: ObjectStore, run: str) -> tuple[str, dict[str, Any]]:
+def find_run(store: ObjectStore, run: str) -> tuple[str, RunManifest]:
     """The manifest key and manifest of the run whose flow-run id is, or starts with, ``run``.
 
     Raises:
@@ -122,39 +135,38 @@ def find_run(store: ObjectStore, run: str) -> tuple[str, dict[str, Any]]:
     return matches[0], read_manifest(store, matches[0])
 
 
-def final_rows(manifest: dict[str, Any]) -> dict[str, int]:
+def final_rows(manifest: RunManifest) -> dict[str, int]:
     """The rows of each variable's final table (the last step that wrote it wins)."""
-    rows: dict[str, int] = {}
-    for step in manifest.get("steps", []):
-        for variable, table in (step.get("tables") or {}).items():
-            rows[variable] = int(table.get("rows", 0))
-    return rows
+    return {
+        variable: table.rows for step in manifest.steps for variable, table in step.tables.items()
+    }
 
 
-def artifacts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+def artifacts(manifest: RunManifest) -> list[tuple[str, str]]:
     """Every object a run wrote, as (what, URI): tables, displays, alerts, evidence."""
     found: list[tuple[str, str]] = []
-    for step in manifest.get("steps", []):
-        for variable, table in (step.get("tables") or {}).items():
-            what = f"{step['step_id']} {variable} ({table.get('rows', 0)} rows)"
-            found.append((what, table["uri"]))
-        if step.get("display_uri"):
-            found.append((f"{step['step_id']} display", step["display_uri"]))
-    alerts = manifest.get("alerts")
-    if isinstance(alerts, dict):
-        for name in ("table", "evidence"):
-            if isinstance(alerts.get(name), dict):
-                found.append((f"alert {name}", alerts[name]["uri"]))
-        if alerts.get("jsonl"):
-            found.append(("alert jsonl", alerts["jsonl"]))
+    for step in manifest.steps:
+        for variable, table in step.tables.items():
+            found.append((f"{step.step_id} {variable} ({table.rows} rows)", table.uri))
+        if step.display_uri:
+            found.append((f"{step.step_id} display", step.display_uri))
+    alerts = manifest.alerts
+    if alerts is not None:
+        found += [
+            (f"alert {name}", ref.uri)
+            for name, ref in (("table", alerts.table), ("evidence", alerts.evidence))
+            if ref is not None
+        ]
+        if alerts.jsonl:
+            found.append(("alert jsonl", alerts.jsonl))
     return found
 
 
-def _window(windows: dict[str, dict[str, str]]) -> str:
+def _window(windows: dict[str, WindowInfo]) -> str:
     """One window for the run: the steps' shared window, or the span of all of them."""
     if not windows:
         return "-"
-    starts = [datetime.fromisoformat(window["start"]) for window in windows.values()]
-    stops = [datetime.fromisoformat(window["stop"]) for window in windows.values()]
     shape = "%Y-%m-%dT%H:%M:%SZ"
-    return f"{min(starts).strftime(shape)} – {max(stops).strftime(shape)}"
+    start = min(window.start for window in windows.values())
+    stop = max(window.stop for window in windows.values())
+    return f"{start.strftime(shape)} – {stop.strftime(shape)}"

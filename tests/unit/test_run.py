@@ -13,6 +13,8 @@ import pytest
 from huntline import run
 from huntline.book import ApplyStep
 from huntline.compile import PreparedHunt, prepare_hunt
+from huntline.manifest import MANIFEST_VERSION
+from huntline.runs import read_manifest
 from huntline.runtime import RunContext, StepOutput
 from huntline.storage import open_store
 from huntline.tables import read_table, write_table
@@ -92,6 +94,10 @@ def test_steps_alert_and_manifest_over_local_storage(hunt: PreparedHunt, tmp_pat
     assert outputs["02_expect"].tables["procs"] == scored, "a gate passes its variable through"
     assert store.exists("h/2024-06-04/r/02_expect/gate.md")
     assert manifest["alerts"]["count"] == len(alerts.alerts)
+    assert manifest["manifest_version"] == MANIFEST_VERSION
+    typed = read_manifest(store, "h/2024-06-04/r/manifest.json")
+    assert typed.steps == list(outputs.values()), "step outputs read back as they were written"
+    assert typed.alerts is not None and typed.alerts.delivery == alerts.delivery
 
 
 def test_apply_on_empty_inputs_runs_nothing(hunt: PreparedHunt, tmp_path: Path) -> None:

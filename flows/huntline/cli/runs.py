@@ -12,6 +12,7 @@ from rich.table import Table
 from huntline.cli.console import add_json_option, add_storage_option, out
 
 if TYPE_CHECKING:
+    from huntline.manifest import RunManifest
     from huntline.runs import RunRecord
 
 
@@ -54,22 +55,24 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     store = open_store(args.storage)
     key, manifest = find_run(store, args.run)
     if args.json:
-        print(json.dumps({**manifest, "manifest_uri": store.uri(key)}, indent=2))
+        print(
+            json.dumps(
+                {**manifest.model_dump(mode="json"), "manifest_uri": store.uri(key)}, indent=2
+            )
+        )
         return 0
     record = record_of(store, key, manifest)
     _print_record(record, manifest, artifacts(manifest))
     return 0
 
 
-def _print_record(
-    record: RunRecord, manifest: dict[str, Any], found: list[tuple[str, str]]
-) -> None:
+def _print_record(record: RunRecord, manifest: RunManifest, found: list[tuple[str, str]]) -> None:
     lines = [
         f"run {record.run_id} of {record.title} ({record.hunt_id})",
         f"  when: {record.when}",
         f"  state: {record.status}" + (" (dry run)" if record.dry_run else ""),
         f"  window: {record.window}",
-        f"  book: {(manifest.get('book') or {}).get('path', '-')}",
+        f"  book: {manifest.book.path}",
         f"  alerts: {'no alert section' if record.alert_count is None else record.alert_count}",
     ]
     lines += [f"  error: {record.error}"] if record.error else []
