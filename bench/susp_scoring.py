@@ -10,7 +10,14 @@
 The reference (``analytics.py``, ``rule_engine.py``, ``rules.json`` of kestrel-analytics
 ``suspiciousscoring``) is never part of this repository: ``--reference`` names the folder that
 holds it, and ``--reference-python`` an interpreter with pandas<3, pyarrow and business-rules
-(the reference crashes on pandas 3). See ``bench/README.md`` for the set-up.
+(the reference crashes on pandas 3). Set it up once, outside the repository (any checkout of
+github.com/opencybersecurityalliance/kestrel-analytics works; the same folder serves
+``analytics_images/susp_scoring/tests/make_golden.py``)::
+
+    python3 -m venv /tmp/refscore/venv
+    /tmp/refscore/venv/bin/pip install 'pandas<3' pyarrow business-rules
+    cp KESTREL_ANALYTICS/analytics/suspiciousscoring/{analytics.py,rule_engine.py,rules.json} \
+        /tmp/refscore/
 
 For each size and shape a process table in Kestrel analytics form is generated and written as
 snappy parquet (as Kestrel writes ``/data/input/0.parquet.gz``): narrow (the usual process
@@ -358,7 +365,7 @@ def main() -> int:
         parser.error("give --reference and --reference-python (or SUSP_SCORING_REF[_PYTHON])")
     args.reference = args.reference.resolve()
     if not (args.reference / "analytics.py").is_file():
-        parser.error(f"{args.reference}/analytics.py not found (see bench/README.md)")
+        parser.error(f"{args.reference}/analytics.py not found (see this script's docstring)")
     results: dict[str, Any] = {"machine": _machine(), "args": {
         k: str(v) for k, v in vars(args).items() if k not in {"worker", "input", "output"}
     }, "runs": []}  # fmt: skip
