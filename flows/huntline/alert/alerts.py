@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict
 
 from huntline.alert.dedup import dedup_key
 from huntline.alert.rules import Group
-from huntline.alert.templates import clean, render_title, template_fields
+from huntline.alert.templates import clean, render_title
 from huntline.book.model import HuntBook
+from huntline.book.template import template_fields
 from huntline.condition import parse_condition
 from huntline.errors import AlertError
 

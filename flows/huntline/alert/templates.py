@@ -1,7 +1,8 @@
-"""Alert titles and summaries: ``str.format`` templates whose fields are whole column names.
+"""Alert titles and summaries: templates whose fields are whole column names, rendered bounded.
 
 ``{parent_ref.name}`` reads the column ``parent_ref.name``; nothing else is evaluated (no
 attribute access, no indexing, no calls), so a hunt book cannot run code through a template.
+The grammar (a small bounded set of format specs) is :mod:`huntline.book.template`'s.
 A missing value renders as ``-``. A grouped alert renders from its group's first row, and may
 also read ``{count}``, the number of matching rows in the group (unless a column is so named).
 """
@@ -9,31 +10,47 @@ also read ``{count}``, the number of matching rows in the group (unless a column
 from __future__ import annotations
 
 import math
-import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from huntline.book.template import parse_template
 
-class _RowFormatter(string.Formatter):
-    """``str.format`` whose fields are whole column names, dots included (``{parent_ref.name}``)."""
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        if field_name not in kwargs:
-            raise KeyError(field_name)
-        return kwargs[field_name], field_name
-
-
-def template_fields(template: str) -> list[str]:
-    """The column names a template reads."""
-    return [field for _, field, _, _ in string.Formatter().parse(template) if field]
+MAX_VALUE = 1024
+MAX_TEXT = 4096
 
 
 def render_title(template: str, row: Mapping[str, Any]) -> str:
-    """Fill ``template`` from ``row``; a missing value renders as ``-``."""
-    values = {key: ("-" if is_missing(value) else value) for key, value in row.items()}
-    return _RowFormatter().vformat(template, (), values)
+    """Fill ``template`` (checked by :func:`parse_template`) from ``row``.
+
+    A missing value renders as ``-``; a value its spec cannot format (``{score:.2f}`` on text)
+    renders as plain text. Each value is cut to :data:`MAX_VALUE` characters and the whole
+    text to :data:`MAX_TEXT`, so a huge ``command_line`` makes a long title, not a huge one.
+    """
+    parts: list[str] = []
+    for literal, placeholder in parse_template(template):
+        parts.append(literal)
+        if placeholder is None:
+            continue
+        if placeholder.column not in row:
+            raise KeyError(placeholder.column)
+        value = "-" if is_missing(row[placeholder.column]) else row[placeholder.column]
+        parts.append(_cut(_format(value, placeholder.spec), MAX_VALUE))
+    return _cut("".join(parts), MAX_TEXT)
+
+
+def _format(value: Any, spec: str) -> str:
+    if isinstance(value, str):
+        value = _cut(value, MAX_VALUE)  # before padding: the spec's width is bounded anyway
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def is_missing(value: Any) -> bool:

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from huntline.book.fields import VARIABLE_NAME, OneOrMore, Strict, WindowSpec
 from huntline.book.schedule import IntelUse, Schedule
 from huntline.book.steps import Step
+from huntline.book.template import parse_template
 from huntline.window import parse_duration
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
@@ -93,6 +94,13 @@ class Alert(Strict):
     max_notifications: int = Field(
         default=20, ge=1, description="Messages per destination per run; the rest go in a digest"
     )
+
+    @field_validator("title", "summary")
+    @classmethod
+    def _check_template(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_template(value)  # a TemplateError is a ValueError: pydantic reports it
+        return value
 
     @field_validator("suppress_for")
     @classmethod
