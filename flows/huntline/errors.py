@@ -105,3 +105,7 @@ class IntelError(HuntlineError):
 
 class ScheduleError(HuntlineError, ValueError):
     """A schedule, a deployment or a run window cannot be honoured (bad cron, reversed range)."""
+
+
+class PluginError(HuntlineError, LookupError):
+    """A plug-in name is unknown or taken twice, or a plug-in's entry point does not load."""
