@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import ast
 import io
+import ipaddress
 import keyword
 import operator
 import tokenize
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,26 +44,74 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype("string")
 
 
+def _lowered(series: pd.Series) -> pd.Series:
+    return _text(series).str.lower()
+
+
+def _search(series: pd.Series, pattern: str) -> pd.Series:
+    with warnings.catch_warnings():  # pandas warns about groups, which a search does not use
+        warnings.simplefilter("ignore", UserWarning)
+        return _text(series).str.contains(pattern, regex=True).fillna(False)
+
+
+def _cidr(series: pd.Series, network: str) -> pd.Series:
+    """Whether each value is an IP address inside ``network`` (each distinct value parsed once)."""
+    net = ipaddress.ip_network(network, strict=False)
+
+    def inside(value: object) -> bool:
+        try:
+            return ipaddress.ip_address(str(value)) in net
+        except ValueError:
+            return False
+
+    text = _text(series)
+    verdicts = {value: inside(value) for value in text.dropna().unique()}
+    return text.map(verdicts).fillna(False).astype(bool)
+
+
+def _path(directory: pd.Series, name: pd.Series) -> pd.Series:
+    """A file's full path from its directory and name, joined by the directory's separator."""
+    folder = _text(directory)
+    separator = folder.str.contains("/", regex=False).map({True: "/", False: "\\"})
+    trimmed = folder.str.rstrip("\\/")
+    return (trimmed + separator.astype("string") + _text(name)).astype("string")
+
+
 FUNCTIONS: dict[str, Callable[..., pd.Series]] = {
     "contains": lambda s, text: _text(s).str.contains(text, regex=False).fillna(False),
     "icontains": lambda s, text: (
         _text(s).str.lower().str.contains(text.lower(), regex=False).fillna(False)
     ),
-    "matches": lambda s, pattern: _text(s).str.contains(pattern, regex=True).fillna(False),
+    "matches": lambda s, pattern: _search(s, pattern),
     "startswith": lambda s, text: _text(s).str.startswith(text).fillna(False),
     "endswith": lambda s, text: _text(s).str.endswith(text).fillna(False),
+    "istartswith": lambda s, text: _lowered(s).str.startswith(text.lower()).fillna(False),
+    "iendswith": lambda s, text: _lowered(s).str.endswith(text.lower()).fillna(False),
+    "cidr": _cidr,
+    "num": lambda s: pd.to_numeric(s, errors="coerce"),
+    "path": _path,
     "exists": lambda s: s.notna(),
     "missing": lambda s: s.isna(),
     "lower": lambda s: _text(s).str.lower(),
 }
 #: The text tests that may also be written between their operands: ``column OP 'text'``.
-INFIX = ("contains", "icontains", "matches", "startswith", "endswith")
+INFIX = (
+    "contains",
+    "icontains",
+    "matches",
+    "startswith",
+    "endswith",
+    "istartswith",
+    "iendswith",
+    "cidr",
+)
 #: Shown with every condition that does not parse, so the fix is one look away.
 SYNTAX_HINT = (
     "a condition is comparisons (== != < <= > >= in, not in) joined by and/or/not; text tests "
     "are written infix or as calls: command_line icontains 'comsvcs' or "
-    "icontains(command_line, 'comsvcs') (also contains, matches, startswith, endswith; "
-    "exists(x), missing(x), lower(x)), e.g. "
+    "icontains(command_line, 'comsvcs') (also contains, matches, startswith, endswith, "
+    "istartswith, iendswith, cidr; exists(x), missing(x), lower(x), num(x), path(dir, name), "
+    "field('x')), e.g. "
     "x_suspicious_score >= 2 and parent_ref.name != 'explorer.exe'"
 )
 COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
@@ -81,6 +131,8 @@ class Condition:
     text: str
     tree: ast.Expression
     columns: tuple[str, ...]
+    #: The columns read through ``field("...")``: null where the table lacks them.
+    optional: tuple[str, ...] = ()
 
 
 def parse_condition(text: str) -> Condition:
@@ -91,7 +143,10 @@ def parse_condition(text: str) -> Condition:
         tree = _parse_infix(text.strip(), error)
     columns: list[str] = []
     _check(tree.body, columns)
-    return Condition(text=text, tree=tree, columns=tuple(dict.fromkeys(columns)))
+    optional = tuple(
+        dict.fromkeys(name for node in ast.walk(tree) if (name := _optional_column(node)))
+    )
+    return Condition(text=text, tree=tree, columns=tuple(dict.fromkeys(columns)), optional=optional)
 
 
 def _parse_infix(text: str, original: SyntaxError) -> ast.Expression:
@@ -160,7 +215,30 @@ class _InfixToCall(ast.NodeTransformer):
         return node
 
 
+def _optional_column(node: ast.AST) -> str | None:
+    """The name in ``field("name")``: a column that may be absent from the table.
+
+    Sigma's semantics (a field the log source does not deliver is null, so tests on it are
+    false) need this; ``col("name")`` and bare names stay strict, so a typo in a hand-written
+    condition is still an error.
+    """
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "field"
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
 def _column_name(node: ast.expr) -> str | None:
+    optional = _optional_column(node)
+    if optional is not None:
+        return optional
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -210,7 +288,7 @@ def _check(node: ast.expr, columns: list[str]) -> None:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id not in FUNCTIONS:
             known = ", ".join(sorted(FUNCTIONS))
-            raise ConditionError(f"unknown function {node.func.id!r} (known: {known}, col)")
+            raise ConditionError(f"unknown function {node.func.id!r} (known: {known}, col, field)")
         if node.keywords:
             raise ConditionError(f"{node.func.id}() takes no keyword arguments")
         for argument in node.args:
@@ -225,7 +303,11 @@ def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:
     Raises:
         ConditionError: if the condition reads a column the table lacks.
     """
-    missing = [column for column in condition.columns if column not in table.columns]
+    missing = [
+        column
+        for column in condition.columns
+        if column not in table.columns and column not in condition.optional
+    ]
     if missing:
         raise ConditionError(
             f"condition {condition.text!r} reads column(s) {', '.join(missing)} that the table "
@@ -246,6 +328,8 @@ def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:
 def _evaluate(node: ast.expr, table: pd.DataFrame) -> Any:
     column = _column_name(node)
     if column is not None:
+        if column not in table.columns:  # only a field("...") gets here: null in every row
+            return pd.Series(None, index=table.index, dtype="object")
         return table[column]
     if isinstance(node, ast.Constant):
         return node.value

@@ -109,3 +109,11 @@ class ScheduleError(HuntlineError, ValueError):
 
 class PluginError(HuntlineError, LookupError):
     """A plug-in name is unknown or taken twice, or a plug-in's entry point does not load."""
+
+
+class SigmaRuleError(HuntlineError, ValueError):
+    """A Sigma rule cannot become a hunt: invalid, or using what huntline cannot express.
+
+    ``reason`` is the group ``huntline sigma coverage`` counts it under (``unmapped field``,
+    ``unsupported modifier``, ...); ``field`` the Sigma field at fault, where there is one.
+    """

@@ -108,8 +108,9 @@ def test_a_condition_that_does_not_parse_shows_the_accepted_forms() -> None:
         "condition does not parse at column 14: invalid syntax\n"
         "  hint: a condition is comparisons (== != < <= > >= in, not in) joined by and/or/not; "
         "text tests are written infix or as calls: command_line icontains 'comsvcs' or "
-        "icontains(command_line, 'comsvcs') (also contains, matches, startswith, endswith; "
-        "exists(x), missing(x), lower(x)), e.g. "
+        "icontains(command_line, 'comsvcs') (also contains, matches, startswith, endswith, "
+        "istartswith, iendswith, cidr; exists(x), missing(x), lower(x), num(x), path(dir, name), "
+        "field('x')), e.g. "
         "x_suspicious_score >= 2 and parent_ref.name != 'explorer.exe'"
     )
 
@@ -117,3 +118,48 @@ def test_a_condition_that_does_not_parse_shows_the_accepted_forms() -> None:
 def test_a_bare_matmul_is_still_rejected() -> None:
     with pytest.raises(ConditionError, match="'a @ b' is not allowed in a condition"):
         parse_condition("a @ b")
+
+
+# -- the forms Sigma rules need (huntline.sigma writes them) ---------------------------------
+@pytest.fixture
+def sigma_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "dir": ["C:\\Windows\\System32", "/usr/bin", "C:\\Temp\\", None],
+            "name": ["CMD.exe", "curl", "a.exe", "x.exe"],
+            "ip": ["10.1.2.3", "192.168.0.1", "not an ip", None],
+            "pid": ["4", "100", None, "7"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("istartswith(name, 'cmd')", [True, False, False, False]),
+        ("name iendswith '.EXE'", [True, False, True, True]),
+        ("cidr(ip, '10.0.0.0/8')", [True, False, False, False]),
+        ("ip cidr '192.168.0.0/16'", [False, True, False, False]),
+        ("num(pid) > 5", [False, True, False, True]),
+        ("num(pid) == 4", [True, False, False, False]),
+        (
+            "path(dir, name) in ['C:\\\\Windows\\\\System32\\\\CMD.exe', '/usr/bin/curl', "
+            "'C:\\\\Temp\\\\a.exe']",
+            [True, True, True, False],
+        ),
+        ("missing(path(dir, name))", [False, False, False, True]),
+        # a field("...") the table lacks is null: tests on it are false, missing() is true
+        ("icontains(field('x_original_file_name'), 'cmd')", [False] * 4),
+        ("missing(field('x_original_file_name')) and field('name') == 'curl'", [0, 1, 0, 0]),
+    ],
+)
+def test_sigma_forms(sigma_rows: pd.DataFrame, text: str, expected: list[bool]) -> None:
+    assert evaluate(parse_condition(text), sigma_rows).tolist() == [bool(e) for e in expected]
+
+
+def test_field_is_optional_but_a_bare_name_stays_strict(sigma_rows: pd.DataFrame) -> None:
+    parsed = parse_condition("field('x_company') == 'a' or x_product == 'b'")
+    assert parsed.columns == ("x_company", "x_product")
+    assert parsed.optional == ("x_company",)
+    with pytest.raises(ConditionError, match=r"reads column\(s\) x_product that the table"):
+        evaluate(parsed, sigma_rows)

@@ -63,6 +63,7 @@ def _construct(
             _construct(item, (*path, index), lines, file, problems)
             for index, item in enumerate(node.value)
         ]
+    assert isinstance(node, yaml.ScalarNode)  # neither mapping nor sequence: a scalar
     start, end = node.start_mark, node.end_mark
     lines.scalars[path] = (node.style, (start.buffer or "")[start.index : end.index])
     return _SCALARS.construct_object(node, deep=True)

@@ -49,7 +49,7 @@ class CaseResult(BaseModel):
     flow_run_id: str | None = None
 
 
-class _TextKeys(yaml.SafeLoader):  # type: ignore[misc]
+class _TextKeys(yaml.SafeLoader):
     """Safe loading that keeps ``on``/``yes``/``no`` as text, as the book loader does."""
 
 

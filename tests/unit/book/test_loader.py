@@ -56,8 +56,9 @@ def test_data_flow_pattern_and_condition_problems() -> None:
         "(set so far: procs)",
         "dataflow.yaml:11 alert.on: variable 'scored' is not set by any earlier step "
         "(set so far: procs)",
-        "dataflow.yaml:12 alert.when: unknown function 'open' (known: contains, endswith, "
-        "exists, icontains, lower, matches, missing, startswith, col)",
+        "dataflow.yaml:12 alert.when: unknown function 'open' (known: cidr, contains, endswith, "
+        "exists, icontains, iendswith, istartswith, lower, matches, missing, num, path, "
+        "startswith, col, field)",
     ]
 
 
