@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import io
-import ipaddress
 import keyword
 import operator
 import tokenize
@@ -33,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from huntline import networks
 from huntline.errors import HuntlineError
 
 
@@ -55,17 +55,11 @@ def _search(series: pd.Series, pattern: str) -> pd.Series:
 
 
 def _cidr(series: pd.Series, network: str) -> pd.Series:
-    """Whether each value is an IP address inside ``network`` (each distinct value parsed once)."""
-    net = ipaddress.ip_network(network, strict=False)
-
-    def inside(value: object) -> bool:
-        try:
-            return ipaddress.ip_address(str(value)) in net
-        except ValueError:
-            return False
-
+    """Whether each value is an IP address inside ``network`` (each distinct value parsed once),
+    by :mod:`huntline.networks`' rule, as ISSUBSET: another family, or no address, is false."""
+    net = networks.network(network)
     text = _text(series)
-    verdicts = {value: inside(value) for value in text.dropna().unique()}
+    verdicts = {value: networks.contains(net, value) for value in text.dropna().unique()}
     return text.map(verdicts).fillna(False).astype(bool)
 
 

@@ -40,8 +40,8 @@ Per comparison:
 - MATCHES searches (unanchored), as stix2-matcher and firepit do, but with RE2, not PCRE:
   look-around and back-references raise :class:`~huntline.errors.FetchError` when the filter is
   built. ``.`` skips newlines unless the regex starts ``(?s)`` (firepit adds DOTALL).
-- ISSUBSET / ISSUPERSET compare IPv4/IPv6 addresses and CIDR blocks with :mod:`ipaddress`, once
-  per distinct value.
+- ISSUBSET / ISSUPERSET compare IPv4/IPv6 addresses and CIDR blocks by :mod:`huntline.networks`
+  (a value of the other family, or no address, is not inside), once per distinct value.
 - EXISTS is STIX 2.1: the 2.0 grammar used here (and by the hunt book loader) rejects it, as it
   rejects anything unparsable, with a :class:`~huntline.errors.FetchError`.
 """
@@ -49,7 +49,6 @@ Per comparison:
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import logging
 import re
@@ -67,6 +66,7 @@ from stix2patterns.v20.grammars.STIXPatternParser import (
 )
 from stix2patterns.v20.pattern import Pattern
 
+from huntline import networks
 from huntline.errors import FetchError
 
 __all__ = ["EntityFilter", "entity_filter"]
@@ -234,9 +234,9 @@ class _Builder:
             ) from e
         return regex
 
-    def network(self, text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    def network(self, text: str) -> networks.Network:
         try:
-            return ipaddress.ip_network(text, strict=False)
+            return networks.network(text)
         except ValueError as e:
             raise self.error(f"{text!r} is not an IP address or CIDR block") from e
 
@@ -409,14 +409,9 @@ def _parsed(column: pa.ChunkedArray, shape: str, target: pa.DataType) -> pa.Chun
 
 def _network_test(column: pa.ChunkedArray, network: Any, subset: bool) -> _Booleans:
     """ISSUBSET / ISSUPERSET, decided once per distinct value of the column."""
-    hits = []
-    for value in pc.unique(column).to_pylist():
-        try:
-            own = ipaddress.ip_network(value, strict=False)
-            if own.version == network.version:
-                inside = own.subnet_of(network) if subset else network.subnet_of(own)
-                if inside:
-                    hits.append(value)
-        except (TypeError, ValueError):
-            continue
+    values = pc.unique(column).to_pylist()
+    if subset:
+        hits = [value for value in values if networks.contains(network, value)]
+    else:
+        hits = [value for value in values if networks.contained_by(value, network)]
     return pc.is_in(column, value_set=pa.array(hits, type=column.type))
