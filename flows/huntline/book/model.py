@@ -128,6 +128,11 @@ class HuntBook(Strict):
     title: str = Field(min_length=1)
     description: str = ""
     author: str = ""
+    status: str = Field(default="", description="Maturity, as Sigma's (experimental, test, stable)")
+    references: list[str] = Field(default_factory=list, description="Where the idea comes from")
+    falsepositives: list[str] = Field(
+        default_factory=list, description="What else this finds, as Sigma's falsepositives"
+    )
     tags: list[Annotated[str, AfterValidator(_sigma_tag)]] = Field(
         default_factory=list, examples=[["attack.t1059.001"]]
     )

@@ -30,6 +30,7 @@ from huntline.cli import (
     runs,
     schedule,
     server,
+    sigma,
     testing,
 )
 from huntline.cli.console import err, print_error
@@ -46,6 +47,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     schedule.register,
     testing.register,
     attack.register,
+    sigma.register,
 )
 """Every command group, in the order ``huntline --help`` lists them."""
 

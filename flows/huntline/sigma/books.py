@@ -1,0 +1,99 @@
+"""A converted Sigma rule -> a hunt book, written idempotently.
+
+The book is an ordinary hunt book (so it validates, runs, schedules and joins packs like any
+other): its id is the rule's id (both are UUIDs, so alerts and ledgers stay the same across
+re-imports), its metadata is the rule's (title, description, author, status, level,
+references, false positives, tags), its one ``get`` pushes down the STIX half and its
+``alert.when`` is the exact local half. The header names the rule file and SigmaHQ's licence,
+which asks that whoever ships a rule keeps its author and a reference to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.rule import SigmaRule
+
+from huntline.book.model import TAG
+from huntline.sigma.convert import RuleResult
+
+#: The variable a converted book fetches into.
+VARIABLE = "events"
+#: Columns an alert shows, where the table has them (per entity).
+ALERT_FIELDS = {
+    "process": ["name", "pid", "command_line", "parent_ref.name", "creator_user_ref.user_id"],
+    "network-traffic": ["src_ref.value", "dst_ref.value", "dst_port", "x_process_path"],
+    "file": ["name", "parent_directory_ref.path", "x_process_path"],
+    "domain-name": ["value", "x_process_path"],
+    "windows-registry-key": ["key", "x_details", "x_process_path"],
+}
+HEADER = (
+    "# Converted from the Sigma rule {path} by `huntline sigma convert`:\n"
+    "# edit the rule and convert again, not this file. Sigma rules from SigmaHQ are under the\n"
+    "# Detection Rule License 1.1 (https://github.com/SigmaHQ/Detection-Rule-License): keep\n"
+    "# the author and this reference when you ship it.\n"
+)
+
+
+def book_for(result: RuleResult, *, source: str, schedule: str | None) -> dict[str, Any]:
+    """The hunt book of a converted rule, as plain data."""
+    rule, conversion = result.rule, result.conversion
+    assert isinstance(rule, SigmaRule) and conversion is not None
+    level = rule.level.name.lower() if rule.level else "medium"
+    get: dict[str, Any] = {"get": VARIABLE, "entity": conversion.entity, "from": source}
+    if conversion.pattern is not None:
+        get["where"] = conversion.pattern
+    book: dict[str, Any] = {
+        "id": str(rule.id or uuid.uuid5(uuid.NAMESPACE_URL, str(result.path))),
+        "title": rule.title,
+        "description": (rule.description or "").strip(),
+        "author": rule.author or "",
+        "status": rule.status.name.lower() if rule.status else "",
+        "level": level,
+        "references": [str(reference) for reference in rule.references],
+        "falsepositives": [str(item) for item in rule.falsepositives],
+        "tags": [tag for tag in (str(t).lower() for t in rule.tags) if TAG.match(tag)],
+        "steps": [get],
+        "alert": {
+            "on": VARIABLE,
+            "when": conversion.condition,
+            "severity": level,
+            "title": rule.title.replace("{", "(").replace("}", ")"),
+            "fields": ALERT_FIELDS.get(conversion.entity, []),
+        },
+    }
+    if schedule:
+        book["schedule"] = {"cron": schedule, "timezone": "UTC"}
+    return book
+
+
+def book_text(result: RuleResult, *, source: str, schedule: str | None) -> str:
+    """The book's file text: the licence header, then the book as YAML."""
+    body = yaml.safe_dump(
+        book_for(result, source=source, schedule=schedule),
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return HEADER.format(path=result.path) + body
+
+
+def write_book(result: RuleResult, into: Path, *, source: str, schedule: str | None) -> str:
+    """Write the rule's book as ``INTO/<rule file stem>.yaml``: ``created``, ``updated`` or
+    ``unchanged`` (an unchanged book is not rewritten, so re-running touches nothing)."""
+    target = into / f"{result.path.stem}.yaml"
+    text = book_text(result, source=source, schedule=schedule)
+    if target.exists():
+        if target.read_text(encoding="utf-8") == text:
+            return "unchanged"
+        state = "updated"
+    else:
+        state = "created"
+    into.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".yaml.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(target)
+    return state
