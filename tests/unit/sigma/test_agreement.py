@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sigma_agreement import compare
 
 from huntline.sigma.convert import convert_paths
