@@ -10,6 +10,8 @@ restored by ``__reduce__``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -117,3 +119,14 @@ class SigmaRuleError(HuntlineError, ValueError):
     ``reason`` is the group ``huntline sigma coverage`` counts it under (``unmapped field``,
     ``unsupported modifier``, ...); ``field`` the Sigma field at fault, where there is one.
     """
+
+
+@contextmanager
+def failing_step(step_id: str) -> Iterator[None]:
+    """Name the run step an error escaped from (``context["failed_step"]``), so ``huntline run
+    --json`` can say which step failed; a step named already (an inner call's) is kept."""
+    try:
+        yield
+    except HuntlineError as error:
+        error.context.setdefault("failed_step", step_id)
+        raise

@@ -28,7 +28,7 @@ from huntline.alert.section import SectionResult
 from huntline.alert.views import alert_status
 from huntline.book import HuntBook, StepModel, kind_of
 from huntline.compile import Plan
-from huntline.errors import StorageError
+from huntline.errors import StorageError, failing_step
 from huntline.runtime import RunContext, StepOutput
 from huntline.schedule.coverage import record_coverage
 from huntline.schedule.prepare import PreparedRun, RunRequest, prepare_run
@@ -73,8 +73,10 @@ def step_task(
     the kind's report says. ``_submit_steps`` names each task after its kind."""
     kind = kind_of(step)
     tables = {name: ref for output in upstream for name, ref in output.tables.items()}
-    output = kind.run(context, step_id, step, {name: tables[name] for name in step.reads}, window)
-    report = kind.report(step_id, step, output)
+    reads = {name: tables[name] for name in step.reads}
+    with failing_step(step_id):
+        output = kind.run(context, step_id, step, reads, window)
+        report = kind.report(step_id, step, output)
     logger = get_run_logger()
     for line in report.info:
         logger.info("%s", line)
@@ -94,7 +96,8 @@ def step_task(
             description=markdown.description,
         )
     if report.error is not None:
-        raise report.error
+        with failing_step(step_id):
+            raise report.error
     return output
 
 
@@ -108,7 +111,7 @@ def alert_task(
 ) -> run.AlertOutput:
     assert book.alert is not None
     logger = get_run_logger()
-    with hunt_ledger_limit(context.hunt_id):
+    with hunt_ledger_limit(context.hunt_id), failing_step("alert"):
         output = run.alert_step(
             context,
             book,

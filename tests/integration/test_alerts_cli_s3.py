@@ -33,9 +33,9 @@ def test_alerts_list_and_show_read_an_s3_ledger(
 title: S3 ledger
 steps:
   - get: procs
-    entity: process
+    entity: x-test-proc                 # a custom type: its columns are the test's
     from: edr
-    where: "[process:pid > 0]"
+    where: "[x-test-proc:pid > 0]"
 alert:
   on: procs
   when: score > 1

@@ -130,6 +130,21 @@ def test_unreachable_data_source_fails_clearly(
     assert "Traceback" not in message
 
 
+def test_a_failed_run_prints_its_error_as_json(
+    huntline, prefect_server, unused_port: int, tmp_path: Path
+) -> None:
+    """Issue 23, item 5: ``--json`` printed 0 bytes when a run failed."""
+    url = f"http://127.0.0.1:{unused_port}/bundle.json"
+    result = huntline("run", str(write_book(tmp_path / "unreachable.yaml", url)), "--json")
+    assert result.returncode == 1, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "DataSourceError"
+    assert error["step"] == "00_get"
+    assert f"127.0.0.1:{unused_port}" in error["message"] and error["hint"]
+    assert error["flow_run_url"].startswith(prefect_server.ui_url)
+    assert "/runs/flow-run/" in error["flow_run_url"]
+
+
 def test_failing_container_fails_clearly_and_keeps_inputs(
     huntline, repo_root: Path, prefect_server, crashing_image: str, tmp_path: Path
 ) -> None:

@@ -106,13 +106,22 @@ def destination_url(destination: Destination) -> str:
     if not destination.secret:
         return destination.url
     block = destination.url[len(SECRET_SCHEME) :]
+    create = (
+        f"create it: prefect block create secret, or Secret(value='json://...').save({block!r})"
+    )
     try:
         value = asyncio.run(load_prefect_secret(block))
-    except Exception as error:
+    except ValueError:  # how Prefect says the block does not exist (its text names no value)
+        raise AlertError(
+            f"destination {destination.label}: no Prefect Secret block {block!r} on the "
+            f"Prefect server ({os.environ.get('PREFECT_API_URL') or 'PREFECT_API_URL'})",
+            hint=create,
+        ) from None
+    except Exception as error:  # only its type: a message could quote what was loaded
         raise AlertError(
             f"destination {destination.label}: cannot load Prefect Secret block {block!r}: "
             f"{type(error).__name__}",
-            hint=f"create it: Secret(value='json://...').save({block!r})",
+            hint=f"check that the Prefect server at PREFECT_API_URL answers, or {create}",
         ) from None
     if not isinstance(value, str) or "://" not in value:
         raise AlertError(f"destination {destination.label}: secret {block!r} holds no URL")

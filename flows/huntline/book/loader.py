@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from huntline.book.entity_columns import entity_column_problems
 from huntline.book.fields import WindowSpec
 from huntline.book.model import Alert, HuntBook
 from huntline.book.steps import KEYWORDS, STEP_KINDS, kind_of
@@ -196,4 +197,6 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
 
         for entry, message in notify_problems(book.alert):
             report(("alert", "notify", *([] if entry is None else [entry])), message)
+        for path, message in entity_column_problems(book):
+            report(path, message)
     return problems

@@ -2,6 +2,8 @@
 
 0 success; 1 a :class:`~huntline.errors.HuntlineError` (a clean message, no traceback);
 3 an unexpected error (traceback written to a log file under the state directory); 130 Ctrl-C.
+A command with ``--json`` also prints a failure on stdout as ``{"error": {...}}``
+(:func:`huntline.cli.console.error_record`), so a script reading stdout never gets 0 bytes.
 
 Each command group is one module of this package with a ``register(commands)`` function that
 adds its subcommands, each with a ``handler``; :data:`COMMAND_GROUPS` lists them, so a new group
@@ -12,10 +14,12 @@ turns errors into exit codes, and :func:`huntline.cli.console.print_error` alone
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -33,7 +37,7 @@ from huntline.cli import (
     sigma,
     testing,
 )
-from huntline.cli.console import err, print_error
+from huntline.cli.console import err, error_record, print_error
 from huntline.errors import HuntlineError
 
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = (
@@ -71,12 +75,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except HuntlineError as error:
         print_error(error)
+        if getattr(args, "json", False):
+            print(json.dumps(error_record(error), indent=2))
         return 1
-    except Exception:
-        return _crash()
+    except Exception as error:
+        log = _crash()
+        if getattr(args, "json", False):
+            print(json.dumps(error_record(error, log=str(log)), indent=2))
+        return 3
 
 
-def _crash() -> int:
+def _crash() -> Path:
+    """Write the traceback of the error being handled to a log file, say so on stderr, and
+    return the file."""
     from huntline.server import state_dir
 
     logs = state_dir() / "logs"
@@ -85,4 +96,4 @@ def _crash() -> int:
     log.write_text(traceback.format_exc())
     message = escape(f"{sys.exc_info()[1]}\n  traceback written to {log}")
     err.print(f"[red]unexpected error[/]: {message}")
-    return 3
+    return log

@@ -20,7 +20,7 @@ from huntline.cli.console import (
     print_error,
     timestamp,
 )
-from huntline.errors import HuntlineError
+from huntline.errors import BookError, HuntlineError
 
 if TYPE_CHECKING:
     from huntline.flow import RunSummary
@@ -30,13 +30,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from huntline.analytics.checks import book_warnings
+    from huntline.analytics.known_images import KnownImages
     from huntline.booktest.spec import TESTS_SUFFIX, load_tests
+    from huntline.cli.host_checks import host_findings, prefect_secret_blocks
     from huntline.compile import prepare_hunt
     from huntline.intel.model import load_feeds
     from huntline.schedule.specs import check_feeds
 
     failures = 0
     now = datetime.now(UTC)
+    images, blocks = KnownImages.scan(), prefect_secret_blocks()
     for path in args.paths:
         try:
             if path.endswith(TESTS_SUFFIX):  # a book's tests (`hunts/*.yaml` globs them too)
@@ -49,12 +52,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 continue
             hunt = prepare_hunt(path, now)
             check_feeds(hunt.book, path)
+            found = host_findings(hunt.book, path, images, blocks)
+            if found.problems:
+                count = f"{len(found.problems)} problem{'s' if len(found.problems) > 1 else ''}"
+                raise BookError(f"{path}: {count}", problems=found.problems, file=path)
         except HuntlineError as error:
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)
         else:
             out.print(f"[green]✓[/] {escape(path)}")
-            for warning in book_warnings(hunt.book):
+            for warning in [*book_warnings(hunt.book), *found.warnings]:
                 out.print(f"  [yellow]warning:[/] {escape(warning)}")
     return 1 if failures else 0
 

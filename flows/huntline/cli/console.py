@@ -36,7 +36,40 @@ def print_error(error: HuntlineError, *, lead: str = "[red]error:[/]", where: st
     text = str(error)
     if where and not isinstance(error, BookError) and "file" not in error.context:
         text = f"{where}: {text}"
+    if error.context.get("flow_run_url"):
+        text += f"\n  flow run: {error.context['flow_run_url']}"
     err.print(text, markup=False)
+
+
+def error_record(error: BaseException, *, log: str | None = None) -> dict[str, Any]:
+    """A failure as ``--json`` prints it on stdout, so a script reading stdout learns what
+    failed (the exit code stays 1, or 3 for a bug).
+
+    Args:
+        error: The failure; a :class:`HuntlineError` gives its kind, message, hint, the run
+            step it escaped from and its flow run, anything else is an ``unexpected`` error.
+        log: Where the traceback of an unexpected error was written.
+    """
+    if not isinstance(error, HuntlineError):
+        return {
+            "error": {
+                "kind": "unexpected",
+                "message": f"{type(error).__name__}: {error}",
+                "hint": f"this is a bug in huntline: the traceback is in {log}" if log else None,
+                "step": None,
+                "flow_run_url": None,
+            }
+        }
+    record: dict[str, Any] = {
+        "kind": type(error).__name__,
+        "message": error.message,
+        "hint": error.hint,
+        "step": error.context.get("failed_step"),
+        "flow_run_url": error.context.get("flow_run_url"),
+    }
+    if isinstance(error, BookError):
+        record["problems"] = error.problems
+    return {"error": record}
 
 
 def timestamp(text: str) -> datetime:
@@ -75,11 +108,12 @@ def add_book_paths(parser: argparse.ArgumentParser, what: str) -> None:
 
 def flow_result(state: State[Any], url: str, what: str) -> Any:
     """The result of a flow run called with ``return_state=True``; a failure is raised, with
-    the flow run's URL added to a huntline error's message."""
+    the flow run's URL in a huntline error's context (``flow_run_url``, which
+    :func:`print_error` prints)."""
     if state.is_completed():
         return state.result()
     failure = state.result(raise_on_failure=False)
     if isinstance(failure, HuntlineError):
-        failure.message += f"\n  flow run: {url}"
+        failure.context["flow_run_url"] = url
         raise failure
     raise RuntimeError(f"{what} failed ({state.name}): {failure}\n  flow run: {url}")

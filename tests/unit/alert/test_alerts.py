@@ -105,12 +105,12 @@ def test_no_rows_no_alerts() -> None:
 
 
 def test_condition_on_missing_column_names_it(procs: pd.DataFrame) -> None:
-    book = parse_book(BOOK.replace("x_suspicious_score >= 2", "score >= 2"))
+    book = parse_book(BOOK.replace("x_suspicious_score >= 2", "x_score >= 2"))
     assert book.alert is not None
     with pytest.raises(AlertError) as caught:
         matching_rows(procs, book.alert)
     assert caught.value.message == (
-        "alert.when on procs: condition 'score >= 2' reads column(s) score that the table "
+        "alert.when on procs: condition 'x_score >= 2' reads column(s) x_score that the table "
         "does not have"
     )
 

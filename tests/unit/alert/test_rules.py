@@ -17,9 +17,9 @@ id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Beacons
 steps:
   - get: conns
-    entity: network-traffic
+    entity: x-test-conn                     # a custom type: its columns are the test's
     from: edr
-    where: "[network-traffic:dst_port > 0]"
+    where: "[x-test-conn:dst_port > 0]"
 alert:
   on: conns
   when: score >= 1

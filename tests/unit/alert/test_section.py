@@ -31,9 +31,9 @@ id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Section
 steps:
   - get: procs
-    entity: process
+    entity: x-test-proc                     # a custom type: its columns are the test's
     from: edr
-    where: "[process:pid > 0]"
+    where: "[x-test-proc:pid > 0]"
 alert:
   on: procs
   when: score >= 1
