@@ -94,10 +94,10 @@ def test_summary_follows_the_same_rules() -> None:
 
 
 def test_the_bounded_specs_and_column_names_pass() -> None:
-    title = "{name:<20} {x_score:.2f} {count:,d} {pct:.1%} {binary_ref.hashes.'SHA-256'} {{x}}"
+    title = "{name:<20} {x_score:.2f} {count:,d} {x_pct:.1%} {binary_ref.hashes.'SHA-256'} {{x}}"
     book = parse_book(BOOK.format(title=f'"{title}"'), "book.yaml")
     assert book.alert is not None and book.alert.title == title
-    row = {"name": "cmd.exe", "x_score": 2.5, "count": 12345, "pct": 0.25}
+    row = {"name": "cmd.exe", "x_score": 2.5, "count": 12345, "x_pct": 0.25}
     row["binary_ref.hashes.'SHA-256'"] = "ab12"
     assert render_title(title, row) == f"{'cmd.exe':<20} 2.50 12,345 25.0% ab12 {{x}}"
 
