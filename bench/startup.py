@@ -1,0 +1,61 @@
+"""Benchmark: how long ``huntline --help``, ``validate`` and ``compile`` take to start and finish.
+
+::
+
+    python bench/startup.py                  # 7 runs of each command, the fastest counts
+    python bench/startup.py --runs 15 --book hunts/beaconing.yaml
+
+Each command runs as a fresh interpreter calling ``huntline.cli.main`` (what the ``huntline``
+script does), so the time includes the interpreter's start and every import. Reported per command:
+the fastest wall time and the fastest CPU time (user + system) of the child, which moves less
+than wall time on a shared machine, and what ``python`` alone costs, the floor. The goal (issue
+21 item 11) is under 0.5 s for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(command: list[str], runs: int) -> tuple[float, float]:
+    """The fastest wall and CPU seconds of ``runs`` runs of ``command``."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        began = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+        walls.append(time.perf_counter() - began)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return min(walls), min(cpus)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--book", default="hunts/suspicious_processes.yaml")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONPATH", str(ROOT / "flows"))
+    cli = [sys.executable, "-c", "import sys; from huntline.cli import main; sys.exit(main())"]
+    commands = {
+        "python (floor)": [sys.executable, "-c", "pass"],
+        "huntline --help": [*cli, "--help"],
+        "huntline validate BOOK": [*cli, "validate", args.book],
+        "huntline compile BOOK": [*cli, "compile", args.book],
+    }
+    print(f"{'command':<26} {'wall s':>7} {'cpu s':>7}   (fastest of {args.runs}; {args.book})")
+    for name, command in commands.items():
+        wall, cpu = measure(command, args.runs)
+        print(f"{name:<26} {wall:>7.2f} {cpu:>7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
