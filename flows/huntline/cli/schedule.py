@@ -20,20 +20,24 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     from huntline.schedule.deploy import apply_changes, plan_changes
     from huntline.schedule.preflight import source_warnings
+    from huntline.schedule.project import PROJECT, render_project, write_project
     from huntline.schedule.specs import GENERATED, load_specs, render_specs, write_specs
     from huntline.server import ensure_server
 
     root = Path.cwd()
     specs = load_specs(Path(args.hunts), root)  # a broken book fails before any server
+    written = f"{GENERATED} and {PROJECT}"
     if args.write_only:
         write_specs(specs, GENERATED)
-        out.print(f"written {GENERATED} ({len(specs)} deployments); nothing registered")
+        write_project(specs, args.pool, PROJECT)
+        out.print(f"written {written} ({len(specs)} deployments); nothing registered")
         return 0
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     with get_client(sync_client=True) as client:
         changes = plan_changes(client, specs)
         if not args.dry_run:
             write_specs(specs, GENERATED)
+            write_project(specs, args.pool, PROJECT)
             apply_changes(client, changes, root, args.pool)
     verb = "would" if args.dry_run else "did"
     table = Table(title=f"deployments ({verb} change) on {server.ui_url}")
@@ -46,9 +50,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         table.add_row(change.action, escape(change.name), escape(schedule), escape(triggers))
     out.print(table)
     if not args.dry_run:
-        out.print(f"written {GENERATED}; start a worker with: huntline server start")
-    elif not GENERATED.is_file() or GENERATED.read_text() != render_specs(specs):
-        out.print(f"{GENERATED} is out of date: huntline deploy --write-only rewrites it")
+        out.print(f"written {written}; start a worker with: huntline server start")
+    else:
+        expected = {GENERATED: render_specs(specs), PROJECT: render_project(specs, args.pool)}
+        for path, text in expected.items():
+            if not path.is_file() or path.read_text() != text:
+                out.print(f"{path} is out of date: huntline deploy --write-only rewrites it")
     for warning in source_warnings(specs, root):
         err.print("[yellow]warning:[/]", escape(warning))
     return 0
@@ -146,7 +153,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     mode.add_argument(
         "--write-only",
         action="store_true",
-        help="only write deployments/huntline.yaml from the books (no server needed)",
+        help="only write deployments/huntline.yaml and prefect.yaml from the books (no server "
+        "needed)",
     )
     deploy.add_argument("--hunts", default="hunts", help="the folder of hunt books (hunts)")
     deploy.add_argument("--pool", default=DEFAULT_POOL, help="work pool (huntline)")

@@ -75,16 +75,17 @@ def apply_changes(client: Any, changes: list[Change], root: Path, pool: str) -> 
 
 
 def _schema(flow: str) -> dict[str, Any]:
-    """The parameter schema the UI's run form is built from (types and descriptions)."""
+    """The parameter schema the UI's run form is built from (types and descriptions), serialised
+    as ``prefect deploy`` does, so both register the same schema."""
     from prefect.utilities.callables import parameter_schema
 
     if flow == "hunt":
         from huntline.flow import hunt
 
-        return parameter_schema(hunt.fn).model_dump_for_openapi()
+        return parameter_schema(hunt.fn).model_dump(exclude_unset=True)
     from huntline.intel.flow import intel_watch
 
-    return parameter_schema(intel_watch.fn).model_dump_for_openapi()
+    return parameter_schema(intel_watch.fn).model_dump(exclude_unset=True)
 
 
 def _upsert(client: Any, spec: DeploymentSpec, root: Path, pool: str) -> None:
@@ -116,8 +117,7 @@ def _upsert(client: Any, spec: DeploymentSpec, root: Path, pool: str) -> None:
     client.delete_resource_owned_automations(f"prefect.deployment.{deployment_id}")
     for trigger in spec.triggers():
         event_trigger = DeploymentEventTrigger(
-            name=f"{spec.name}: intel from {trigger['match']['prefect.resource.id']}",
-            **{key: value for key, value in trigger.items() if key != "type"},
+            **{key: value for key, value in trigger.items() if key != "type"}
         )
         event_trigger.set_deployment_id(deployment_id)
         client.create_automation(event_trigger.as_automation())

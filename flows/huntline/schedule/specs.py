@@ -57,6 +57,7 @@ class DeploymentSpec(BaseModel):
         return [
             {
                 "type": "event",
+                "name": f"{self.name}: intel from {resource_id(feed)}",
                 "enabled": True,
                 "match": {"prefect.resource.id": resource_id(feed)},
                 "expect": [EVENT],

@@ -1,5 +1,7 @@
-"""``deployments/huntline.yaml`` is what ``huntline deploy`` would write for ``hunts/`` today,
-and ``huntline deploy --write-only`` writes it without a Prefect server."""
+"""``deployments/huntline.yaml`` and the root ``prefect.yaml`` are what ``huntline deploy`` would
+write for ``hunts/`` today, and ``huntline deploy --write-only`` writes them without a Prefect
+server. (That ``prefect deploy --all`` registers from ``prefect.yaml`` what ``huntline deploy``
+registers is tests/integration/test_prefect_project.py.)"""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from huntline.cli import main
+from huntline.cli.schedule import DEFAULT_POOL
+from huntline.schedule.project import PROJECT, render_project
 from huntline.schedule.specs import GENERATED, REGENERATE, load_specs, render_specs
 
 BOOK = """\
@@ -24,15 +28,18 @@ steps:
 """
 
 
-def test_the_committed_deployments_are_those_of_the_books(repo_root: Path) -> None:
-    expected = render_specs(load_specs(repo_root / "hunts", repo_root))
-    committed = (repo_root / GENERATED).read_text()
+@pytest.mark.parametrize("generated", [GENERATED, PROJECT], ids=str)
+def test_the_committed_deployments_are_those_of_the_books(repo_root: Path, generated: Path) -> None:
+    specs = load_specs(repo_root / "hunts", repo_root)
+    render = {GENERATED: render_specs, PROJECT: lambda s: render_project(s, DEFAULT_POOL)}
+    expected = render[generated](specs)
+    committed = (repo_root / generated).read_text()
     if committed != expected:
         diff = difflib.unified_diff(
             committed.splitlines(), expected.splitlines(), "committed", "from hunts/", lineterm=""
         )
         pytest.fail(
-            f"{GENERATED} is stale: it differs from what the hunt books generate. Regenerate "
+            f"{generated} is stale: it differs from what the hunt books generate. Regenerate "
             f"it with `{REGENERATE}` (no server needed) and commit it; `huntline deploy "
             "--dry-run` shows what would change on the server.\n" + "\n".join(list(diff)[:60])
         )
@@ -46,10 +53,17 @@ def test_write_only_needs_no_server(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
     assert main(["deploy", "--write-only"]) == 0
+    specs = load_specs(Path("hunts"), tmp_path)
     written = (tmp_path / GENERATED).read_text()
-    assert written == render_specs(load_specs(Path("hunts"), tmp_path))
+    assert written == render_specs(specs)
     assert "name: every-minute" in written and "cron: '* * * * *'" in written
-    assert f"written {GENERATED} (1 deployments); nothing registered" in capsys.readouterr().out
+    project = (tmp_path / PROJECT).read_text()
+    assert project == render_project(specs, DEFAULT_POOL)
+    assert "  schedules:\n  - cron: '* * * * *'\n    timezone: UTC\n    active: true\n" in project
+    assert (
+        f"written {GENERATED} and {PROJECT} (1 deployments); nothing registered"
+        in capsys.readouterr().out
+    )
 
 
 def test_write_only_and_dry_run_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
