@@ -26,7 +26,7 @@ from huntline.alert.alerts import (
     evidence_frame,
 )
 from huntline.alert.ledger_store import ledger_store
-from huntline.alert.rules import alert_groups, matching_rows
+from huntline.alert.rules import alert_groups, matching_rows, one_per_key
 from huntline.alert.section import SectionResult, run_section
 from huntline.book import HuntBook
 from huntline.book.steps.apply import apply_step as apply_step
@@ -67,6 +67,7 @@ def alert_step(
     assert book.alert is not None
     store = open_store(context.storage)
     groups = alert_groups(matching_rows(read_table(store, table), book.alert), book.alert)
+    groups = one_per_key(groups, str(book.id), book.alert)  # one key, one alert, in a run too
     evidence_key = context.key("alert", "evidence.parquet")
     info = RunInfo(
         flow_run_id=context.flow_run_id,

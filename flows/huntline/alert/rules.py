@@ -178,3 +178,32 @@ def _risk(alert: Alert, rows: pd.DataFrame) -> int | None:
     if values.empty:
         return None
     return round(min(100.0, max(0.0, float(values.max()) * rule.scale)))
+
+
+def one_per_key(groups: list[Group], hunt_id: str, alert: Alert) -> list[Group]:
+    """The groups with those that share a dedup key within this run folded into the first.
+
+    The ledger already made a key seen again in a *later* run one alert; two rows of the *same*
+    run with one key (the same process reported by two sources, say, with ``dedup:
+    [pid, command_line]``) were still two alerts, two notifications and an ``alert_count`` of
+    2. Now they are one alert whose evidence holds both rows (its ``count`` counts them), with
+    the highest severity and risk of the two.
+    """
+    from huntline.alert.dedup import dedup_key
+
+    folded: dict[str, Group] = {}
+    for group in groups:
+        key = dedup_key(hunt_id, alert, group.rows)
+        first = folded.get(key)
+        if first is None:
+            folded[key] = group
+            continue
+        risks = [r for r in (first.risk_score, group.risk_score) if r is not None]
+        folded[key] = Group(
+            values=first.values,
+            rows=pd.concat([first.rows, group.rows]),
+            severity=max(first.severity, group.severity, key=LEVELS.index),
+            risk_score=max(risks) if risks else None,
+            distinct=first.distinct,
+        )
+    return list(folded.values())

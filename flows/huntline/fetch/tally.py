@@ -53,6 +53,10 @@ _MEANINGS = {
     "bundle.observed-data without type": (
         "observations without 'type' were read as observed-data (they have 'objects')"
     ),
+    "process.same process": (
+        "process records of one process creation (Sysmon 1 and Security 4688) were merged into "
+        "one row (x_merged_ids)"
+    ),
     "observed-data.objects": (
         "items of an observation's 'objects' are not SCOs (no 'type') and were skipped"
     ),

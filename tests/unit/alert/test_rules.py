@@ -139,3 +139,26 @@ def test_summary_template(conns: pd.DataFrame) -> None:
     book = book_with("  group_by: host\n  summary: '{host}: {count} rows, first user {user}'\n")
     alerts = build_alerts(book, groups_of(book, conns), INFO)
     assert alerts[0].summary == "a: 4 rows, first user u1"
+
+
+def test_one_dedup_key_is_one_alert_within_a_run(conns: pd.DataFrame) -> None:
+    """Issue 23: rows of one run with one key were two alerts (and two notifications, and an
+    alert_count of 2); the ledger only collapsed them across runs."""
+    from huntline.alert.rules import one_per_key
+
+    book = book_with(
+        "  dedup: [host]\n  severity: {column: score, map: {'4': critical}, default: low}\n"
+    )
+    groups = groups_of(book, conns)
+    assert len(groups) == 6  # every row with score >= 1 is its own group
+    folded = one_per_key(groups, str(book.id), book.alert)
+    alerts = build_alerts(book, folded, INFO)
+    assert [(a.title, a.count, a.severity) for a in alerts] == [
+        ("a talked to 4 peers", 4, "low"),
+        ("b talked to 2 peers", 2, "critical"),
+    ]
+    assert len({a.alert_id for a in alerts}) == 2
+    assert list(folded[1].rows["id"]) == ["network-traffic--4", "network-traffic--5"]
+    # without dedup, the key is the entity id: every row stays its own alert
+    plain = book_with("")
+    assert len(one_per_key(groups_of(plain, conns), str(plain.id), plain.alert)) == 6

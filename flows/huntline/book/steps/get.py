@@ -8,7 +8,7 @@ when a step runs, not when a book loads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +21,8 @@ from huntline.book.steps.base import Link, Location, Report, ScalarSource, StepK
 from huntline.window import Window
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from huntline.fetch.tables.spool import EntitySpool
     from huntline.runtime import RunContext, StepOutput
     from huntline.storage import ObjectStore, TableRef
@@ -222,14 +224,26 @@ def _write_entities(store: ObjectStore, key: str, spool: EntitySpool, step: GetS
     entities that satisfy the pattern's comparisons on their own type. Each entity is one row;
     its ``x_datasource`` names every source that saw it (``edr,siem``).
     """
+    from huntline.fetch import tally
+    from huntline.fetch.tables.same_process import event_hosts, merge_same_processes
     from huntline.fetch.tables.select import entity_filter
     from huntline.tables import TableWriter
 
     wanted = entity_filter(step.where, step.entity)
-    with TableWriter(store, key) as writer:
+
+    def batches() -> Iterator[pa.Table]:
         for everything in spool.batches(step.entity):
-            batch = everything.filter(wanted.mask(everything)) if wanted.applies else everything
+            yield everything.filter(wanted.mask(everything)) if wanted.applies else everything
+
+    slices: Iterable[pa.Table] = batches()
+    merged: dict[str, int] = {}
+    if step.entity == "process":  # one process creation, one row (Sysmon 1 + Security 4688)
+        slices, merged = merge_same_processes(batches, lambda ids: event_hosts(spool, ids))
+    with TableWriter(store, key) as writer:
+        for batch in slices:
             writer.append(batch)
+        if merged.get("merged"):
+            tally.count("process.same process", merged["merged"])
         return writer.commit()
 
 
