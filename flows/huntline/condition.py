@@ -25,15 +25,18 @@ import io
 import keyword
 import operator
 import tokenize
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from huntline import networks
 from huntline.errors import HuntlineError
+from huntline.linear_regex import HINT as REGEX_HINT
+from huntline.linear_regex import RegexError, compile_linear, regex_problem
 
 
 class ConditionError(HuntlineError, ValueError):
@@ -49,9 +52,12 @@ def _lowered(series: pd.Series) -> pd.Series:
 
 
 def _search(series: pd.Series, pattern: str) -> pd.Series:
-    with warnings.catch_warnings():  # pandas warns about groups, which a search does not use
-        warnings.simplefilter("ignore", UserWarning)
-        return _text(series).str.contains(pattern, regex=True).fillna(False)
+    """RE2 (pyarrow), never pandas' ``str.contains``: that falls back to Python's backtracking
+    ``re`` for a regex RE2 refuses (see :mod:`huntline.linear_regex`)."""
+    compile_linear(pattern)  # checked at parse time; an error here names the regex all the same
+    values = pa.array(_text(series), type=pa.large_string(), from_pandas=True)
+    found = pc.match_substring_regex(values, pattern).fill_null(False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
 
 
 def _cidr(series: pd.Series, network: str) -> pd.Series:
@@ -99,6 +105,10 @@ INFIX = (
     "iendswith",
     "cidr",
 )
+#: How many arguments each function takes; a text test's second one is a text literal.
+ARITY = {name: 2 for name in (*INFIX, "path")} | {"exists": 1, "missing": 1, "lower": 1, "num": 1}
+#: The literal values a condition may hold (no bytes, complex numbers or ...).
+LITERALS = (str, int, float, bool, type(None))
 #: Shown with every condition that does not parse, so the fix is one look away.
 SYNTAX_HINT = (
     "a condition is comparisons (== != < <= > >= in, not in) joined by and/or/not; text tests "
@@ -252,6 +262,8 @@ def _column_name(node: ast.expr) -> str | None:
 
 def _check(node: ast.expr, columns: list[str]) -> None:
     column = _column_name(node)
+    if column == "":
+        raise ConditionError(f"{ast.unparse(node)}: a column name cannot be empty")
     if column is not None:
         if column in FUNCTIONS:
             raise ConditionError(
@@ -260,10 +272,13 @@ def _check(node: ast.expr, columns: list[str]) -> None:
         columns.append(column)
         return
     if isinstance(node, ast.Constant):
+        _check_literal(node)
         return
     if isinstance(node, ast.List | ast.Tuple):
         if not all(isinstance(item, ast.Constant) for item in node.elts):
             raise ConditionError("lists may hold only literal values")
+        for item in node.elts:
+            _check_literal(item)  # type: ignore[arg-type]
         return
     if isinstance(node, ast.BoolOp):
         for value in node.values:
@@ -276,6 +291,12 @@ def _check(node: ast.expr, columns: list[str]) -> None:
         for op in node.ops:
             if type(op) not in COMPARISONS and not isinstance(op, ast.In | ast.NotIn):
                 raise ConditionError(f"comparison {type(op).__name__} is not supported")
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, ast.In | ast.NotIn) and not isinstance(right, ast.List | ast.Tuple):
+                raise ConditionError(
+                    f"{ast.unparse(node)!r}: 'in' takes a list of values, e.g. "
+                    "name in ['cmd.exe', 'powershell.exe']"
+                )
         for part in (node.left, *node.comparators):
             _check(part, columns)
         return
@@ -285,10 +306,42 @@ def _check(node: ast.expr, columns: list[str]) -> None:
             raise ConditionError(f"unknown function {node.func.id!r} (known: {known}, col, field)")
         if node.keywords:
             raise ConditionError(f"{node.func.id}() takes no keyword arguments")
+        _check_arguments(node.func.id, node.args)
         for argument in node.args:
             _check(argument, columns)
         return
     raise ConditionError(f"{ast.unparse(node)!r} is not allowed in a condition", hint=SYNTAX_HINT)
+
+
+def _check_literal(node: ast.Constant) -> None:
+    if not isinstance(node.value, LITERALS):
+        raise ConditionError(
+            f"{ast.unparse(node)} is not a literal a condition can hold "
+            "(text, a number, True, False or None)"
+        )
+
+
+def _check_arguments(function: str, arguments: list[ast.expr]) -> None:
+    """The number of arguments, and a text literal (a valid RE2 regex for matches) second."""
+    wanted = ARITY[function]
+    if len(arguments) != wanted:
+        shown = f"{wanted} argument{'s' if wanted > 1 else ''}"
+        raise ConditionError(f"{function}() takes {shown}, got {len(arguments)}")
+    if function not in INFIX:
+        return
+    literal = arguments[1]
+    if not isinstance(literal, ast.Constant) or not isinstance(literal.value, str):
+        raise ConditionError(
+            f"{function}(): the second argument is a text literal, e.g. "
+            f"{function}(command_line, 'text'), not {ast.unparse(literal)}"
+        )
+    if function == "matches" and (problem := regex_problem(literal.value)):
+        raise ConditionError(f"matches(): {problem}", hint=REGEX_HINT)
+    if function == "cidr":
+        try:
+            networks.network(literal.value)
+        except ValueError as error:
+            raise ConditionError(f"cidr(): {error}") from None
 
 
 def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:
@@ -310,7 +363,7 @@ def evaluate(condition: Condition, table: pd.DataFrame) -> pd.Series:
         )
     try:
         result = _evaluate(condition.tree.body, table)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RegexError) as error:
         raise ConditionError(
             f"condition {condition.text!r} cannot be evaluated: {error}"
         ) from error

@@ -37,6 +37,7 @@ Exit codes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
@@ -58,6 +59,21 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("id", "type")
 
 EXIT_OK = 0
 EXIT_KILLED = 137
+
+# Docker's image reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest],
+# path components lower case, separated by '.', '_', '__' or dashes.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_HOST = rf"{_LABEL}(?:\.{_LABEL})*"
+_DOMAIN = rf"(?:{_HOST}|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+REFERENCE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?")
+MAX_REFERENCE = 512
+REFERENCE_HINT = (
+    "an image reference is [HOST[:PORT]/]NAME[:TAG][@DIGEST] with a lower-case NAME "
+    "(e.g. ghcr.io/acme/scoring:1.0), or docker://NAME for kestrel-analytics-NAME"
+)
 
 
 def data_file(index: int) -> str:
@@ -92,15 +108,35 @@ def image_for(reference: str) -> str:
     'kestrel-analytics-susp_scoring'
     >>> image_for("ghcr.io/acme/scoring:1.0")
     'ghcr.io/acme/scoring:1.0'
+
+    Raises:
+        AnalyticsError: the reference is empty or the image is not a valid Docker reference.
     """
+    image, problem = _image_and_problem(reference)
+    if problem:
+        raise AnalyticsError(problem, image=reference, hint=REFERENCE_HINT)
+    return image
+
+
+def reference_problem(reference: str) -> str | None:
+    """Why ``reference`` names no valid image (for ``validate``), or None."""
+    return _image_and_problem(reference)[1]
+
+
+def _image_and_problem(reference: str) -> tuple[str, str | None]:
     name = reference.removeprefix(DOCKER_SCHEME).strip()
     if not name:
-        raise AnalyticsError(
-            f"empty analytics reference {reference!r}", hint="use docker://NAME or an image"
-        )
-    if "/" in name or ":" in name:
-        return name
-    return name if name.startswith(IMAGE_PREFIX) else IMAGE_PREFIX + name
+        return name, f"empty analytics reference {reference!r}: use docker://NAME or an image"
+    if "/" not in name and ":" not in name and "@" not in name:
+        name = name if name.startswith(IMAGE_PREFIX) else IMAGE_PREFIX + name
+    # The engine puts the name in its API path (/images/NAME/json): only the grammar's
+    # characters may reach it, never '..' or '%'.
+    if len(name) > MAX_REFERENCE:
+        return name, f"an image reference longer than {MAX_REFERENCE} characters"
+    if not REFERENCE.fullmatch(name):
+        names = f" (it names {name!r})" if name != reference.strip() else ""
+        return name, f"{reference!r} is not a valid image reference{names}"
+    return name, None
 
 
 def analytics_name(image: str) -> str | None:

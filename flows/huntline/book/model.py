@@ -95,6 +95,16 @@ class Alert(Strict):
         default=20, ge=1, description="Messages per destination per run; the rest go in a digest"
     )
 
+    @field_validator("dedup")
+    @classmethod
+    def _check_dedup(cls, value: list[str]) -> list[str]:
+        if not value:  # only a value the book gives is checked: the default stays []
+            raise ValueError(
+                "an empty dedup list: leave dedup out (the key is then group_by, else the "
+                "entity id) or name its columns"
+            )
+        return value
+
     @field_validator("title", "summary")
     @classmethod
     def _check_template(cls, value: str | None) -> str | None:

@@ -9,6 +9,26 @@ from pydantic import Field, field_validator
 from huntline.book.fields import OneOrMore, Strict
 from huntline.window import parse_duration
 
+CRON_FIELDS = 5
+
+
+def _never_fires(cron: str) -> bool:
+    """Whether Prefect's scheduler finds no time for ``cron`` (``0 0 31 2 *``).
+
+    Asked of the croniter that Prefect vendors and schedules with, so the answer is the
+    server's; a valid schedule finds its next time within microseconds.
+    """
+    from datetime import UTC, datetime
+
+    from prefect._vendor.croniter.croniter import CroniterBadDateError, croniter
+
+    schedule = croniter(cron, datetime(2000, 1, 1, tzinfo=UTC))  # type: ignore[no-untyped-call]
+    try:
+        schedule.get_next(datetime)  # type: ignore[no-untyped-call]
+    except CroniterBadDateError:
+        return True
+    return False
+
 
 class Cron(Strict):
     """A cron expression and its time zone, checked as Prefect's server will check them: a
@@ -28,6 +48,14 @@ class Cron(Strict):
             CronSchedule(cron=value)
         except ValidationError as error:
             raise ValueError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        fields = value.split()
+        if not value.startswith("@") and len(fields) != CRON_FIELDS:  # croniter takes 6 or 7
+            raise ValueError(
+                f"cron {value!r} has {len(fields)} fields; a cron expression has 5: "
+                "minute hour day-of-month month day-of-week"
+            )
+        if _never_fires(value):
+            raise ValueError(f"cron {value!r} never fires: no date has that day and month")
         return value
 
     @field_validator("timezone")

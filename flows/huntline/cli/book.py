@@ -56,12 +56,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if found.problems:
                 count = f"{len(found.problems)} problem{'s' if len(found.problems) > 1 else ''}"
                 raise BookError(f"{path}: {count}", problems=found.problems, file=path)
-        except HuntlineError as error:
+            warnings = [*book_warnings(hunt.book), *found.warnings]
+        except HuntlineError as error:  # one file's failure never stops the next file's check
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)
         else:
             out.print(f"[green]✓[/] {escape(path)}")
-            for warning in [*book_warnings(hunt.book), *found.warnings]:
+            for warning in warnings:
                 out.print(f"  [yellow]warning:[/] {escape(warning)}")
     return 1 if failures else 0
 

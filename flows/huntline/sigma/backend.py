@@ -47,6 +47,7 @@ from sigma.types import (
     SigmaString,
 )
 
+from huntline.linear_regex import RegexError, compile_linear
 from huntline.sigma.fields import LOG_SOURCES, is_connector_field
 from huntline.sigma.pipeline import huntline_pipeline
 from huntline.sigma.values import (
@@ -195,11 +196,11 @@ class HuntlineBackend(Backend):
         assert isinstance(cond.value, SigmaRegularExpression)
         regex = regex_with_flags(cond.value)
         try:
-            re.compile(regex)
-        except re.error as error:
+            compile_linear(regex)  # huntline matches with RE2 (linear time), not Python's re
+        except RegexError as error:
             raise SigmaFeatureNotSupportedByBackendError(
-                f"field {cond.field}: regular expression {str(cond.value.regexp)!r} is invalid in "
-                f"Python's re: {error}"
+                f"field {cond.field}: regular expression {str(cond.value.regexp)!r} cannot run: "
+                f"{error}"
             ) from error
         pushed = self._pushed(column, state) and not column.endswith("path")
         stix = StixTest(column, regex) if pushed else None

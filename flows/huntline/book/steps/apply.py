@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, field_validator
 
-from huntline.analytics.contract import param_value
-from huntline.analytics.runner import runner_for, scheme_problem
+from huntline.analytics.contract import REFERENCE_HINT, param_value, reference_problem
+from huntline.analytics.runner import DockerRunner, runner_for, scheme_of, scheme_problem
 from huntline.book.fields import VARIABLE_NAME, OneOrMore
 from huntline.book.steps.base import Link, Report, StepKind, StepModel
 from huntline.window import Window, parse_duration
@@ -46,6 +46,9 @@ class ApplyStep(StepModel):
     @classmethod
     def _known_runner(cls, value: str) -> str:
         problem = scheme_problem(value)
+        if problem is None and scheme_of(value) == DockerRunner.scheme:
+            problem = reference_problem(value)
+            problem = f"{problem}; {REFERENCE_HINT}" if problem else None
         if problem:
             raise ValueError(problem)
         return value
@@ -53,7 +56,8 @@ class ApplyStep(StepModel):
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: str) -> str:
-        parse_duration(value)
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"a timeout must be longer than 0s, got {value!r}")
         return value
 
     @property

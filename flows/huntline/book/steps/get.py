@@ -16,6 +16,7 @@ from stix2patterns.validator import run_validator
 
 from huntline.book.fields import VARIABLE_NAME, OneOrMore, WindowSpec
 from huntline.book.observables import every_entity_pattern, pattern_type_problems, unknown_type
+from huntline.book.pattern_checks import pattern_problems
 from huntline.book.quoting import quoting_hint
 from huntline.book.steps.base import Link, Location, Report, ScalarSource, StepKind, StepModel
 from huntline.window import Window
@@ -118,7 +119,7 @@ def _checks(step: GetStep, source: ScalarSource) -> list[tuple[Location, str]]:
             )
         )
     if not failures:
-        found = pattern_type_problems(step.entity, pattern)
+        found = pattern_type_problems(step.entity, pattern) + pattern_problems(pattern)
         problems.extend((where, problem) for problem in found)
     return problems
 

@@ -42,6 +42,9 @@ from huntline.fetch import tally
 from huntline.fetch.base import DEFAULT_PAGE_SIZE, ObservedData, Window, page_size_or
 from huntline.fetch.heap import collector_paused
 from huntline.fetch.sources.pattern import binds_one_observation
+from huntline.fetch.stix import linear_match
+
+linear_match.install()  # MATCHES in linear time, here and in stix-shifter's stix_bundle
 
 #: Observations parsed and matched at a time when streaming a bundle.
 STREAM_CHUNK = 1000
