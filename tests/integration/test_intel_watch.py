@@ -196,3 +196,25 @@ def test_intel_pull_command(huntline: Any, tmp_path: Path) -> None:
         1,
         "error: unknown intel feed 'nope'\n  hint: the feeds are: sample\n",
     )
+
+
+def test_an_unreachable_feed_fails_cleanly_without_a_traceback(
+    huntline: Any, tmp_path: Path, unused_port: int
+) -> None:
+    """Issue 23, item 11: an unreachable feed printed a 34-line traceback before the clean
+    error."""
+    feeds = tmp_path / "intel.yaml"
+    url = f"http://127.0.0.1:{unused_port}/indicators.json"
+    feeds.write_text(f"feeds:\n  partner:\n    kind: stix\n    url: {url}\n")
+    result = huntline(
+        "intel", "pull", "--feeds-file", str(feeds), "--storage", str(tmp_path / "store")
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: 1 of 1 intel feed(s) failed; the others were pulled: partner: " in (
+        result.stderr
+    )
+    assert f"127.0.0.1:{unused_port}" in result.stderr.split("error:", 1)[1]
+    assert "hint: a failed feed keeps its last good snapshot; fix it and pull again" in (
+        result.stderr
+    )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
+from huntline.book.cron_fields import cron_problem
 from huntline.book.fields import OneOrMore, Strict
 from huntline.window import parse_duration
 
@@ -69,6 +70,24 @@ class Cron(Strict):
             raise ValueError(
                 f"unknown time zone {value!r}: use an IANA name such as UTC or Europe/Paris"
             ) from None
+        return value
+
+    @field_validator("cron", mode="before")
+    @classmethod
+    def _name_the_wrong_field(cls, value: Any) -> Any:
+        """Runs before ``_check_cron``: a cron Prefect refuses gets the field at fault and why
+        (:mod:`huntline.book.cron_fields`) instead of only "Invalid cron string"."""
+        from prefect.client.schemas.schedules import CronSchedule
+        from pydantic import ValidationError
+
+        if not isinstance(value, str):
+            return value
+        try:
+            CronSchedule(cron=value)
+        except ValidationError:
+            problem = cron_problem(value)
+            if problem:
+                raise ValueError(problem) from None
         return value
 
 

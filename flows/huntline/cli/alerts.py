@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 
 from huntline.cli.console import add_json_option, add_storage_option, out
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _hunts(args: argparse.Namespace, store: Any) -> list[str]:
@@ -88,8 +91,29 @@ def cmd_alerts_show(args: argparse.Namespace) -> int:
     for line in lines:
         out.print(line, markup=False)
     out.print(f"\nEvidence ({len(evidence)} rows)", markup=False)
-    out.print(evidence.to_string(index=False, max_colwidth=60), markup=False)
+    for line in vertical_records(evidence):
+        out.print(line, markup=False)
     return 0
+
+
+def vertical_records(frame: pd.DataFrame) -> list[str]:
+    """Each row as a record, one ``column: value`` line per column that has a value (the rest
+    counted): a Windows process row has dozens of columns and a long command line, which as a
+    table row was one line about 2,000 characters wide."""
+    from huntline.alert.templates import is_missing
+
+    lines: list[str] = []
+    width = max((len(str(column)) for column in frame.columns), default=0)
+    for number, (_, row) in enumerate(frame.iterrows(), start=1):
+        lines.append(f"-- row {number} of {len(frame)} --")
+        empty = 0
+        for column, value in row.items():
+            if is_missing(value):
+                empty += 1
+                continue
+            lines.append(f"  {str(column).ljust(width)}  {value}")
+        lines += [f"  ({empty} empty column(s) not shown)"] if empty else []
+    return lines
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from huntline.cli.console import (
     flow_result,
     out,
     print_error,
+    quiet_expected_errors,
     timestamp,
 )
 from huntline.errors import BookError, HuntlineError
@@ -86,16 +86,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-class _QuietExpectedErrors(logging.Filter):
-    """Drop the traceback from Prefect's log of an expected failure: the message says it all."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], HuntlineError):
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from huntline.compile import prepare_hunt
     from huntline.server import ensure_server
@@ -105,12 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     from huntline.flow import hunt
 
-    quiet = _QuietExpectedErrors()
-    for name in ["prefect", *logging.root.manager.loggerDict]:
-        if name.startswith("prefect"):
-            for handler in logging.getLogger(name).handlers:
-                handler.addFilter(quiet)
-
+    quiet_expected_errors()
     state = hunt(
         book=args.book,
         start=args.start,

@@ -5,6 +5,7 @@ book paths), so each reads and is explained the same everywhere."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,27 @@ def error_record(error: BaseException, *, log: str | None = None) -> dict[str, A
     if isinstance(error, BookError):
         record["problems"] = error.problems
     return {"error": record}
+
+
+class _QuietExpectedErrors(logging.Filter):
+    """Drop the traceback from Prefect's log of an expected failure: the message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HuntlineError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_expected_errors() -> None:
+    """Keep Prefect from printing a traceback for a huntline error (an unreachable feed or
+    data source) before the CLI prints its clean message; call it once Prefect is imported,
+    before a flow runs in this process. Unexpected errors keep their tracebacks."""
+    quiet = _QuietExpectedErrors()
+    for name in ["prefect", *logging.root.manager.loggerDict]:
+        if name.startswith("prefect"):
+            for handler in logging.getLogger(name).handlers:
+                handler.addFilter(quiet)
 
 
 def timestamp(text: str) -> datetime:

@@ -8,7 +8,14 @@ from typing import Any
 
 from rich.table import Table
 
-from huntline.cli.console import add_json_option, add_storage_option, err, flow_result, out
+from huntline.cli.console import (
+    add_json_option,
+    add_storage_option,
+    err,
+    flow_result,
+    out,
+    quiet_expected_errors,
+)
 
 
 def cmd_intel_pull(args: argparse.Namespace) -> int:
@@ -19,6 +26,8 @@ def cmd_intel_pull(args: argparse.Namespace) -> int:
     select_feeds(load_feeds(args.feeds_file), args.feed)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
     from huntline.intel.flow import intel_watch
+
+    quiet_expected_errors()
 
     state = intel_watch(
         feeds_file=args.feeds_file, feeds=args.feed, storage=args.storage, return_state=True

@@ -10,7 +10,14 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from huntline.cli.console import add_json_option, add_storage_option, err, out, timestamp
+from huntline.cli.console import (
+    add_json_option,
+    add_storage_option,
+    err,
+    out,
+    quiet_expected_errors,
+    timestamp,
+)
 
 DEFAULT_POOL = "huntline"
 
@@ -102,6 +109,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     )
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     from huntline.flow import hunt
+
+    quiet_expected_errors()
 
     def run_window(window: Window) -> bool:
         state = hunt(
