@@ -74,7 +74,7 @@ def measure(args: argparse.Namespace, tmp: Path, size: int) -> dict[str, Any]:
 
     from huntline.analytics.docker_runner import run_container
     from huntline.book.model import ApplyStep
-    from huntline.run import RunContext, apply_step
+    from huntline.steps.finish import RunContext, apply_step
     from huntline.storage import open_store
     from huntline.tables import write_table
 

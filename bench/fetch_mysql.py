@@ -6,7 +6,7 @@
     python bench/fetch_mysql.py --rows 200000
 
 A private MariaDB (Debian's ``mariadb-server``, as the integration tests start it) is loaded
-with ``--rows`` generated rows in the schema the connector maps. Then ``run.fetch_step`` runs
+with ``--rows`` generated rows in the schema the connector maps. Then ``finish.fetch_step`` runs
 one ``get`` over all of them into a local file store, as a hunt does: the query, paging,
 stix-shifter's results translation, flattening into the spool, the stored parquet. It runs once
 per ``--page-sizes``, each in its own subprocess (peak RSS is that subprocess's).
@@ -52,7 +52,7 @@ def rows(count: int) -> list[dict[str, Any]]:
 def run_get(count: int, page_size: int) -> dict[str, Any]:
     """In the subprocess: one ``get`` of every row (the profile comes from the environment)."""
     from huntline.book.model import GetStep
-    from huntline.run import RunContext, fetch_step
+    from huntline.steps.finish import RunContext, fetch_step
 
     step = GetStep.model_validate(
         {

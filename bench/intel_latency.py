@@ -41,8 +41,8 @@ def main() -> None:
     os.environ["HUNTLINE_STORAGE"] = str(work / "store")
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
-    from huntline.server import start_local_server
-    from huntline.worker import start_worker, stop_worker
+    from huntline.prefect.server import start_local_server
+    from huntline.prefect.worker import start_worker, stop_worker
 
     server = start_local_server(work / "prefect")
     os.environ["PREFECT_API_URL"] = server.api_url

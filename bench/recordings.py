@@ -6,12 +6,12 @@
         --recordings ../shared/data/otrf/cmd_sam_copy_esentutl.stix.json.gz
 
 Each recording (``*.stix.json.gz``, a STIX 2.0 bundle converted from the raw Windows events with
-firepit's woodchipper, see ``../shared/data/SOURCES.md``) is unpacked once into a temporary
-file, and each book runs over it through the run's plain step functions (the ones the Prefect
-flow wraps one-to-one, :mod:`huntline.run`): every ``get`` reads the recording instead of its
-own source, over the recording's whole time span, ``apply`` steps run their analytics
-(``--python`` runs ``docker://NAME`` as ``python://NAME``), gates are evaluated, then the
-alert step in dry-run mode. A cell says how many alerts the book raised (``2 alerts``), that its
+firepit's woodchipper, see ``../shared/data/SOURCES.md``) is unpacked once into a temporary file,
+and each book runs over it through the run's plain step functions (the ones the Prefect flow wraps
+one-to-one, :mod:`huntline.steps.finish`): every ``get`` reads the recording instead of its own
+source, over the recording's whole time span, ``apply`` steps run their analytics (``--python`` runs
+``docker://NAME`` as ``python://NAME``), gates are evaluated, then the alert step in dry-run mode. A
+cell says how many alerts the book raised (``2 alerts``), that its
 gate failed (``gated: 3 would-be alerts``), or the error, shortened. This is the table of the
 README's "Shipped books"; the issue 23 done-when is "no cell is an error".
 
@@ -89,11 +89,11 @@ def run_cell(
     book: Path, bundle: Path, window: tuple[datetime, datetime], work: Path, python: bool
 ) -> Cell:
     """Run ``book`` over ``bundle`` in ``window`` with the run's plain step functions."""
-    from huntline import run
-    from huntline.booktest.runner import in_process
+    from huntline.booktest.cases import in_process
     from huntline.compile import prepare_hunt
     from huntline.errors import HuntlineError
-    from huntline.runtime import RunContext, StepOutput
+    from huntline.steps import finish
+    from huntline.steps.context import RunContext, StepOutput
 
     cell = Cell(book=book.name, recording=bundle.name.removesuffix(".json"))
     started = time.perf_counter()
@@ -125,7 +125,7 @@ def run_cell(
         if book_model.alert is not None:
             last = {var: ref for out in outputs.values() for var, ref in out.tables.items()}
             get_window = next(iter(hunt.windows.values()))
-            alerts = run.alert_step(
+            alerts = finish.alert_step(
                 context, book_model, last[book_model.alert.on], window[1], get_window
             )
             cell.alerts = len(alerts.alerts)

@@ -1,11 +1,11 @@
 """Scheduling load: N cron deployments on one Prefect server, and how late their runs start.
 
-Per backend (SQLite, PostgreSQL), starts its own Prefect server (``huntline.server``, a fresh
-PREFECT_HOME; for PostgreSQL first its own ``initdb``'d postgres on a free 127.0.0.1 port, run
+Per backend (SQLite, PostgreSQL), starts its own Prefect server (``huntline.prefect.server``, a
+fresh PREFECT_HOME; for PostgreSQL first its own ``initdb``'d postgres on a free 127.0.0.1 port, run
 as the ``postgres`` user when we are root), registers N deployments of the do-nothing flow
 ``bench/schedule_noop.py`` with cron ``*/5 * * * *`` through Prefect's client, starts one
-``process`` worker (``huntline.worker``: polls every second, prefetch 5 s, ``--limit``), then
-watches K cron ticks and a grace period after the last one. For every run due in those ticks it
+``process`` worker (``huntline.prefect.worker``: polls every second, prefetch 5 s, ``--limit``),
+then watches K cron ticks and a grace period after the last one. For every run due in those ticks it
 reads the state history and reports, relative to the run's expected start time:
 
 - slip: the run's ``start_time`` (Running) minus its expected start (the goal: p95 < 5 s);
@@ -113,8 +113,8 @@ def main() -> None:
 
 
 def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
-    from huntline.server import start_local_server
-    from huntline.worker import start_worker
+    from huntline.prefect.server import start_local_server
+    from huntline.prefect.worker import start_worker
 
     cron = f"*/{args.every} * * * *"
     load_before = os.getloadavg()

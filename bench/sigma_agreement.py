@@ -39,7 +39,7 @@ import pandas as pd
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 
-from huntline.condition import evaluate, parse_condition
+from huntline.expressions import evaluate, parse_condition
 from huntline.fetch import flatten_all
 from huntline.fetch.sources.bundle import read_observed_data
 from huntline.sigma.convert import RuleResult, convert_paths

@@ -2,7 +2,7 @@
 rows (the OTRF recordings' Sysmon event-1 processes, repeated), against pySigma's SQLite backend
 over the same rows in the same run.
 
-huntline evaluates every rule's condition with ``huntline.condition.evaluate`` over one table,
+huntline evaluates every rule's condition with ``huntline.expressions.evaluate`` over one table,
 rule after rule (no shared lower-casing or multi-pattern matching yet); the SQLite backend runs
 each rule's query over an in-memory table. Both are timed per rule set, so a small sample of
 rules gives the rate.
@@ -27,7 +27,7 @@ from sigma_agreement import (
     reference_matches,
 )
 
-from huntline.condition import evaluate, parse_condition
+from huntline.expressions import evaluate, parse_condition
 
 
 def main() -> int:

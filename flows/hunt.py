@@ -4,6 +4,6 @@ points here).
 A worker loads this file by path, so it only re-exports the generic flow.
 """
 
-from huntline.flow import hunt
+from huntline.prefect.hunt_flow import hunt
 
 __all__ = ["hunt"]

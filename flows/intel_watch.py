@@ -3,6 +3,6 @@
 A worker loads this file by path, so it only re-exports the flow.
 """
 
-from huntline.intel.flow import intel_watch
+from huntline.prefect.intel_flow import intel_watch
 
 __all__ = ["intel_watch"]

@@ -151,7 +151,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
     """A real Prefect server (``prefect server start`` on SQLite) for the whole session."""
     import signal
 
-    from huntline.server import start_local_server
+    from huntline.prefect.server import start_local_server
 
     server = start_local_server(tmp_path_factory.mktemp("prefect-home"))
     try:

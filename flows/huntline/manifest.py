@@ -1,12 +1,11 @@
 """The run manifest: what one run read, ran and wrote, as a typed and versioned record.
 
-Every run leaves ``<hunt-id>/<run-date>/<flow-run-id>/manifest.json`` (completed or failed):
-the book and its sha256, each step's :class:`~huntline.runtime.StepOutput` (tables with hashes,
-images and their ids, queries, warnings, a gate's result), the time windows, the alerts and
-their delivery, and library versions. It holds no data source settings, so no secret can leak
-through it. ``huntline runs`` and anything replaying a run read it back through
-:func:`parse_manifest`, which names the manifest and the field at fault, and tells an old or
-newer manifest from a damaged one.
+Every run leaves ``<hunt-id>/<run-date>/<flow-run-id>/manifest.json`` (completed or failed): the
+book and its sha256, each step's :class:`~huntline.steps.context.StepOutput` (tables with hashes,
+images and their ids, queries, warnings, a gate's result), the time windows, the alerts and their
+delivery, and library versions. It holds no data source settings, so no secret can leak through it.
+``huntline runs`` and anything replaying a run read it back through :func:`parse_manifest`, which
+names the manifest and the field at fault, and tells an old or newer manifest from a damaged one.
 
 The JSON stays what it was before the manifest was typed (times are ISO 8601 with ``+00:00``),
 plus ``manifest_version``: raise :data:`MANIFEST_VERSION` whenever a field changes meaning or
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
 
 from huntline.alert.section import SectionResult
 from huntline.errors import StorageError
-from huntline.runtime import StepOutput
+from huntline.steps.context import StepOutput
 from huntline.storage import TableRef
 
 MANIFEST_VERSION: Literal[1] = 1

@@ -363,7 +363,7 @@ def worker(
 ) -> Iterator[Path]:
     """A process worker on the ``huntline`` pool, running flows in the module's ``project`` with
     the same store as ``cli``; stopped (with its flow runs) after the test."""
-    from huntline.worker import start_worker, stop_worker
+    from huntline.prefect.worker import start_worker, stop_worker
 
     monkeypatch.setenv("HUNTLINE_STORAGE", str(tmp_path / "store"))
     home = tmp_path / "worker"

@@ -17,7 +17,7 @@ import pytest
 from receivers import smtp_receiver, webhook_receiver
 
 from huntline.alert.ledger_store import ledger_store
-from huntline.alert.prefect_limit import limit_name
+from huntline.prefect.ledger_limit import limit_name
 from huntline.storage import open_store
 
 pytestmark = [pytest.mark.server]

@@ -20,7 +20,7 @@ import pytest
 from huntline.book import ApplyStep
 from huntline.book.steps.apply import apply_step
 from huntline.errors import AnalyticsError
-from huntline.runtime import RunContext
+from huntline.steps.context import RunContext
 from huntline.storage import open_store
 from huntline.tables import write_table
 

@@ -111,7 +111,7 @@ def test_watch_flow_pulls_every_feed_and_emits_events(
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from huntline.intel.flow import intel_watch
+    from huntline.prefect.intel_flow import intel_watch
 
     state, url = taxii
     state.objects = [indicator("[domain-name:value = 'c2.example.net']")]

@@ -22,7 +22,7 @@ BOOK = "hunts/intel_retro_processes.yaml"
 def test_retro_hunt_alerts_name_the_indicator_and_feed(
     prefect_server: Any, repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from huntline.flow import hunt
+    from huntline.prefect.hunt_flow import hunt
 
     monkeypatch.chdir(repo_root)
     monkeypatch.setattr("huntline.intel.template.CHUNK", 1)  # two values: two queries
@@ -47,7 +47,7 @@ def test_retro_hunt_alerts_name_the_indicator_and_feed(
 def test_a_run_with_a_given_window_records_coverage(
     prefect_server: Any, repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from huntline.flow import hunt
+    from huntline.prefect.hunt_flow import hunt
 
     monkeypatch.chdir(repo_root)
     storage = str(tmp_path / "store")
@@ -84,7 +84,7 @@ def test_a_scheduled_run_after_an_outage_catches_up_the_gap(
     and huntline coverage then shows none."""
     from datetime import timedelta
 
-    from huntline.flow import hunt
+    from huntline.prefect.hunt_flow import hunt
     from huntline.schedule.coverage import record_coverage
     from huntline.window import Window
 

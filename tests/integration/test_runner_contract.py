@@ -16,7 +16,7 @@ import pytest
 
 from huntline.analytics.docker_runner import ContainerLimits
 from huntline.analytics.merge import merge_output_file
-from huntline.analytics.runner import RUNNERS, runner_for, scheme_of
+from huntline.analytics.runners import RUNNERS, runner_for, scheme_of
 from huntline.errors import AnalyticsError
 
 FILES = Path(__file__).resolve().parents[1] / "files"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from huntline import server as server_module
 from huntline.errors import ServerError
-from huntline.server import healthy, start_local_server
+from huntline.prefect import server as server_module
+from huntline.prefect.server import healthy, start_local_server
 
 pytestmark = pytest.mark.server
 

@@ -11,7 +11,7 @@ import pytest
 from huntline import cli
 from huntline.alert import AlertRecord
 from huntline.cli.book import _print_summary
-from huntline.flow import RunSummary
+from huntline.prefect.hunt_flow import RunSummary
 from huntline.storage import TableRef
 
 BOOK = """

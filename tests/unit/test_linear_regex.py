@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from stix2matcher import matcher
 
-from huntline.condition import evaluate, parse_condition
 from huntline.errors import DataSourceError
+from huntline.expressions import evaluate, parse_condition
 from huntline.fetch.sources.bundle import match_all
 from huntline.fetch.stix import linear_match
 from huntline.linear_regex import RegexError, compile_linear

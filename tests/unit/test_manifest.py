@@ -9,7 +9,7 @@ import pytest
 
 from huntline.errors import StorageError
 from huntline.manifest import BookInfo, HuntInfo, RunManifest, WindowInfo, parse_manifest
-from huntline.runtime import StepOutput
+from huntline.steps.context import StepOutput
 from huntline.storage import TableRef
 
 URI = "file:///s/h/2024-06-04/r/manifest.json"

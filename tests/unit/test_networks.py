@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from huntline import networks
-from huntline.condition import evaluate, parse_condition
+from huntline.expressions import evaluate, parse_condition
 from huntline.fetch.sources.bundle import match_all
 from huntline.fetch.tables.select import entity_filter
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from huntline.book import GetStep, parse_book
-from huntline.condition import evaluate, parse_condition
 from huntline.errors import BookError
-from huntline.run import RunContext, fetch_step
+from huntline.expressions import evaluate, parse_condition
+from huntline.steps.finish import RunContext, fetch_step
 from huntline.storage import open_store
 from huntline.tables import read_table
 from huntline.window import Window

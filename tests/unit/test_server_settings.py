@@ -13,7 +13,7 @@ def test_prefect_imported_before_uses_the_found_server(
     from prefect.context import refresh_global_settings_context
     from prefect.settings import get_current_settings
 
-    from huntline import server
+    from huntline.prefect import server
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("HUNTLINE_STATE_DIR", str(tmp_path))

@@ -23,8 +23,8 @@ from huntline.alert.rules import Group
 from huntline.alert.templates import clean, render_title
 from huntline.book.model import HuntBook
 from huntline.book.template import template_fields
-from huntline.condition import parse_condition
 from huntline.errors import AlertError
+from huntline.expressions import parse_condition
 
 KEY_COLUMNS = ("id", "type")
 REASONS = re.compile(r"^x_.*reasons.*$")

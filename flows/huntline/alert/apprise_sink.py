@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from huntline.alert.sink import Notification
+from huntline.alert.sink_protocol import Notification
 from huntline.errors import AlertError
 
 _TYPES = {"critical": "failure", "high": "failure", "medium": "warning"}

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from huntline.alert.alerts import AlertRecord
 from huntline.alert.destinations import Destination, destination_url
-from huntline.alert.sink import Notification, digest_body, message_body
-from huntline.alert.sinks import sink_for
+from huntline.alert.sink_protocol import Notification, digest_body, message_body
+from huntline.alert.sink_registry import sink_for
 from huntline.book.model import LEVELS
 from huntline.errors import AlertError
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from huntline.alert.sinks import redact
+from huntline.alert.sink_registry import redact
 from huntline.errors import AlertError
 from huntline.fetch.sources.secrets import SECRET_SCHEME, load_prefect_secret
 
@@ -73,7 +73,7 @@ def load_destinations(path: Path | None = None) -> dict[str, str]:
 
 def spec_problem(spec: str, named: dict[str, str], path: Path) -> str | None:
     """Why a ``notify:`` entry cannot be used, or None: checked when a book is validated."""
-    from huntline.alert.sinks import url_problem
+    from huntline.alert.sink_registry import url_problem
 
     if "://" not in spec:
         if spec in named:

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import orjson
 
-from huntline.alert.sink import Notification
+from huntline.alert.sink_protocol import Notification
 from huntline.errors import AlertError
 
 

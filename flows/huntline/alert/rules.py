@@ -20,8 +20,8 @@ import pandas as pd
 
 from huntline.alert.templates import clean, is_missing
 from huntline.book.model import LEVELS, Alert, RiskFrom, SeverityFrom
-from huntline.condition import ConditionError, evaluate, parse_condition
 from huntline.errors import AlertError
+from huntline.expressions import ConditionError, evaluate, parse_condition
 
 
 @dataclass(frozen=True)

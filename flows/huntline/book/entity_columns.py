@@ -19,7 +19,7 @@ from huntline.book.sco_properties import column_problem
 from huntline.book.steps.base import Location
 from huntline.book.steps.expect import ExpectStep
 from huntline.book.steps.get import GetStep
-from huntline.condition import ConditionError, parse_condition
+from huntline.expressions import ConditionError, parse_condition
 
 #: What a title or summary may read besides columns (a grouped alert's row count).
 TEMPLATE_EXTRAS = frozenset({"count"})

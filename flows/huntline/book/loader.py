@@ -23,8 +23,8 @@ from huntline.book.model import Alert, HuntBook
 from huntline.book.steps import KEYWORDS, STEP_KINDS, kind_of
 from huntline.book.steps.base import Location
 from huntline.book.variables import data_flow
-from huntline.condition import ConditionError, parse_condition
 from huntline.errors import BookError
+from huntline.expressions import ConditionError, parse_condition
 
 # Builds scalars (str, int, float, bool, null, timestamps) by the YAML 1.1 safe rules.
 _SCALARS = yaml.SafeLoader("")
@@ -193,7 +193,9 @@ def _semantic_problems(book: HuntBook, file: str, lines: _Lines) -> list[str]:
             parse_condition(book.alert.when)
         except ConditionError as error:
             report(("alert", "when"), str(error))
-        from huntline.alert.checks import notify_problems  # late: the alert stage reads books
+        from huntline.alert.notify_checks import (
+            notify_problems,  # late: the alert stage reads books
+        )
 
         for entry, message in notify_problems(book.alert):
             report(("alert", "notify", *([] if entry is None else [entry])), message)

@@ -2,5 +2,5 @@
 
 :mod:`~huntline.booktest.spec` is the ``BOOK.tests.yaml`` format, :mod:`~huntline.booktest.sample`
 turns sample data into the STIX bundles a case's ``get`` steps read, and
-:mod:`~huntline.booktest.runner` runs each case and compares.
+:mod:`~huntline.booktest.cases` runs each case and compares.
 """

@@ -27,7 +27,7 @@ needs; and a book's tests can be added without touching the book. Its shape::
         data: {procs: {bundle: data/sample.json}}
         expect: {alerts: 1}
 
-Conditions are the alert condition language (:mod:`huntline.condition`) over the alerts:
+Conditions are the alert condition language (:mod:`huntline.expressions`) over the alerts:
 ``title``, ``severity``, ``entity_id``, ``entity_type``, ``tags`` and each alert's fields.
 Paths are relative to the tests file.
 """
@@ -41,8 +41,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from huntline.condition import ConditionError, parse_condition
 from huntline.errors import BookError
+from huntline.expressions import ConditionError, parse_condition
 
 TESTS_SUFFIX = ".tests.yaml"
 DEFAULT_TIME = datetime(2024, 6, 3, 12, tzinfo=UTC)

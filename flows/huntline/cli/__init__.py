@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _crash() -> Path:
     """Write the traceback of the error being handled to a log file, say so on stderr, and
     return the file."""
-    from huntline.server import state_dir
+    from huntline.prefect.server import state_dir
 
     logs = state_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from huntline.cli.console import add_book_paths, err
 def cmd_attack_layer(args: argparse.Namespace) -> int:
     from huntline.attack import attack_layer
     from huntline.book import load_book
-    from huntline.booktest.runner import book_paths
+    from huntline.booktest.cases import book_paths
 
     paths = book_paths([Path(path) for path in args.paths])
     if not paths:

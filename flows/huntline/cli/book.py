@@ -23,13 +23,13 @@ from huntline.cli.console import (
 from huntline.errors import BookError, HuntlineError
 
 if TYPE_CHECKING:
-    from huntline.flow import RunSummary
+    from huntline.prefect.hunt_flow import RunSummary
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from huntline.analytics.checks import book_warnings
+    from huntline.analytics.image_warnings import book_warnings
     from huntline.analytics.known_images import KnownImages
     from huntline.booktest.spec import TESTS_SUFFIX, load_tests
     from huntline.cli.host_checks import host_findings, prefect_secret_blocks
@@ -88,12 +88,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from huntline.compile import prepare_hunt
-    from huntline.server import ensure_server
+    from huntline.prefect.server import ensure_server
 
     # Fail on a broken book before any server or flow run is involved.
     prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
-    from huntline.flow import hunt
+    from huntline.prefect.hunt_flow import hunt
 
     quiet_expected_errors()
     state = hunt(

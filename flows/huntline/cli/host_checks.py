@@ -99,7 +99,7 @@ def _docker(reference: str) -> bool:
 def prefect_secret_blocks() -> SecretBlocks | None:
     """A check of Secret blocks on the Prefect server that answers (``PREFECT_API_URL``, or
     huntline's running local server), or None when none does. Nothing is started."""
-    from huntline.server import healthy, running_local_server, state_dir
+    from huntline.prefect.server import healthy, running_local_server, state_dir
 
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:

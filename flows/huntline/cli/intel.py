@@ -20,12 +20,12 @@ from huntline.cli.console import (
 
 def cmd_intel_pull(args: argparse.Namespace) -> int:
     from huntline.intel import load_feeds, select_feeds
-    from huntline.server import ensure_server
+    from huntline.prefect.server import ensure_server
 
     # A broken feeds file or an unknown feed fails before any server is involved.
     select_feeds(load_feeds(args.feeds_file), args.feed)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
-    from huntline.intel.flow import intel_watch
+    from huntline.prefect.intel_flow import intel_watch
 
     quiet_expected_errors()
 

@@ -13,11 +13,11 @@ from huntline.cli.console import add_json_option, add_storage_option, out
 
 if TYPE_CHECKING:
     from huntline.manifest import RunManifest
-    from huntline.runs import RunRecord
+    from huntline.run_history import RunRecord
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
-    from huntline.runs import list_runs
+    from huntline.run_history import list_runs
     from huntline.storage import open_store
 
     hunt_id = None
@@ -49,7 +49,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_show(args: argparse.Namespace) -> int:
-    from huntline.runs import artifacts, find_run, record_of
+    from huntline.run_history import artifacts, find_run, record_of
     from huntline.storage import open_store
 
     store = open_store(args.storage)

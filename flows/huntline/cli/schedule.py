@@ -25,11 +25,11 @@ DEFAULT_POOL = "huntline"
 def cmd_deploy(args: argparse.Namespace) -> int:
     from prefect.client.orchestration import get_client
 
-    from huntline.schedule.deploy import apply_changes, plan_changes
+    from huntline.prefect.deploy import apply_changes, plan_changes
+    from huntline.prefect.server import ensure_server
     from huntline.schedule.preflight import source_warnings
     from huntline.schedule.project import PROJECT, render_project, write_project
     from huntline.schedule.specs import GENERATED, load_specs, render_specs, write_specs
-    from huntline.server import ensure_server
 
     root = Path.cwd()
     specs = load_specs(Path(args.hunts), root)  # a broken book fails before any server
@@ -100,15 +100,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
+    from huntline.prefect.server import ensure_server
     from huntline.schedule.backfill import BackfillResult, plan_range, run_planned
-    from huntline.server import ensure_server
     from huntline.window import Window
 
     planned = plan_range(  # a bad range or book fails here, before any server starts
         args.book, args.start, args.stop, concurrency=args.concurrency, storage=args.storage
     )
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
-    from huntline.flow import hunt
+    from huntline.prefect.hunt_flow import hunt
 
     quiet_expected_errors()
 

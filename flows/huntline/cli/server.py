@@ -11,8 +11,13 @@ from huntline.cli.console import err, out
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from huntline.server import ensure_server, running_local_server, state_dir, stop_local_server
-    from huntline.worker import running_worker, start_worker, stop_worker
+    from huntline.prefect.server import (
+        ensure_server,
+        running_local_server,
+        state_dir,
+        stop_local_server,
+    )
+    from huntline.prefect.worker import running_worker, start_worker, stop_worker
 
     home = state_dir() / "prefect"
     if args.action == "start":
@@ -21,7 +26,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         if not args.no_worker:
             from prefect.client.orchestration import get_client
 
-            from huntline.schedule.deploy import ensure_work_pool
+            from huntline.prefect.deploy import ensure_work_pool
 
             with get_client(sync_client=True) as client:
                 ensure_work_pool(client, args.pool)

@@ -16,8 +16,8 @@ from huntline.cli.console import add_book_paths, add_json_option, err, out
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from huntline.booktest.runner import discover, run_all
-    from huntline.server import ensure_server
+    from huntline.booktest.cases import discover, run_all
+    from huntline.prefect.server import ensure_server
 
     if not args.verbose:
         # The flows' logs still reach the Prefect server; the terminal shows the test table.

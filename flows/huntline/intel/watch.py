@@ -2,7 +2,8 @@
 
 A feed that cannot be read raises before anything is written, so it keeps its last good
 snapshot and the next good pull finds everything new since then. The Prefect layer
-(:mod:`huntline.intel.flow`) runs one of these per feed, so one failing feed fails only itself.
+(:mod:`huntline.prefect.intel_flow`) runs one of these per feed, so one failing feed fails
+only itself.
 """
 
 from __future__ import annotations

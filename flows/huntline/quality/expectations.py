@@ -46,7 +46,7 @@ from great_expectations.expectations.core.expect_table_row_count_to_be_between i
 )
 from great_expectations.expectations.expectation import Expectation
 
-from huntline.quality.checks import (
+from huntline.book.gate_checks import (
     Between,
     Check,
     ColumnExists,

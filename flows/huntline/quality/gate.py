@@ -12,8 +12,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from huntline.book.gate_checks import Check
 from huntline.errors import QualityError
-from huntline.quality.checks import Check
 from huntline.quality.result import GateResult, OnFail
 
 

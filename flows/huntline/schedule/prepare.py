@@ -1,7 +1,7 @@
 """Everything a run decides before its first task: its window and its indicators.
 
-The flow (:mod:`huntline.flow`) calls :func:`prepare_run` with what it was asked (the run's
-parameters and its scheduled time) and gets back the compiled hunt with the run's window, the
+The flow (:mod:`huntline.prefect.hunt_flow`) calls :func:`prepare_run` with what it was asked (the
+run's parameters and its scheduled time) and gets back the compiled hunt with the run's window, the
 run's indicators (given, or read from a stored table), and the window the run adds to the
 coverage record when it completes. The get steps render their patterns with the indicators
 (:func:`huntline.book.steps.get.retro_step`) from the run context.
@@ -17,7 +17,7 @@ from huntline.compile import PreparedHunt, prepare_hunt
 from huntline.intel.retro import run_indicators
 from huntline.intel.template import Indicators
 from huntline.schedule.coverage import load_coverage
-from huntline.schedule.windows import RunWindow, decide_window
+from huntline.schedule.run_window import RunWindow, decide_window
 from huntline.storage import ObjectStore
 from huntline.window import Window
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from huntline.book import HuntBook, load_book
-from huntline.booktest.runner import book_paths
+from huntline.booktest.cases import book_paths
 from huntline.errors import ScheduleError
 from huntline.intel.events import EVENT, resource_id
 from huntline.intel.model import FeedsFile, load_feeds

@@ -5,7 +5,7 @@ A :class:`sigma.conversion.base.Backend` subclass, as pySigma's own backends are
 rule's condition tree, and :meth:`HuntlineBackend.finalize_query_default` turns the root into a
 :class:`Conversion`.
 
-- The **local** half is exact, in huntline's condition language (:mod:`huntline.condition`).
+- The **local** half is exact, in huntline's condition language (:mod:`huntline.expressions`).
 - The **STIX** half is a sound superset: ``AND`` keeps what its operands can push down, ``OR``
   pushes down only if every operand can, ``NOT`` pushes down nothing; ``MATCHES`` tests of one
   path under ``OR`` merge into one alternation, so a rule's hundred ``|contains`` values stay
@@ -298,7 +298,7 @@ class HuntlineBackend(Backend):
     ) -> Conversion:
         assert isinstance(query, Half)
         entity = str(state.processing_state["entity"])
-        from huntline.condition import parse_condition
+        from huntline.expressions import parse_condition
 
         columns = parse_condition(query.local).columns
         return Conversion(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from huntline import cli
-from huntline.analytics.checks import book_warnings
+from huntline.analytics.image_warnings import book_warnings
 from huntline.analytics.labels import ImageLabels, check_parameters, dockerfile_labels, file_mounts
 from huntline.book.loader import load_book
 from huntline.errors import AnalyticsError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from huntline.analytics.runner import RUNNERS, runner_for, scheme_of
+from huntline.analytics.runners import RUNNERS, runner_for, scheme_of
 from huntline.book import parse_book
 from huntline.errors import AnalyticsError, BookError
 

@@ -13,7 +13,7 @@ from stix_shifter.stix_translation.stix_translation import StixTranslation
 from huntline.book import GetStep, parse_book
 from huntline.book.observables import every_entity_pattern
 from huntline.errors import BookError
-from huntline.run import RunContext, fetch_step
+from huntline.steps.finish import RunContext, fetch_step
 from huntline.storage import open_store
 from huntline.tables import read_table
 from huntline.window import Window

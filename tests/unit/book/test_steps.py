@@ -11,7 +11,7 @@ from huntline.book import STEP_KINDS, ApplyStep, GetStep, kind_of, load_book, pa
 from huntline.book.steps import KEYWORDS, ExpectStep
 from huntline.book.variables import data_flow
 from huntline.errors import BookError
-from huntline.runtime import StepOutput
+from huntline.steps.context import StepOutput
 from huntline.storage import TableRef
 
 BOOKS = Path(__file__).parents[2] / "files" / "books"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from huntline.alert import AlertRecord
-from huntline.booktest.runner import compare
+from huntline.booktest.cases import compare
 from huntline.booktest.spec import Count, Expected
 
 
@@ -85,7 +85,7 @@ def test_failed_runs() -> None:
 
 
 def test_in_process_names_analytics_by_image_name() -> None:
-    from huntline.booktest.runner import in_process
+    from huntline.booktest.cases import in_process
 
     assert in_process("docker://susp_scoring") == "python://susp_scoring"
     assert in_process("susp_scoring") == "python://susp_scoring"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from huntline import run
 from huntline.compile import prepare_hunt
 from huntline.fetch import EntitySpool
 from huntline.fetch.tables.same_process import event_hosts, merge_same_processes, same_moment
-from huntline.runtime import RunContext
+from huntline.steps import finish
+from huntline.steps.context import RunContext
 from huntline.storage import open_store
 from huntline.tables import read_table
 
@@ -130,7 +130,7 @@ def test_the_esentutl_sam_copy_is_one_row_and_one_alert(shared_data: Path, tmp_p
     table = read_table(open_store(context.storage), fetched.tables["procs"])
     assert list(table["name"]) == ["esentutl.exe"]
     assert fetched.coerced == {"process.same process": 1}
-    alerts = run.alert_step(
+    alerts = finish.alert_step(
         context, hunt.book, fetched.tables["procs"], stop, hunt.windows[planned.id]
     )
     assert [alert.title for alert in alerts.alerts] == [

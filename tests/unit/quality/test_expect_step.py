@@ -8,7 +8,7 @@ from huntline.book import kind_of, parse_book
 from huntline.book.steps import ExpectStep
 from huntline.errors import BookError, QualityError
 from huntline.quality import CheckResult, GateResult
-from huntline.runtime import StepOutput
+from huntline.steps.context import StepOutput
 
 HEAD = """id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11
 title: gates

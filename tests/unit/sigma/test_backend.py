@@ -17,7 +17,7 @@ from sigma.plugins import InstalledSigmaPlugins
 from stix2matcher.matcher import match
 from stix2patterns.validator import run_validator
 
-from huntline.condition import evaluate, parse_condition
+from huntline.expressions import evaluate, parse_condition
 from huntline.sigma.backend import Conversion, HuntlineBackend
 from huntline.sigma.pipeline import huntline_pipeline
 

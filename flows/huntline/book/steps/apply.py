@@ -1,6 +1,6 @@
 """``apply: NAME``: run an analytics over variables (the Kestrel analytics contract).
 
-The reference's scheme picks the runner (:mod:`huntline.analytics.runner`), checked when the
+The reference's scheme picks the runner (:mod:`huntline.analytics.runners`), checked when the
 book loads. The inputs stay in storage whatever happens; the analytics' outputs are merged back
 into each variable by ``id``. The runners' machinery is imported when a step runs, not when a
 book loads.
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, field_validator
 
 from huntline.analytics.contract import REFERENCE_HINT, param_value, reference_problem
-from huntline.analytics.runner import DockerRunner, runner_for, scheme_of, scheme_problem
+from huntline.analytics.runners import DockerRunner, runner_for, scheme_of, scheme_problem
 from huntline.book.fields import VARIABLE_NAME, OneOrMore
 from huntline.book.steps.base import Link, Report, StepKind, StepModel
 from huntline.window import Window, parse_duration
 
 if TYPE_CHECKING:
-    from huntline.runtime import RunContext, StepOutput
+    from huntline.steps.context import RunContext, StepOutput
     from huntline.storage import TableRef
 
 ParameterValue = str | int | float | bool | list[str | int | float]
@@ -103,7 +103,7 @@ def apply_step(
     from huntline.analytics.docker_runner import ContainerLimits
     from huntline.analytics.merge import merge_output_file
     from huntline.errors import AnalyticsError
-    from huntline.runtime import StepOutput
+    from huntline.steps.context import StepOutput
     from huntline.storage import key_of, open_store
     from huntline.tables import write_table
 

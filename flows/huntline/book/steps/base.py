@@ -19,7 +19,7 @@ from huntline.window import Window
 
 if TYPE_CHECKING:
     # Types only: loading a book must not import pandas and pyarrow (storage) to stay cheap.
-    from huntline.runtime import RunContext, StepOutput
+    from huntline.steps.context import RunContext, StepOutput
     from huntline.storage import TableRef
 
 #: A place inside one step, relative to it: ``("on", 1)`` or ``("where",)``.

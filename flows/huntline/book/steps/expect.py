@@ -2,7 +2,7 @@
 
 A hunt that silently stops seeing data looks exactly like a hunt that finds nothing. A gate
 checks the data the hunt runs on (rows, columns, nulls, value sets, freshness; see
-:mod:`huntline.quality.checks`) anywhere after the step that sets the variable::
+:mod:`huntline.book.gate_checks`) anywhere after the step that sets the variable::
 
     - expect: procs
       checks:
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from huntline.book.fields import VARIABLE_NAME
+from huntline.book.gate_checks import AnyCheck
 from huntline.book.steps.base import Markdown, Report, StepKind, StepModel
-from huntline.quality.checks import AnyCheck
 from huntline.quality.result import GateResult, OnFail
 from huntline.window import Window
 
 if TYPE_CHECKING:
-    from huntline.runtime import RunContext, StepOutput
+    from huntline.steps.context import RunContext, StepOutput
     from huntline.storage import TableRef
 
 
@@ -70,7 +70,7 @@ def _run(
     window: Window | None,
 ) -> StepOutput:
     from huntline.quality.gate import run_gate
-    from huntline.runtime import StepOutput
+    from huntline.steps.context import StepOutput
     from huntline.storage import open_store
     from huntline.tables import read_table
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from huntline.fetch.tables.spool import EntitySpool
-    from huntline.runtime import RunContext, StepOutput
+    from huntline.steps.context import RunContext, StepOutput
     from huntline.storage import ObjectStore, TableRef
 
 
@@ -158,7 +158,7 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     from huntline.fetch.sources.span import empty_fetch_warning
     from huntline.fetch.tables.spool import EntitySpool
     from huntline.intel.retro import tag_table
-    from huntline.runtime import StepOutput
+    from huntline.steps.context import StepOutput
     from huntline.storage import open_store
 
     store = open_store(context.storage)

@@ -2,7 +2,7 @@
 
 A work-pool worker can only load an importable entrypoint, so there is one flow,
 ``flows/hunt.py:hunt``, with the book as a parameter, rather than a flow built per book. Each
-task wraps one function of :mod:`huntline.run` and passes only references between tasks.
+task wraps one function of :mod:`huntline.steps.finish` and passes only references between tasks.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_UI_URL
 from pydantic import BaseModel
 
-from huntline import run
 from huntline.alert import AlertRecord
-from huntline.alert.prefect_limit import hunt_ledger_limit
 from huntline.alert.section import SectionResult
 from huntline.alert.views import alert_status
 from huntline.book import HuntBook, StepModel, kind_of
 from huntline.compile import Plan
 from huntline.errors import StorageError, failing_step
-from huntline.runtime import RunContext, StepOutput
+from huntline.prefect.ledger_limit import hunt_ledger_limit
 from huntline.schedule.coverage import record_coverage
 from huntline.schedule.prepare import PreparedRun, RunRequest, prepare_run
+from huntline.steps import finish
+from huntline.steps.context import RunContext, StepOutput
 from huntline.storage import TableRef, open_store
 from huntline.window import Window, utc
 
@@ -108,11 +108,11 @@ def alert_task(
     upstream: StepOutput,
     raised_at: datetime,
     window: Window,
-) -> run.AlertOutput:
+) -> finish.AlertOutput:
     assert book.alert is not None
     logger = get_run_logger()
     with hunt_ledger_limit(context.hunt_id), failing_step("alert"):
-        output = run.alert_step(
+        output = finish.alert_step(
             context,
             book,
             upstream.tables[book.alert.on],
@@ -208,7 +208,7 @@ def hunt(
         source=source,
     )
     outputs: list[StepOutput] = []
-    alerts: run.AlertOutput | None = None
+    alerts: finish.AlertOutput | None = None
     futures: dict[str, PrefectFuture[StepOutput]] = {}
     try:
         _submit_steps(plan, context, windows, futures)
@@ -219,7 +219,7 @@ def hunt(
             )
     except BaseException as error:
         try:
-            run.write_manifest(
+            finish.write_manifest(
                 context,
                 book_path=book,
                 book=hunt_book,
@@ -227,13 +227,13 @@ def hunt(
                 steps=[f.result() for f in futures.values() if f.state.is_completed()],
                 alerts=None,
                 status="failed",
-                error=run.failure_summary(error),
+                error=finish.failure_summary(error),
             )
         except StorageError as storage_error:
             # The run's own error matters more; storage may be what failed in the first place.
             get_run_logger().warning("could not record the failed run: %s", storage_error)
         raise
-    manifest_uri = run.write_manifest(
+    manifest_uri = finish.write_manifest(
         context,
         book_path=book,
         book=hunt_book,
@@ -289,7 +289,7 @@ def _summary(
     book: HuntBook,
     plan: Plan,
     outputs: list[StepOutput],
-    alerts: run.AlertOutput | None,
+    alerts: finish.AlertOutput | None,
     manifest_uri: str,
 ) -> RunSummary:
     by_step = {output.step_id: output for output in outputs}

@@ -11,7 +11,7 @@ import pytest
 from huntline.book import parse_book
 from huntline.errors import StorageError
 from huntline.schedule.coverage import Coverage, load_coverage, record_coverage
-from huntline.schedule.windows import decide_window
+from huntline.schedule.run_window import decide_window
 from huntline.storage import open_store
 from huntline.window import Window
 

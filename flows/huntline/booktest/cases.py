@@ -2,10 +2,10 @@
 
 Each case gets its own temporary directory: one STIX bundle per ``get`` variable (see
 :mod:`huntline.booktest.sample`), a copy of the book whose ``get`` steps read those bundles, and
-object storage under it. The copy runs through :func:`huntline.flow.hunt` itself, on the Prefect
-server in ``PREFECT_API_URL``, with its analytics in their real images, as a dry run (nothing is
-delivered), over a window around the sample data. What it raised is then compared with what the
-case expects.
+object storage under it. The copy runs through :func:`huntline.prefect.hunt_flow.hunt` itself, on
+the Prefect server in ``PREFECT_API_URL``, with its analytics in their real images, as a dry run
+(nothing is delivered), over a window around the sample data. What it raised is then compared with
+what the case expects.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from huntline.booktest.spec import (
     load_tests,
     tests_file_for,
 )
-from huntline.condition import ConditionError, evaluate, parse_condition
 from huntline.errors import HuntlineError
+from huntline.expressions import ConditionError, evaluate, parse_condition
 
 
 class CaseResult(BaseModel):
@@ -184,7 +184,7 @@ def _run_flow(
     workdir: Path,
     indicators: dict[str, list[str]] | None,
 ) -> tuple[list[AlertRecord], str | None, str | None]:
-    from huntline.flow import hunt
+    from huntline.prefect.hunt_flow import hunt
 
     state: Any = hunt(
         book=str(book),

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from huntline import cli, run
+from huntline import cli
 from huntline.book import GetStep, load_book
 from huntline.errors import StorageError
-from huntline.runs import find_run, list_runs
+from huntline.run_history import find_run, list_runs
+from huntline.steps import finish
 from huntline.storage import open_store
 from huntline.window import Window
 
@@ -44,16 +45,16 @@ def record_run(storage: str, book_path: Path, run_id: str, window: Window) -> st
     book = load_book(book_path)
     step = book.steps[0]
     assert isinstance(step, GetStep)
-    context = run.RunContext(
+    context = finish.RunContext(
         storage=storage,
         hunt_id=str(book.id),
         run_date="2026-12-02",
         flow_run_id=run_id,
         flow_run_url=f"http://127.0.0.1:4200/runs/flow-run/{run_id}",
     )
-    fetched = run.fetch_step(context, "00_get", step, window)
-    alerts = run.alert_step(context, book, fetched.tables["procs"], window.stop, window)
-    return run.write_manifest(
+    fetched = finish.fetch_step(context, "00_get", step, window)
+    alerts = finish.alert_step(context, book, fetched.tables["procs"], window.stop, window)
+    return finish.write_manifest(
         context,
         book_path=str(book_path),
         book=book,

@@ -80,10 +80,10 @@ def _schema(flow: str) -> dict[str, Any]:
     from prefect.utilities.callables import parameter_schema
 
     if flow == "hunt":
-        from huntline.flow import hunt
+        from huntline.prefect.hunt_flow import hunt
 
         return parameter_schema(hunt.fn).model_dump(exclude_unset=True)
-    from huntline.intel.flow import intel_watch
+    from huntline.prefect.intel_flow import intel_watch
 
     return parameter_schema(intel_watch.fn).model_dump(exclude_unset=True)
 

@@ -4,7 +4,7 @@ Every run leaves ``<hunt-id>/<run-date>/<flow-run-id>/manifest.json`` in the sto
 completed or failed, so the manifests alone say which runs there were, when, over which window,
 with what result. Reading them needs neither the Prefect server nor its database: a store copied
 to another machine, or an S3 bucket read from a laptop, lists the same runs. The keys follow
-:class:`huntline.run.RunContext`; other objects a hunt keeps beside its runs (a ledger, a
+:class:`huntline.steps.finish.RunContext`; other objects a hunt keeps beside its runs (a ledger, a
 coverage record) have other shapes and are skipped.
 """
 

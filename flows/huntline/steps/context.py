@@ -1,8 +1,8 @@
 """What every step of a run receives (:class:`RunContext`) and leaves behind (:class:`StepOutput`).
 
 These sit below the step kinds and the Prefect layer alike, so a step kind's run function, the
-flow and :mod:`huntline.run` share them without importing one another. Both are small, frozen
-and picklable: Prefect passes them between tasks, and only references to tables travel.
+flow and :mod:`huntline.steps.finish` share them without importing one another. Both are small,
+frozen and picklable: Prefect passes them between tasks, and only references to tables travel.
 """
 
 from __future__ import annotations

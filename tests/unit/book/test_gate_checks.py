@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from huntline.book.gate_checks import Between, Fresh, NotNull, Rows, Unique
 from huntline.quality import AnyCheck
-from huntline.quality.checks import Between, Fresh, NotNull, Rows, Unique
 
 CHECKS = TypeAdapter(list[AnyCheck])
 

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from huntline.condition import ConditionError, evaluate, parse_condition
+from huntline.expressions import ConditionError, evaluate, parse_condition
 
 
 @pytest.fixture

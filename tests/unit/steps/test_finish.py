@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from huntline import run
 from huntline.book import ApplyStep
 from huntline.compile import PreparedHunt, prepare_hunt
 from huntline.manifest import MANIFEST_VERSION
-from huntline.runs import read_manifest
-from huntline.runtime import RunContext, StepOutput
+from huntline.run_history import read_manifest
+from huntline.steps import finish
+from huntline.steps.context import RunContext, StepOutput
 from huntline.storage import open_store
 from huntline.tables import read_table, write_table
 
@@ -66,13 +66,13 @@ def test_steps_alert_and_manifest_over_local_storage(hunt: PreparedHunt, tmp_pat
     assert store.exists("h/2024-06-04/r/01_apply/container.log")
 
     window = hunt.windows["00_get"]
-    alerts = run.alert_step(context, hunt.book, scored, NOW, window)
+    alerts = finish.alert_step(context, hunt.book, scored, NOW, window)
     frame = read_table(store, scored)
     assert len(alerts.alerts) == int((frame["x_suspicious_score"] >= 2).sum()) > 0
     assert alerts.alerts_jsonl_uri == store.uri("h/2024-06-04/r/alert/alerts.jsonl")
     assert alerts.evidence is not None and alerts.evidence.rows >= len(alerts.alerts)
 
-    manifest_uri = run.write_manifest(
+    manifest_uri = finish.write_manifest(
         context,
         book_path=str(tmp_path / "book.yaml"),
         book=hunt.book,
@@ -107,7 +107,7 @@ def test_apply_on_empty_inputs_runs_nothing(hunt: PreparedHunt, tmp_path: Path) 
     )
     step = hunt.plan.steps[1].step
     assert isinstance(step, ApplyStep)
-    output = run.apply_step(context, "01_apply", step, {"procs": empty})
+    output = finish.apply_step(context, "01_apply", step, {"procs": empty})
     assert output.tables == {"procs": empty}
     assert output.image == "python://susp_scoring" and output.image_id is None
 
@@ -115,8 +115,8 @@ def test_apply_on_empty_inputs_runs_nothing(hunt: PreparedHunt, tmp_path: Path) 
 def test_a_failed_run_is_summarised_in_one_line() -> None:
     from huntline.errors import FetchError
 
-    assert run.failure_summary(FetchError("bad bundle", hint="fix it")) == "bad bundle"
-    assert run.failure_summary(KeyError("x")) == "KeyError: 'x'"
+    assert finish.failure_summary(FetchError("bad bundle", hint="fix it")) == "bad bundle"
+    assert finish.failure_summary(KeyError("x")) == "KeyError: 'x'"
 
 
 def test_text_pids_lose_no_row_and_the_run_says_how_many_changed(
@@ -144,7 +144,7 @@ def test_text_pids_lose_no_row_and_the_run_says_how_many_changed(
     ]
     frame = read_table(open_store(context.storage), outputs["01_apply"].tables["procs"])
     assert {"powershell.exe", "mimi.exe", "net.exe", "whoami.exe"} <= set(frame["name"])
-    run.write_manifest(
+    finish.write_manifest(
         context,
         book_path=str(tmp_path / "book.yaml"),
         book=hunt.book,

@@ -3,7 +3,7 @@
 ``jsonl://`` writes a local file; every other scheme goes to apprise, which knows ~100 services
 (``json://``, ``form://``, ``mailto://``, ``slack://``, ``msteams://``, ``pagerduty://`` ...). A
 destination apprise lacks is one new module with a class that satisfies
-:class:`~huntline.alert.sink.AlertSink`, registered here by its scheme.
+:class:`~huntline.alert.sink_protocol.AlertSink`, registered here by its scheme.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from huntline.alert import apprise_sink, jsonl_sink
-from huntline.alert.sink import AlertSink
+from huntline.alert.sink_protocol import AlertSink
 
 
 @dataclass(frozen=True)

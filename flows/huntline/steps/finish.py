@@ -2,9 +2,9 @@
 
 Each step runs through the plain function of its kind (``StepKind.run``); those of ``get`` and
 ``apply`` are re-exported here as :func:`fetch_step` and :func:`apply_step`. The Prefect layer
-(:mod:`huntline.flow`) wraps these one-to-one, so they can be tested without Prefect, and a task
-only ever passes small references (:class:`~huntline.storage.TableRef`) to the next. Every table
-a step produces lands in object storage under
+(:mod:`huntline.prefect.hunt_flow`) wraps these one-to-one, so they can be tested without Prefect,
+and a task only ever passes small references (:class:`~huntline.storage.TableRef`) to the next.
+Every table a step produces lands in object storage under
 ``<hunt-id>/<run-date>/<flow-run-id>/<step>/<variable>.parquet``.
 """
 
@@ -33,8 +33,8 @@ from huntline.book.steps.apply import apply_step as apply_step
 from huntline.book.steps.get import fetch_step as fetch_step
 from huntline.errors import HuntlineError
 from huntline.manifest import AlertSummary, BookInfo, HuntInfo, RunManifest, WindowInfo
-from huntline.runtime import RunContext as RunContext
-from huntline.runtime import StepOutput as StepOutput
+from huntline.steps.context import RunContext as RunContext
+from huntline.steps.context import StepOutput as StepOutput
 from huntline.storage import TableRef, open_store
 from huntline.tables import read_table, write_table
 from huntline.window import Window
