@@ -31,7 +31,11 @@ class HuntlineError(Exception):
         self.context = context
 
     def __str__(self) -> str:
-        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+        # ``problems`` (a list of ``FILE:LINE field: ...``), which any error may carry, one a line
+        lines = [self.message, *(f"  {problem}" for problem in self.context.get("problems", []))]
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.message, self.hint, self.context))
@@ -56,12 +60,6 @@ class BookError(HuntlineError, ValueError):
     ) -> None:
         super().__init__(message, hint=hint, problems=problems or [], **context)
         self.problems: list[str] = problems or []
-
-    def __str__(self) -> str:
-        lines = [self.message, *(f"  {problem}" for problem in self.problems)]
-        if self.hint:
-            lines.append(f"  hint: {self.hint}")
-        return "\n".join(lines)
 
 
 class CompileError(HuntlineError, ValueError):

@@ -17,6 +17,9 @@ from huntline.errors import WindowError
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+#: The longest duration: a window or a look-back beyond a century is a typo, and one beyond
+#: ``timedelta``'s range (999,999,999 days) would crash instead of failing.
+MAX_DURATION = timedelta(days=36_500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -29,7 +32,13 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"expected a duration such as 30m, 24h or 7d, got {text!r}")
     amount, unit = match.groups()
-    return timedelta(**{DURATION_UNITS[unit]: int(amount)})
+    try:
+        duration = timedelta(**{DURATION_UNITS[unit]: int(amount)}) if len(amount) < 20 else None
+    except OverflowError:
+        duration = None
+    if duration is None or duration > MAX_DURATION:
+        raise ValueError(f"duration {text.strip()!r} is too long (at most {MAX_DURATION.days}d)")
+    return duration
 
 
 def utc(moment: datetime) -> datetime:

@@ -21,11 +21,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from huntline.alert.sink_registry import redact
 from huntline.errors import AlertError
 from huntline.fetch.sources.secrets import SECRET_SCHEME, load_prefect_secret
+from huntline.yamlfile import load_yaml, located
 
 FILE_ENV = "HUNTLINE_DESTINATIONS"
 DEFAULT_FILE = Path("destinations.yaml")
@@ -49,25 +48,31 @@ def destinations_file() -> Path:
 
 
 def load_destinations(path: Path | None = None) -> dict[str, str]:
-    """The named destinations (name → URL or secret reference); empty if there is no file."""
+    """The named destinations (name → URL or secret reference); empty if there is no file.
+
+    Raises:
+        AlertError: The file is invalid; each of its ``problems`` names the file and line.
+    """
     path = path or destinations_file()
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise AlertError(f"cannot read destinations file {path}: {error}") from error
+    document = load_yaml(path, AlertError, "destinations file")
+    problems = list(document.problems)
+    data = document.data if document.data is not None else {}
     entries = data.get("destinations") if isinstance(data, dict) else None
     if not isinstance(entries, dict):
-        raise AlertError(f"{path}: expected a mapping 'destinations: {{NAME: URL}}'")
+        problems.append(document.at((), "expected a mapping 'destinations: {NAME: URL}'"))
+        entries = {}
     named: dict[str, str] = {}
     for name, value in entries.items():
         url = value.get("url") if isinstance(value, dict) else value
         if not isinstance(url, str) or "://" not in url:
-            raise AlertError(
-                f"{path}: destinations.{name}: expected a URL or {{url: URL}}, got {value!r}"
-            )
+            at = ("destinations", name)
+            problems.append(document.at(at, "expected a URL or {url: URL}"))
+            continue
         named[str(name)] = url
+    if problems:
+        raise located(AlertError, f"{path}: invalid destinations file", problems, str(path))
     return named
 
 

@@ -14,14 +14,15 @@ from huntline.errors import AlertError
 
 
 def notify_problems(alert: Alert) -> list[tuple[int | None, str]]:
-    """``(index in notify, problem)`` for every unusable destination (index None: the file)."""
+    """``(index in notify, problem)`` for every unusable destination; index None: a problem of
+    the destinations file, which names that file and its line (not the book's)."""
     if not alert.notify:
         return []
     path = destinations_file()
     try:
         named = load_destinations(path) if any("://" not in s for s in alert.notify) else {}
     except AlertError as error:
-        return [(None, error.message)]
+        return [(None, problem) for problem in error.context.get("problems") or [error.message]]
     problems: list[tuple[int | None, str]] = []
     for index, spec in enumerate(alert.notify):
         problem = spec_problem(spec, named, path)

@@ -34,6 +34,7 @@ from huntline.booktest.spec import (
 )
 from huntline.errors import HuntlineError
 from huntline.expressions import ConditionError, evaluate, parse_condition
+from huntline.yamlfile import load_yaml
 
 
 class CaseResult(BaseModel):
@@ -47,16 +48,6 @@ class CaseResult(BaseModel):
     differences: list[str]
     alerts: list[str]
     flow_run_id: str | None = None
-
-
-class _TextKeys(yaml.SafeLoader):
-    """Safe loading that keeps ``on``/``yes``/``no`` as text, as the book loader does."""
-
-
-_TextKeys.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def book_paths(paths: Sequence[Path]) -> list[Path]:
@@ -100,8 +91,8 @@ def discover(paths: Sequence[Path]) -> tuple[list[LoadedTests], list[CaseResult]
 
 def _is_book(path: Path) -> bool:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextKeys)
-    except (OSError, yaml.YAMLError):
+        data = load_yaml(path, HuntlineError, "YAML file").data
+    except HuntlineError:
         return False
     return isinstance(data, dict) and "steps" in data and "id" in data
 
@@ -159,7 +150,8 @@ def _prepare(
         bundle = workdir / f"{variable}.json"
         spans.append(write_bundle(tests, case, case.data.get(variable), step.entity, bundle))
         sources[variable] = f"file://{bundle}"
-    raw = yaml.load(tests.book.read_text(encoding="utf-8"), Loader=_TextKeys)
+    # the book as the book loader reads it (keys as written), to write a copy
+    raw = load_yaml(tests.book, HuntlineError, "hunt book").data
     for step in raw["steps"]:
         if isinstance(step, dict) and step.get("get") in sources:
             step["from"] = sources[step["get"]]

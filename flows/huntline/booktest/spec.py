@@ -38,11 +38,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from huntline.errors import BookError
 from huntline.expressions import ConditionError, parse_condition
+from huntline.yamlfile import load_yaml
 
 TESTS_SUFFIX = ".tests.yaml"
 DEFAULT_TIME = datetime(2024, 6, 3, 12, tzinfo=UTC)
@@ -138,19 +138,7 @@ def tests_file_for(book: Path) -> Path:
 
 def load_tests(path: Path) -> LoadedTests:
     """Read a tests file; raises :class:`BookError` listing every problem."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise BookError(f"cannot read tests file {path}: {error}", file=str(path)) from error
-    try:
-        tests = BookTests.model_validate(data)
-    except ValidationError as error:
-        problems = [
-            f"{path} {'.'.join(map(str, item['loc']))}: "
-            + str(item["msg"]).removeprefix("Value error, ")
-            for item in error.errors()
-        ]
-        raise BookError(f"{path}: invalid tests file", problems=problems, file=str(path)) from error
+    tests = load_yaml(path, BookError, "tests file").model(BookTests, BookError, "tests file")
     default_book = path.with_name(path.name.removesuffix(TESTS_SUFFIX) + ".yaml")
     book = path.parent / tests.book if tests.book else default_book
     return LoadedTests(path=path, book=book, tests=tests)

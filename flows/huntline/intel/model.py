@@ -26,11 +26,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from huntline.book.schedule import Cron
 from huntline.errors import IntelError
+from huntline.yamlfile import load_yaml
 
 FEED_NAME = r"^[a-z0-9][a-z0-9_-]*$"
 DEFAULT_FEEDS_FILE = "hunts/intel.yaml"
@@ -141,26 +141,8 @@ class FeedsFile(BaseModel):
 
 def load_feeds(path: str | Path = DEFAULT_FEEDS_FILE) -> FeedsFile:
     """Read and validate the feed definitions; every problem is listed, with its field."""
-    file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise IntelError(
-            f"cannot read the intel feeds file {file}: {error.strerror}",
-            hint="create it (see hunts/README.md) or pass --feeds FILE",
-            file=file,
-        ) from error
-    except yaml.YAMLError as error:
-        raise IntelError(f"{file} is not valid YAML: {error}", file=file) from error
-    try:
-        return FeedsFile.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '(top level)'}: "
-            f"{item['msg'].removeprefix('Value error, ')}"
-            for item in error.errors()
-        )
-        raise IntelError(f"{file}: {problems}", file=file) from error
+    document = load_yaml(path, IntelError, "the intel feeds file")
+    return document.model(FeedsFile, IntelError, "intel feeds file")
 
 
 def select_feeds(feeds: FeedsFile, names: list[str] | None) -> dict[str, FeedConfig]:

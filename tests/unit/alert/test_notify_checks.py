@@ -61,3 +61,22 @@ def test_names_without_a_destinations_file(tmp_path: Path, monkeypatch: pytest.M
         f"x.yaml:13 alert.notify[0]: unknown destination 'soc-hook'; known: none: "
         f"{tmp_path / 'missing.yaml'} does not exist or lists none"
     ]
+
+
+def test_a_broken_destinations_file_is_reported_at_its_own_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    destinations = tmp_path / "destinations.yaml"
+    destinations.write_text(
+        "destinations:\n"
+        "  soc-hook: json://127.0.0.1:8080/hook\n"
+        "  soc-mail: 42\n"
+        "  soc-hook: json://127.0.0.1:9090/other\n"
+    )
+    monkeypatch.setenv("HUNTLINE_DESTINATIONS", str(destinations))
+    with pytest.raises(BookError) as caught:
+        parse_book(BOOK.split("    - soc-hok")[0], "hunts/x.yaml")
+    assert caught.value.problems == [
+        f"{destinations}:3 destinations.soc-mail: expected a URL or {{url: URL}}",
+        f"{destinations}:4 destinations.soc-hook: duplicate key 'soc-hook'",
+    ]

@@ -63,7 +63,7 @@ def test_list_sources(profiles: Path) -> None:
         and "unknown stix-shifter connector" in infos["typo"].problem
     )
     assert infos["needs-env"].problem == (
-        f"data source 'needs-env' ({profiles}): connection.host refers to $DB_HOST_NOT_SET, "
+        f"data source 'needs-env' ({profiles}:15): connection.host refers to $DB_HOST_NOT_SET, "
         "which is not set"
     )
 

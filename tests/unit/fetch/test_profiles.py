@@ -73,8 +73,17 @@ def test_partial_and_invalid_environment_profiles() -> None:
 def test_malformed_profiles_file(tmp_path: Path) -> None:
     bad = tmp_path / "stixshifter.yaml"
     bad.write_text("profiles:\n  a: [1,\n")
-    with pytest.raises(DataSourceError, match=r"stixshifter.yaml:3:1 is not valid YAML"):
+    with pytest.raises(DataSourceError) as caught:
         find_profile("a", profiles_file=bad, environ={})
+    assert str(caught.value) == (
+        f"{bad} is not valid YAML\n  {bad}:3 did not find expected node content"
+    )
+    bad.write_text("profiles:\n  a: {connector: mysql}\n  a: {connector: elastic_ecs}\n")
+    with pytest.raises(DataSourceError) as caught:
+        find_profile("a", profiles_file=bad, environ={})
+    assert str(caught.value) == (
+        f"{bad}: invalid profiles file\n  {bad}:3 profiles.a: duplicate key 'a'"
+    )
     bad.write_text("profiles:\n  a: {connector: mysql, connection: {}, config: {}, extra: 1}\n")
     with pytest.raises(DataSourceError, match="unknown keys extra"):
         find_profile("a", profiles_file=bad, environ={})

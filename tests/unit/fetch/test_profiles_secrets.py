@@ -61,7 +61,7 @@ def test_unset_variable_names_profile_field_and_variable(profiles: Path) -> None
     with pytest.raises(DataSourceError) as caught:
         find_profile("siem", profiles_file=profiles, environ={"SIEM_HOST": "h"})
     assert caught.value.message == (
-        f"data source 'siem' ({profiles}): connection.indices refers to $INDEX_SUFFIX, "
+        f"data source 'siem' ({profiles}:3): connection.indices refers to $INDEX_SUFFIX, "
         "which is not set"
     )
     assert (

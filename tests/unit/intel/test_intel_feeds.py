@@ -124,12 +124,17 @@ def test_feeds_file_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(IntelError) as caught:
         load_feeds(path)
-    assert caught.value.message == (
-        f"{path}: feeds.t: a taxii feed needs url: (the collection's URL)"
+    assert str(caught.value) == (
+        f"{path}: invalid intel feeds file\n"
+        f"  {path}:6 feeds.t: a taxii feed needs url: (the collection's URL)"
     )
-    path.write_text("feeds:\n  a:\n    kind: rss\n    url: http://x\n")
-    with pytest.raises(IntelError, match=r"feeds\.a\.kind: Input should be 'stix'"):
+    path.write_text("feeds:\n  a:\n    kind: rss\n    url: http://x\n  a:\n    kind: stix\n")
+    with pytest.raises(IntelError) as caught:
         load_feeds(path)
+    assert caught.value.context["problems"] == [
+        f"{path}:3 feeds.a.kind: expected one of 'stix', 'taxii', 'csv' or 'list', got 'rss'",
+        f"{path}:5 feeds.a: duplicate key 'a'",
+    ]
     path.write_text("feeds:\n  a:\n    kind: stix\n    url: http://x\n")
     with pytest.raises(IntelError) as unknown:
         select_feeds(load_feeds(path), ["b"])

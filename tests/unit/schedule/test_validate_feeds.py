@@ -29,4 +29,7 @@ def test_a_broken_feeds_file_is_named_once(
     feeds = tmp_path / "intel.yaml"
     feeds.write_text("feeds:\n  - name: x\n    kind: nope\n")
     assert main(["validate", str(feeds)]) == 1
-    assert capsys.readouterr().err == f"✗ {feeds}: feeds: Input should be a valid dictionary\n"
+    assert capsys.readouterr().err == (
+        f"✗ {feeds}: invalid intel feeds file\n"
+        f"  {feeds}:2 feeds: Input should be a valid dictionary\n"
+    )

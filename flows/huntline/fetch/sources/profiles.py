@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from huntline.errors import DataSourceError
 from huntline.fetch.sources.envvars import expand_env
+from huntline.yamlfile import load_yaml, located
 
 ENV_PREFIX = "STIXSHIFTER_"
 ENV_PARTS = ("CONNECTOR", "CONNECTION", "CONFIG")
@@ -68,8 +67,9 @@ def find_profile(
     path = config_file(profiles_file, env)
     profiles = _file_profiles(path) if path else {}
     if name.lower() in profiles:
-        raw = expand_env(profiles[name.lower()], env, where=f"data source {name!r} ({path})")
-        return _parse_profile(name, raw, origin=str(path))
+        raw, place = profiles[name.lower()]
+        raw = expand_env(raw, env, where=f"data source {name!r} ({place})")
+        return _parse_profile(name, raw, origin=str(path), place=place)
     known = sorted(set(_env_names(env)) | set(profiles))
     where = f"the environment and {path}" if path else "the environment (no stixshifter.yaml)"
     raise DataSourceError(
@@ -138,33 +138,32 @@ def _env_profile(name: str, env: Mapping[str, str]) -> Profile | None:
     return _parse_profile(name, raw, origin=f"environment {prefix}*")
 
 
-def _file_profiles(path: Path) -> dict[str, Any]:
-    """The ``profiles`` mapping of a stixshifter.yaml, keyed by lower-cased name."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise DataSourceError(
-            f"cannot read stix-shifter profiles file {path}: {error.strerror}", file=str(path)
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        place = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise DataSourceError(
-            f"stix-shifter profiles file {path}{place} is not valid YAML", file=str(path)
-        ) from None
-    profiles = document.get("profiles") if isinstance(document, dict) else None
+def _file_profiles(path: Path) -> dict[str, tuple[Any, str]]:
+    """The ``profiles`` of a stixshifter.yaml, keyed by lower-cased name, each with its place
+    (``FILE:LINE``). Messages name fields and lines, never values (they may be secrets)."""
+    document = load_yaml(path, DataSourceError, "stix-shifter profiles file")
+    if document.problems:
+        raise located(
+            DataSourceError, f"{path}: invalid profiles file", document.problems, str(path)
+        )
+    data = document.data
+    profiles = data.get("profiles") if isinstance(data, dict) else None
     if not isinstance(profiles, dict):
         raise DataSourceError(
             f"stix-shifter profiles file {path} has no 'profiles' mapping",
             file=str(path),
             hint="write profiles: {NAME: {connector: ..., connection: {...}, config: {...}}}",
         )
-    return {str(key).lower(): value for key, value in profiles.items()}
+    return {
+        str(key).lower(): (value, f"{path}:{document.line(('profiles', key))}")
+        for key, value in profiles.items()
+    }
 
 
-def _parse_profile(name: str, raw: Any, *, origin: str) -> Profile:
-    """Check the shape of one profile; messages name fields, never their values."""
-    where = f"data source {name!r} ({origin})"
+def _parse_profile(name: str, raw: Any, *, origin: str, place: str | None = None) -> Profile:
+    """Check the shape of one profile; messages name fields (and ``place``, its FILE:LINE),
+    never their values."""
+    where = f"data source {name!r} ({place or origin})"
     if not isinstance(raw, dict):
         raise DataSourceError(f"{where}: expected a mapping", source=name)
     unknown = sorted(set(raw) - {"connector", "connection", "config"})
