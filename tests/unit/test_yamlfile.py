@@ -14,7 +14,19 @@ from huntline.cli import main
 from huntline.errors import BookError, IntelError
 from huntline.yamlfile import MAX_DEPTH, load_yaml, loader_class, parse_yaml
 
-BOOK = Path(__file__).parents[2] / "hunts" / "beaconing.yaml"
+BOOK = """\
+# A valid book, to break one line at a time.
+id: 2a8d5e1c-7f3b-4c96-a1e2-6b9c0d4f7e35
+title: Possible beaconing
+tags: [attack.t1071]
+level: medium
+window: {last: 24h}
+steps:
+  - get: conns
+    entity: network-traffic
+    from: edr
+    where: "[network-traffic:dst_port > 0]"
+"""
 LOADERS = {"libyaml": loader_class(), "python": loader_class(libyaml=False)}
 
 
@@ -27,9 +39,8 @@ def alias_bomb(aliases: int, levels: int) -> str:
 
 
 def book_with(old: str, new: str) -> str:
-    text = BOOK.read_text()
-    assert old in text
-    return text.replace(old, new, 1)
+    assert old in BOOK
+    return BOOK.replace(old, new, 1)
 
 
 def refusal(text: str, loader: type[Any] | None = None) -> list[str]:
@@ -158,33 +169,33 @@ def test_validate_names_each_hostile_book_and_never_crashes(
     for name, text in HOSTILE_BOOKS.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "latin1.yaml").write_bytes(book_with("Possible", "Possiblé").encode("latin-1"))
-    (tmp_path / "utf16.yaml").write_bytes(BOOK.read_text().encode("utf-16"))
+    (tmp_path / "utf16.yaml").write_bytes(BOOK.encode("utf-16"))
     (tmp_path / "binary.yaml").write_bytes(bytes(range(256)) * 4)
     paths = sorted(str(path) for path in tmp_path.iterdir())
     assert main(["validate", *paths]) == 1
     err = capsys.readouterr().err.replace(f"{tmp_path}/", "")
     assert err == (
         "✗ big-int.yaml: 1 problem\n"
-        "  big-int.yaml:15 level: an integer of 5,000 digits (at most 100)\n"
+        "  big-int.yaml:5 level: an integer of 5,000 digits (at most 100)\n"
         "✗ binary.yaml is not UTF-8 text\n"
         "  binary.yaml:1 a NUL byte: is it a binary file?\n"
         "✗ bomb.yaml is refused\n"
         "  bomb.yaml:1 aliases expand too far (more than 1,000 aliases or 10,000 copied "
         "values): a YAML alias bomb?\n"
         "✗ deep.yaml is refused\n"
-        f"  deep.yaml:4 nested deeper than {MAX_DEPTH} levels\n"
+        f"  deep.yaml:3 nested deeper than {MAX_DEPTH} levels\n"
         "✗ int-tag.yaml: 1 problem\n"
-        "  int-tag.yaml:4 title: !!int: this value cannot be read as an integer\n"
+        "  int-tag.yaml:3 title: !!int: this value cannot be read as an integer\n"
         "✗ latin1.yaml is not UTF-8 text\n"
-        "  latin1.yaml:4 byte 0xe9 is not UTF-8 (Latin-1?); save the file as UTF-8\n"
+        "  latin1.yaml:3 byte 0xe9 is not UTF-8 (Latin-1?); save the file as UTF-8\n"
         "✗ recursive.yaml is refused\n"
-        "  recursive.yaml:14 recursive alias *t: it is inside the node &t it refers to\n"
+        "  recursive.yaml:4 recursive alias *t: it is inside the node &t it refers to\n"
         "✗ tag.yaml: 1 problem\n"
-        "  tag.yaml:4 title: unknown tag !foo\n"
+        "  tag.yaml:3 title: unknown tag !foo\n"
         "✗ utf16.yaml is not UTF-8 text\n"
         "  utf16.yaml:1 it is UTF-16: save it as UTF-8\n"
         "✗ window.yaml: 1 problem\n"
-        "  window.yaml:16 window.last: duration '100000000000000000000000d' is too long "
+        "  window.yaml:6 window.last: duration '100000000000000000000000d' is too long "
         "(at most 36500d)\n"
     )
 
