@@ -78,6 +78,11 @@ class FetchError(HuntlineError):
     """Fetched data could not be turned into tables (e.g. a malformed STIX bundle)."""
 
 
+class PatternError(FetchError, ValueError):
+    """A STIX pattern cannot be evaluated locally (it does not parse, or relates several
+    observations); the message names the part."""
+
+
 class AnalyticsError(HuntlineError):
     """An analytics container or function failed, timed out, or wrote output that breaks the
     contract."""

@@ -1,8 +1,10 @@
 """A local STIX 2.0 bundle as a data source (``file://PATH``).
 
-stix-shifter's stix_bundle connector only speaks HTTP, so local bundles are matched here with
-stix2-matcher, the library stix_bundle itself uses, and in the same way: every binding of the
-pattern counts, not only the first (``stix2matcher.matcher.match`` stops at the first).
+stix-shifter's stix_bundle connector only speaks HTTP, so local bundles are matched here, with
+the semantics of stix2-matcher (the library stix_bundle itself uses): every binding of the
+pattern counts, not only the first. A pattern whose bindings are single observations is
+evaluated locally (:mod:`huntline.patterns`, differentially tested against stix2-matcher), any
+other by stix2-matcher itself (:mod:`.matcher`).
 
 The window is applied before matching, with the semantics of a STIX START/STOP qualifier: an
 observation is kept when ``[first_observed, last_observed]`` overlaps ``[start, stop)``. A
@@ -13,38 +15,28 @@ can be built (and a plan explained) without touching the disk. When every bindin
 is one observation (expressions joined by ``OR`` only: nearly every hunt), the bundle is parsed
 incrementally (ijson) and matched a thousand observations at a time, so a bundle larger than
 memory can be fetched; a pattern that binds several observations (``AND``, ``FOLLOWEDBY``,
-``REPEATS``, ``WITHIN``) needs them all at once and reads the whole file. For such a
-one-observation pattern, an observation that cannot match (no SCO of a type the pattern names,
-or, for plain ``type:property = 'text'`` comparisons, none with one of those values) never
-reaches stix2-matcher, which costs tens of microseconds per observation.
+``REPEATS``, ``WITHIN``) needs them all at once and reads the whole file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from datetime import datetime
-from functools import lru_cache
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import ijson
 import orjson
 import pandas as pd
-from stix2matcher import matcher as stix2matcher
-from stix2patterns.v20.pattern import Pattern
 
-from huntline import networks
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import tally
 from huntline.fetch.base import DEFAULT_PAGE_SIZE, ObservedData, Window, page_size_or
 from huntline.fetch.heap import collector_paused
+from huntline.fetch.sources.matcher import reference_match
 from huntline.fetch.sources.pattern import binds_one_observation
-from huntline.fetch.stix import linear_match
-
-linear_match.install()  # MATCHES in linear time, here and in stix-shifter's stix_bundle
+from huntline.patterns import compile_pattern
 
 #: Observations parsed and matched at a time when streaming a bundle.
 STREAM_CHUNK = 1000
@@ -280,22 +272,17 @@ def _utc(stamps: list[str]) -> pd.Series:
 def match_all(pattern: str, observed: list[ObservedData], *, source: str) -> list[ObservedData]:
     """Every observation that takes part in any binding of ``pattern``, in bundle order.
 
-    For a pattern whose bindings are single observations, only the observations that pass
-    :func:`_could_match` go to stix2-matcher (it costs tens of microseconds per observation).
+    A pattern whose bindings are single observations (nearly every hunt) is evaluated by
+    :mod:`huntline.patterns`, vectorized over the values its paths select; any other goes to
+    stix2-matcher (:mod:`.matcher`), which relates observations (AND, FOLLOWEDBY, WITHIN).
     """
+    if not observed:
+        return []
     try:
-        if observed and binds_one_observation(pattern):
-            could_match = _could_match(pattern)
-            observed = [obs for obs in observed if could_match(obs["objects"])]
-        if not observed:
-            return []
-        listener = _Listener(observed, False, stix_version="2.0")
-        _compiled(pattern).walk(listener)
-        matched_ids = {
-            sdo["id"]
-            for binding in listener.matched()
-            for sdo in listener.get_sdos_from_binding(binding)
-        }
+        if binds_one_observation(pattern):
+            keep = compile_pattern(pattern).match_observations(observed)
+            return [obs for obs, kept in zip(observed, keep.tolist(), strict=True) if kept]
+        matched_ids = reference_match(pattern, observed)
     except Exception as error:  # the matcher raises bare exceptions for bad patterns
         raise DataSourceError(
             f"data source {source!r}: cannot match STIX pattern {pattern!r}: {error}",
@@ -303,108 +290,3 @@ def match_all(pattern: str, observed: list[ObservedData], *, source: str) -> lis
             pattern=pattern,
         ) from error
     return [obs for obs in observed if obs["id"] in matched_ids]
-
-
-#: ``type:property = 'text'`` on a top-level property: the comparisons :func:`_could_match`
-#: can decide from the SCO's value.
-_TEXT_LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
-_UNESCAPE = re.compile(r"\\(.)")
-
-
-@lru_cache(maxsize=64)
-def _could_match(pattern: str) -> Callable[[dict[str, Any]], bool]:
-    """A cheap test on an observation's ``objects`` that is false only when it cannot match
-    ``pattern`` (a pattern whose bindings are single observations):
-
-    - it holds no SCO of a type the comparisons name (a comparison on an object that is not
-      there is false, with or without NOT);
-    - or, when every comparison is ``type:property = 'text'`` on a top-level property and they
-      are joined by ``OR`` only (``[process:name = 'cmd.exe']``, the usual hunt), no SCO has one
-      of those values. A property of another type than text leaves the observation in.
-    """
-    comparisons = Pattern(pattern).inspect().comparisons
-    types = frozenset(comparisons)
-    wanted = _text_equalities(pattern, comparisons)
-    if wanted is None:
-        return lambda objects: any(
-            isinstance(sco, dict) and sco.get("type") in types for sco in objects.values()
-        )
-
-    def has_value(objects: dict[str, Any]) -> bool:
-        for sco in objects.values():
-            if not isinstance(sco, dict):
-                continue
-            for name, values in wanted.get(str(sco.get("type")), {}).items():
-                value = sco.get(name)
-                if value is not None and (not isinstance(value, str) or value in values):
-                    return True
-        return False
-
-    return has_value
-
-
-def _text_equalities(
-    pattern: str, comparisons: dict[str, list[tuple[list[Any], str, str]]]
-) -> dict[str, dict[str, set[str]]] | None:
-    """``{type: {property: {text, ...}}}`` when every comparison is a top-level ``= 'text'``
-    and no ``AND`` joins them; else None."""
-    if re.search(r"\bAND\b", _TEXT_LITERAL.sub("''", pattern), re.IGNORECASE):
-        return None
-    wanted: dict[str, dict[str, set[str]]] = {}
-    for sco_type, found in comparisons.items():
-        for path, operator, literal in found:
-            text = _TEXT_LITERAL.fullmatch(literal)
-            if operator != "=" or len(path) != 1 or not isinstance(path[0], str) or not text:
-                return None
-            value = _UNESCAPE.sub(r"\1", text.group(1))
-            wanted.setdefault(sco_type, {}).setdefault(path[0], set()).add(value)
-    return wanted
-
-
-@lru_cache(maxsize=64)
-def _compiled(pattern: str) -> Any:
-    """The parsed pattern: parsed once, not once per streamed chunk."""
-    return stix2matcher.Pattern(pattern, stix_version="2.0")
-
-
-class _Listener(stix2matcher.MatchListener):  # type: ignore[misc]
-    """stix2-matcher's listener with START/STOP fixed for the installed grammar, and ISSUBSET /
-    ISSUPERSET for both address families.
-
-    stix2-patterns 2.x parses STIX 2.0 START/STOP operands as timestamp literals (t'...'), but
-    stix2-matcher 3.0.0 looks them up as string literals and fails with AttributeError. Here the
-    two timestamps are read from the tokens' text instead.
-
-    stix2-matcher's subnet tests know IPv4 only: an IPv6 address in the data, or an IPv6 range
-    in the pattern, raised "Invalid IPv4 address". They follow :mod:`huntline.networks` here:
-    a value of the other family, or no address, is not inside.
-    """
-
-    def exitStartStopQualifier(self, ctx: Any) -> None:
-        start, stop = (_timestamp_literal(ctx.TimestampLiteral(i).getText()) for i in (0, 1))
-        self._MatchListener__push((start, stop), "exitStartStopQualifier")
-
-    def exitPropTestIsSubset(self, ctx: Any) -> None:
-        outer = networks.network(_string_literal(ctx))
-        self._network_test(ctx, lambda value: networks.contains(outer, value))
-
-    def exitPropTestIsSuperset(self, ctx: Any) -> None:
-        inner = networks.network(_string_literal(ctx))
-        self._network_test(ctx, lambda value: networks.contained_by(value, inner))
-
-    def _network_test(self, ctx: Any, inside: Callable[[Any], bool]) -> None:
-        negated = bool(ctx.NOT())
-        label = "exitPropTestIsSubset"
-        values = self._MatchListener__pop(label)
-        passed = stix2matcher._obs_map_prop_test(values, lambda v: inside(v) != negated)
-        self._MatchListener__push(passed, label)
-
-
-def _string_literal(ctx: Any) -> str:
-    return str(stix2matcher._literal_terminal_to_python_val(ctx.StringLiteral()))
-
-
-def _timestamp_literal(text: str) -> datetime:
-    """``t'2021-01-01T00:00:00Z'`` -> an aware datetime."""
-    body = text[2:-1] if text.startswith("t'") else text.strip("'")
-    return datetime.fromisoformat(body.replace("Z", "+00:00"))
