@@ -39,7 +39,8 @@ import pandas as pd
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 
-from huntline.expressions import evaluate, parse_condition
+from huntline.expressions import parse_condition
+from huntline.expressions_batch import BatchEvaluator
 from huntline.fetch import flatten_all
 from huntline.fetch.sources.bundle import read_observed_data
 from huntline.sigma.convert import RuleResult, convert_paths
@@ -107,9 +108,10 @@ def huntline_table(recording: Path) -> pd.DataFrame:
     return tables["process"].to_pandas()
 
 
-def huntline_matches(table: pd.DataFrame, result: RuleResult, visible: set[str]) -> set[str]:
+def huntline_matches(evaluator: BatchEvaluator, result: RuleResult, visible: set[str]) -> set[str]:
     assert result.conversion is not None
-    mask = evaluate(parse_condition(result.conversion.condition), table)
+    table = evaluator.table
+    mask = evaluator.evaluate(parse_condition(result.conversion.condition))
     guids = table.loc[mask, "x_unique_id"].dropna()
     return {str(guid) for guid in guids} & visible
 
@@ -121,10 +123,10 @@ def compare(
         events = raw_events(recording)
         db = reference_db(events)
         visible = {str(event.get("ProcessGuid")) for event in events}
-        table = huntline_table(recording)
+        evaluator = BatchEvaluator(huntline_table(recording))
         for result in rules:
             theirs = reference_matches(db, result.path)
-            ours = huntline_matches(table, result, visible)
+            ours = huntline_matches(evaluator, result, visible)
             yield recording.name.removesuffix(".zip"), result, ours, theirs
 
 
