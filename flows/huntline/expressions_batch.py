@@ -5,7 +5,7 @@ A thousand Sigma rules over one table repeat most of that work: the same column 
 again and again, the same test (``iendswith(path(...), '\\\\cmd.exe')``) in dozens of rules,
 and each test run over every row although the rows of a column hold far fewer distinct values
 (command lines and image paths repeat). :class:`BatchEvaluator` shares all of it, with the
-same semantics (it runs the same :data:`~huntline.condition.FUNCTIONS`):
+same semantics (it runs the same :data:`~huntline.expressions.FUNCTIONS`):
 
 - every sub-expression that reads one column expression only (``icontains(field('command_line'),
   'x')``, ``lower(field('name')) == 'a'``) is evaluated once per distinct value of that column,
@@ -41,7 +41,7 @@ class BatchEvaluator:
         self._texts: dict[tuple[str, bool], list[str | None]] = {}
 
     def evaluate(self, condition: Condition) -> pd.Series:
-        """The boolean mask of rows that meet ``condition`` (as ``condition.evaluate``)."""
+        """The boolean mask of rows that meet ``condition`` (as :func:`huntline.expressions.evaluate`)."""
         missing = [
             c for c in condition.columns if c not in self.table and c not in condition.optional
         ]
