@@ -41,7 +41,7 @@ class BatchEvaluator:
         self._texts: dict[tuple[str, bool], list[str | None]] = {}
 
     def evaluate(self, condition: Condition) -> pd.Series:
-        """The boolean mask of rows that meet ``condition`` (as :func:`huntline.expressions.evaluate`)."""
+        """The rows that meet ``condition``: what :func:`huntline.expressions.evaluate` gives."""
         missing = [
             c for c in condition.columns if c not in self.table and c not in condition.optional
         ]
