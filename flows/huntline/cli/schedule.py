@@ -27,27 +27,57 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     from huntline.prefect.deploy import apply_changes, plan_changes
     from huntline.prefect.server import ensure_server
+    from huntline.schedule.ownership import project_of
     from huntline.schedule.preflight import source_warnings
-    from huntline.schedule.project import PROJECT, render_project, write_project
-    from huntline.schedule.specs import GENERATED, load_specs, render_specs, write_specs
+    from huntline.schedule.project import PROJECT, render_project
+    from huntline.schedule.specs import load_specs, render_specs
 
-    root = Path.cwd()
-    specs = load_specs(Path(args.hunts), root)  # a broken book fails before any server
-    written = f"{GENERATED} and {PROJECT}"
+    project = project_of(Path(args.hunts), args.project)
+    specs = load_specs(project.books, project.root, project)  # a broken book fails first
+    # The generated files: deployments/NAME.yaml, and prefect.yaml for the default project.
+    files = {project.generated: render_specs(specs)}
+    if project.is_default:
+        files[project.root / PROJECT] = render_project(specs, args.pool)
+    written = " and ".join(_shown(path) for path in files)
     if args.write_only:
-        write_specs(specs, GENERATED)
-        write_project(specs, args.pool, PROJECT)
+        _write(files)
         out.print(f"written {written} ({len(specs)} deployments); nothing registered")
         return 0
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     with get_client(sync_client=True) as client:
-        changes = plan_changes(client, specs)
+        changes = plan_changes(client, specs, project)
         if not args.dry_run:
-            write_specs(specs, GENERATED)
-            write_project(specs, args.pool, PROJECT)
-            apply_changes(client, changes, root, args.pool)
-    verb = "would" if args.dry_run else "did"
-    table = Table(title=f"deployments ({verb} change) on {server.ui_url}")
+            _write(files)
+            apply_changes(client, changes, project.root, args.pool)
+        worker = None if args.dry_run else _worker_online(client, args.pool)
+    out.print(_changes_table(changes, project.name, server.ui_url, args.dry_run))
+    if not args.dry_run:
+        out.print(f"written {written}")
+        out.print(
+            f"a worker polls the {args.pool} pool ({worker}): the deployments run there"
+            if worker
+            else f"no worker polls the {args.pool} pool: start one with huntline server start"
+        )
+    else:
+        for path, text in files.items():
+            if not path.is_file() or path.read_text() != text:
+                out.print(
+                    f"{_shown(path)} is out of date: huntline deploy --write-only rewrites it"
+                )
+    for warning in source_warnings(specs, project.root):
+        err.print("[yellow]warning:[/]", escape(warning))
+    return 0
+
+
+def _changes_table(changes: list[Any], project: str, ui_url: str, dry_run: bool) -> Table:
+    """The changes as a table whose title says what happened: nothing, when all are unchanged."""
+    changed = sum(change.action != "unchanged" for change in changes)
+    if not changed:
+        title = f"deployments of project {project} on {ui_url}: nothing to change"
+    else:
+        verb = "would change" if dry_run else "changed"
+        title = f"deployments of project {project} on {ui_url} ({changed} {verb})"
+    table = Table(title=escape(title))
     for column in ("action", "deployment", "schedule", "triggers"):
         table.add_column(column, overflow="fold")
     for change in changes:
@@ -55,17 +85,34 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         schedule = f"{spec.cron} ({spec.timezone})" if spec and spec.cron else "-"
         triggers = ", ".join(f"intel {feed}" for feed in spec.feeds) if spec else "-"
         table.add_row(change.action, escape(change.name), escape(schedule), escape(triggers))
-    out.print(table)
-    if not args.dry_run:
-        out.print(f"written {written}; start a worker with: huntline server start")
-    else:
-        expected = {GENERATED: render_specs(specs), PROJECT: render_project(specs, args.pool)}
-        for path, text in expected.items():
-            if not path.is_file() or path.read_text() != text:
-                out.print(f"{path} is out of date: huntline deploy --write-only rewrites it")
-    for warning in source_warnings(specs, root):
-        err.print("[yellow]warning:[/]", escape(warning))
-    return 0
+    return table
+
+
+def _worker_online(client: Any, pool: str) -> str | None:
+    """Which worker polls ``pool`` now (Prefect marks a worker ONLINE while it heartbeats),
+    or None: so deploy suggests starting one only when none runs."""
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        workers = client.read_workers_for_work_pool(pool)
+    except ObjectNotFound:
+        return None
+    online = [worker.name for worker in workers if str(worker.status).endswith("ONLINE")]
+    return ", ".join(online) or None
+
+
+def _shown(path: Path) -> str:
+    """``path`` as the user reads it: relative to the current directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _write(files: dict[Path, str]) -> None:
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -165,7 +212,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="only write deployments/huntline.yaml and prefect.yaml from the books (no server "
         "needed)",
     )
-    deploy.add_argument("--hunts", default="hunts", help="the folder of hunt books (hunts)")
+    deploy.add_argument(
+        "--hunts", default="hunts", help="the folder of hunt books, anywhere (hunts)"
+    )
+    deploy.add_argument(
+        "--project",
+        help="the owner of these deployments: a deploy removes only its own "
+        "(default: the folder's path from here, or its name when outside)",
+    )
     deploy.add_argument("--pool", default=DEFAULT_POOL, help="work pool (huntline)")
     deploy.set_defaults(handler=cmd_deploy)
 

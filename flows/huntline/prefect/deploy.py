@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from huntline.schedule.ownership import DEFAULT_PROJECT, Project, check_names, owner_of
 from huntline.schedule.specs import MANAGED_TAG, DeploymentSpec
 
 Action = Literal["create", "update", "unchanged", "remove"]
@@ -39,8 +40,17 @@ def _managed(client: Any) -> dict[str, Any]:
     return {deployment.name: deployment for deployment in found}
 
 
-def plan_changes(client: Any, specs: list[DeploymentSpec]) -> list[Change]:
-    existing = _managed(client)
+def plan_changes(
+    client: Any, specs: list[DeploymentSpec], project: Project | None = None
+) -> list[Change]:
+    """What to create, update, keep and remove so the server has ``specs``; only deployments
+    ``project`` owns (the default project when None) are removed (:mod:`.ownership`)."""
+    managed = _managed(client)
+    mine = project.name if project else DEFAULT_PROJECT
+    existing = {n: d for n, d in managed.items() if owner_of(list(d.tags)) == mine}
+    others = {n: d for n, d in managed.items() if n not in existing}
+    if project is not None:
+        check_names(project, [spec.name for spec in specs], others)
     changes: list[Change] = []
     for spec in specs:
         current = existing.pop(spec.name, None)

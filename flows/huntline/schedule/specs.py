@@ -24,6 +24,7 @@ from huntline.booktest.cases import book_paths
 from huntline.errors import ScheduleError
 from huntline.intel.events import EVENT, resource_id
 from huntline.intel.model import FeedsFile, load_feeds
+from huntline.schedule.ownership import Project
 
 HUNT_ENTRYPOINT = "flows/hunt.py:hunt"
 WATCH_ENTRYPOINT = "flows/intel_watch.py:intel_watch"
@@ -82,20 +83,23 @@ def deployment_name(book: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
 
 
-def book_spec(book: Path, root: Path, feeds: FeedsFile | None) -> DeploymentSpec:
-    """The deployment of one book; an intel feed the feeds file lacks is an error."""
+def book_spec(
+    book: Path, root: Path, feeds: FeedsFile | None, project: Project | None = None
+) -> DeploymentSpec:
+    """The deployment of one book; an intel feed the feeds file lacks is an error. A
+    ``project`` other than the default names and tags it as its own (:mod:`.ownership`)."""
     model = load_book(book)
     relative = book.resolve().relative_to(root.resolve()).as_posix()
     _check_feeds(model, relative, feeds)
     wanted = list(model.intel.feeds) if model.intel else []
     return DeploymentSpec(
-        name=deployment_name(book),
+        name=project.deployment_name(deployment_name(book)) if project else deployment_name(book),
         flow="hunt",
-        entrypoint=HUNT_ENTRYPOINT,
+        entrypoint=project.entrypoint("hunt", HUNT_ENTRYPOINT) if project else HUNT_ENTRYPOINT,
         parameters={"book": relative, "scheduled": model.schedule is not None},
         description=f"{model.title} ({relative})"
         + (f": {model.description.strip()}" if model.description.strip() else ""),
-        tags=[MANAGED_TAG, *model.tags],
+        tags=[MANAGED_TAG, *(project.tags if project else []), *model.tags],
         cron=model.schedule.cron if model.schedule else None,
         timezone=model.schedule.timezone if model.schedule else "UTC",
         feeds=wanted,
@@ -124,26 +128,32 @@ def check_feeds(book: HuntBook, path: str) -> None:
     _check_feeds(book, "", load_feeds(feeds_file) if feeds_file.is_file() else None)
 
 
-def watch_spec(feeds_file: Path, root: Path, feeds: FeedsFile) -> DeploymentSpec:
+def watch_spec(
+    feeds_file: Path, root: Path, feeds: FeedsFile, project: Project | None = None
+) -> DeploymentSpec:
     """The intel watcher, on the schedule of the feeds file's ``watch:``."""
     relative = feeds_file.resolve().relative_to(root.resolve()).as_posix()
     return DeploymentSpec(
-        name=WATCH_NAME,
+        name=project.deployment_name(WATCH_NAME) if project else WATCH_NAME,
         flow="intel-watch",
-        entrypoint=WATCH_ENTRYPOINT,
+        entrypoint=project.entrypoint("intel-watch", WATCH_ENTRYPOINT)
+        if project
+        else WATCH_ENTRYPOINT,
         parameters={"feeds_file": relative},
         description=f"Pull the intel feeds of {relative} and announce new indicators",
-        tags=[MANAGED_TAG, "intel"],
+        tags=[MANAGED_TAG, *(project.tags if project else []), "intel"],
         cron=feeds.watch.cron,
         timezone=feeds.watch.timezone,
     )
 
 
-def desired_specs(hunts: Path, root: Path, feeds: FeedsFile | None) -> list[DeploymentSpec]:
+def desired_specs(
+    hunts: Path, root: Path, feeds: FeedsFile | None, project: Project | None = None
+) -> list[DeploymentSpec]:
     """One spec per book under ``hunts``, plus the intel watcher if there is a feeds file."""
-    specs = [book_spec(book, root, feeds) for book in book_paths([hunts])]
+    specs = [book_spec(book, root, feeds, project) for book in book_paths([hunts])]
     if feeds is not None:
-        specs.append(watch_spec(hunts / "intel.yaml", root, feeds))
+        specs.append(watch_spec(hunts / "intel.yaml", root, feeds, project))
     names = [spec.name for spec in specs]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
@@ -154,12 +164,12 @@ def desired_specs(hunts: Path, root: Path, feeds: FeedsFile | None) -> list[Depl
     return specs
 
 
-def load_specs(hunts: Path, root: Path) -> list[DeploymentSpec]:
+def load_specs(hunts: Path, root: Path, project: Project | None = None) -> list[DeploymentSpec]:
     """What ``huntline deploy`` registers for the books under ``hunts`` (paths relative to
     ``root``), with the feeds of the ``intel.yaml`` beside them if there is one."""
     feeds_file = hunts / "intel.yaml"
     feeds = load_feeds(feeds_file) if feeds_file.is_file() else None
-    return desired_specs(hunts, root, feeds)
+    return desired_specs(hunts, root, feeds, project)
 
 
 def render_specs(specs: list[DeploymentSpec]) -> str:

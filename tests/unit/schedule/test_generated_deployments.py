@@ -12,6 +12,7 @@ import pytest
 
 from huntline.cli import main
 from huntline.cli.schedule import DEFAULT_POOL
+from huntline.schedule.ownership import project_of
 from huntline.schedule.project import PROJECT, render_project
 from huntline.schedule.specs import GENERATED, REGENERATE, load_specs, render_specs
 
@@ -53,10 +54,12 @@ def test_write_only_needs_no_server(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
     assert main(["deploy", "--write-only"]) == 0
-    specs = load_specs(Path("hunts"), tmp_path)
+    specs = load_specs(Path("hunts"), tmp_path, project_of(Path("hunts")))
     written = (tmp_path / GENERATED).read_text()
     assert written == render_specs(specs)
     assert "name: every-minute" in written and "cron: '* * * * *'" in written
+    # no flows/hunt.py here: the deployment runs the installed package's flow
+    assert "entrypoint: huntline.prefect.hunt_flow:hunt" in written
     project = (tmp_path / PROJECT).read_text()
     assert project == render_project(specs, DEFAULT_POOL)
     assert "  schedules:\n  - cron: '* * * * *'\n    timezone: UTC\n    active: true\n" in project
