@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from huntline.errors import StorageError
+from huntline.scratch import process_dir
 from huntline.storage import ObjectStore, TableRef, key_of
 
 
@@ -117,7 +118,7 @@ class TableWriter:
         self.store = store
         self.key = key
         self.rows = 0
-        self._workdir = Path(tempfile.mkdtemp(prefix="huntline-table-"))
+        self._workdir = Path(tempfile.mkdtemp(prefix="table-", dir=process_dir()))
         self._parts: list[Path] = []
 
     def append(self, batch: pd.DataFrame | pa.Table) -> None:
@@ -213,7 +214,7 @@ def parquet_table(data: bytes) -> pa.Table:
 
 @contextmanager
 def _local_copy(store: ObjectStore, key: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="huntline-read-") as directory:
+    with tempfile.TemporaryDirectory(prefix="read-", dir=process_dir()) as directory:
         path = Path(directory) / "object"
         store.download(key, path)
         yield path

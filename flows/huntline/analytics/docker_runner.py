@@ -31,6 +31,7 @@ from huntline.analytics.cap import container_slot
 from huntline.analytics.harvest import harvest
 from huntline.analytics.labels import ImageLabels, check_parameters, file_mounts
 from huntline.analytics.logstream import LineSink, follow, task_log_sink
+from huntline.analytics.reaper import owner_labels
 from huntline.errors import AnalyticsError
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class ContainerLimits:
     timeout: float = 600.0
     network: bool = False
     user: str | None = "65534:65534"
+    #: Extra container labels, e.g. the flow run (see :mod:`.reaper`).
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -123,7 +126,7 @@ def container_options(
         "pids_limit": limits.pids,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
-        "labels": {"huntline.analytics": "1"},
+        "labels": {**owner_labels(), **dict(limits.labels)},
         "detach": True,
     }
     if limits.user:

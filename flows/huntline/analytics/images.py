@@ -26,6 +26,7 @@ from docker.errors import DockerException
 from huntline.analytics import contract
 from huntline.analytics.labels import ImageLabels
 from huntline.errors import AnalyticsError
+from huntline.scratch import process_dir
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def build_image(
     own_client = client is None
     docker_client = client or docker.from_env()
     try:
-        with tempfile.TemporaryDirectory(prefix="huntline-build-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="build-", dir=process_dir()) as tmp:
             context = stage_context(folder, Path(tmp) / "context", ca_bundle)
             stream = docker_client.api.build(
                 path=str(context),

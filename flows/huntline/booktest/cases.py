@@ -34,6 +34,7 @@ from huntline.booktest.spec import (
 )
 from huntline.errors import HuntlineError
 from huntline.expressions import ConditionError, evaluate, parse_condition
+from huntline.scratch import process_dir
 from huntline.yamlfile import load_yaml
 
 
@@ -122,7 +123,7 @@ def run_case(tests: LoadedTests, case: Case, python: bool = False) -> CaseResult
             flow_run_id=run_id,
         )
 
-    with tempfile.TemporaryDirectory(prefix="huntline-test-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="test-", dir=process_dir()) as scratch:
         workdir = Path(scratch)
         try:
             book_path, window = _prepare(tests, case, workdir, python)

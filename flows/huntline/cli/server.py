@@ -27,9 +27,11 @@ def cmd_server(args: argparse.Namespace) -> int:
             from prefect.client.orchestration import get_client
 
             from huntline.prefect.deploy import ensure_work_pool
+            from huntline.prefect.zombies import ensure_zombie_automation
 
             with get_client(sync_client=True) as client:
                 ensure_work_pool(client, args.pool)
+                ensure_zombie_automation(client)
             pid = start_worker(home, started.api_url, args.pool, Path.cwd())
             out.print(
                 f"worker of pool {args.pool!r} running (pid {pid}, log {home / 'worker.log'})"

@@ -76,7 +76,10 @@ def ensure_work_pool(client: Any, pool: str) -> None:
 
 
 def apply_changes(client: Any, changes: list[Change], root: Path, pool: str) -> None:
+    from huntline.prefect.zombies import ensure_zombie_automation
+
     ensure_work_pool(client, pool)
+    ensure_zombie_automation(client)
     for change in changes:
         if change.action == "remove":
             _remove(client, change)

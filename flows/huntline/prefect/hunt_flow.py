@@ -26,6 +26,7 @@ from huntline.alert.section import SectionResult
 from huntline.alert.views import alert_status
 from huntline.book import HuntBook, StepModel, kind_of
 from huntline.compile import Plan
+from huntline.debris import clean_up
 from huntline.errors import StorageError, failing_step
 from huntline.prefect.ledger_limit import hunt_ledger_limit
 from huntline.schedule.coverage import record_coverage
@@ -181,6 +182,8 @@ def hunt(
         scheduled: Cover the window ending at the run's scheduled time and catch up gaps in
             the coverage record (set by the deployment's schedule).
     """
+    for leftover in clean_up():  # what a killed run left on this host (see huntline.debris)
+        get_run_logger().warning("removed %s, left by a run that was killed", leftover)
     now = datetime.now(UTC)
     store = open_store(storage)
     request = RunRequest(

@@ -102,7 +102,9 @@ def apply_step(
 
     from huntline.analytics.docker_runner import ContainerLimits
     from huntline.analytics.merge import merge_output_file
+    from huntline.analytics.reaper import LABEL_FLOW_RUN
     from huntline.errors import AnalyticsError
+    from huntline.scratch import process_dir
     from huntline.steps.context import StepOutput
     from huntline.storage import key_of, open_store
     from huntline.tables import write_table
@@ -116,7 +118,7 @@ def apply_step(
         return StepOutput(
             step_id=step_id, tables={name: inputs[name] for name in step.on}, image=image
         )
-    with tempfile.TemporaryDirectory(prefix="huntline-apply-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="apply-", dir=process_dir()) as scratch:
         workdir = Path(scratch)
         # The stored objects go to the runner as they are (it lays them out as the contract
         # wants); the frames are read from the same files for the merge afterwards.
@@ -124,7 +126,11 @@ def apply_step(
         for name, path in zip(step.on, files, strict=True):
             store.download(key_of(store, inputs[name].uri), path)
         variables = [pd.read_parquet(path) for path in files]
-        limits = ContainerLimits(timeout=step.timeout_seconds, network=step.network)
+        limits = ContainerLimits(
+            timeout=step.timeout_seconds,
+            network=step.network,
+            labels=((LABEL_FLOW_RUN, context.flow_run_id),),
+        )
         try:
             result = runner.run(step.apply, files, step.with_, workdir / "data", limits)
         except AnalyticsError as error:

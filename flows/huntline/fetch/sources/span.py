@@ -21,6 +21,7 @@ from pathlib import Path
 from huntline.errors import HuntlineError
 from huntline.fetch.sources.bundle import stream_observed_data
 from huntline.fetch.sources.stixshifter import redact_url
+from huntline.scratch import process_dir
 from huntline.window import Window
 
 DOWNLOAD_TIMEOUT = 60.0
@@ -42,7 +43,9 @@ def bundle_span(source: str) -> tuple[datetime, datetime] | None:
         if lowered.startswith("file://"):
             return _span_of(Path(source[len("file://") :]))
         if lowered.startswith(("http://", "https://")):
-            with tempfile.NamedTemporaryFile(prefix="huntline-span-", suffix=".json") as copy:
+            with tempfile.NamedTemporaryFile(
+                prefix="span-", suffix=".json", dir=process_dir()
+            ) as copy:
                 with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT) as answer:
                     while block := answer.read(1 << 20):
                         copy.write(block)

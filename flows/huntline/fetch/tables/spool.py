@@ -23,12 +23,12 @@ larger ones raise the peak (wide process and ``x-oca-event`` slices dominate it)
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pyarrow as pa
 
+from huntline import scratch
 from huntline.fetch.base import ObservedData
 from huntline.fetch.stix.collect import page_occurrences
 from huntline.fetch.stix.identity import IdCache
@@ -70,9 +70,7 @@ class EntitySpool:
         lookup_rows: int = 50_000,
     ) -> None:
         self._own = directory is None
-        self.directory = (
-            Path(tempfile.mkdtemp(prefix="huntline-entities-")) if directory is None else directory
-        )
+        self.directory = scratch.directory("entities-") if directory is None else directory
         self.flush_rows = flush_rows
         self.bucket_rows = bucket_rows
         self.lookup_rows = lookup_rows

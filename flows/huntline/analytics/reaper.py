@@ -1,0 +1,50 @@
+"""Analytics containers whose run died are found by their labels and removed.
+
+Why: a flow run killed with ``kill -9`` never reaches the runner's ``finally``, and its
+container ran on with no one to wait for it or remove it. Every analytics container carries
+``huntline.analytics=1``, ``huntline.owner=HOST:DIR`` (the owning process's scratch
+directory, see :mod:`huntline.scratch`, whose lock tells whether that process lives) and,
+when a run started it, ``huntline.flow_run=ID``. :func:`reap_orphans` removes the containers
+of this host whose owner is dead; containers of other hosts sharing the engine, and of live
+processes, are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+from huntline import scratch
+
+log = logging.getLogger(__name__)
+
+LABEL = "huntline.analytics"
+LABEL_OWNER = "huntline.owner"
+LABEL_FLOW_RUN = "huntline.flow_run"
+
+
+def owner_labels() -> dict[str, str]:
+    """The labels every analytics container of this process gets."""
+    return {LABEL: "1", LABEL_OWNER: f"{socket.gethostname()}:{scratch.process_dir()}"}
+
+
+def reap_orphans(client: Any) -> list[str]:
+    """Remove this host's analytics containers whose owning process died; their names."""
+    host = socket.gethostname()
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        owner_host, _, owner = str(container.labels.get(LABEL_OWNER, "")).partition(":")
+        if owner_host != host or not owner.startswith("/") or scratch.is_alive(Path(owner)):
+            continue  # another host's, a live process's, or made before owners were labelled
+        flow_run = container.labels.get(LABEL_FLOW_RUN, "?")
+        container.remove(force=True)
+        removed.append(container.name)
+        log.warning(
+            "removed analytics container %s (%s) of flow run %s: the process that ran it died",
+            container.name,
+            container.attrs.get("Config", {}).get("Image"),
+            flow_run,
+        )
+    return removed
