@@ -90,5 +90,6 @@ def test_a_regex_re2_refuses_is_a_clear_error() -> None:
         matched("[process:name MATCHES '(?<=a)b']")
     assert str(failed.value) == (
         "data source 'test': cannot match STIX pattern \"[process:name MATCHES '(?<=a)b']\": "
+        "\"process:name MATCHES '(?<=a)b'\": '(?<=a)b' is not usable here: "
         "regex '(?<=a)b' is not valid RE2: invalid perl operator: (?<="
     )
