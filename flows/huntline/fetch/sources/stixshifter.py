@@ -48,6 +48,7 @@ from huntline.fetch.sources.pattern import with_window
 from huntline.fetch.sources.profiles import Profile
 from huntline.fetch.sources.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
 from huntline.fetch.sources.secrets import SecretLoader, resolve_secrets
+from huntline.fetch.stix import local_match
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,8 @@ class StixShifterSource:
         problem = connector_error(profile.connector, source=self.name)
         if problem is not None:
             raise problem
+        if profile.connector == "stix_bundle":
+            local_match.install()  # HTTP bundles matched by huntline.patterns
         options = _query_options(profile, limit)
         connection = {**profile.connection, "options": options}
         caller = Caller(
