@@ -40,6 +40,7 @@ class Registry(Generic[T]):
         group: The entry-point group third parties register in; None for none.
         accepts: Whether an object loaded from an entry point is a ``T`` (a Protocol cannot be
             checked with ``isinstance`` in general); by default anything is taken.
+        display: How a name is written in messages (``python`` -> ``python://``).
     """
 
     def __init__(
@@ -48,11 +49,15 @@ class Registry(Generic[T]):
         group: str | None = None,
         *,
         accepts: Callable[[object], bool] = lambda item: True,
+        display: Callable[[str], str] = str,
     ) -> None:
         self.what = what
         self.group = group
         self._accepts = accepts
+        self._display = display
         self._items: dict[str, T] = {}
+        self._lazy: dict[str, str] = {}  # built-ins named by "module:attribute", not imported yet
+        self._order: list[str] = []  # built-in names, in registration order
         self._entry_points: dict[str, EntryPoint] | None = None
 
     def add(self, name: str, item: T) -> T:
@@ -61,14 +66,25 @@ class Registry(Generic[T]):
         Raises:
             PluginError: ``name`` is already taken.
         """
-        if name in self._items or name in (self._entry_points or {}):
+        self._claim(name)
+        self._items[name] = item
+        return item
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Register the object at ``target`` (``module:attribute``, as an entry point names it)
+        under ``name``, importing it only when ``name`` is asked for: a module that declares the
+        registry need not import every plug-in, nor they it."""
+        self._claim(name)
+        self._lazy[name] = target
+
+    def _claim(self, name: str) -> None:
+        if name in self._order or name in (self._entry_points or {}):
             raise PluginError(
                 f"{self.what} {name!r} is registered twice",
                 hint="give the new one another name",
                 name=name,
             )
-        self._items[name] = item
-        return item
+        self._order.append(name)
 
     def get(self, name: str) -> T:
         """The plug-in registered as ``name``, loading it from its entry point if need be.
@@ -86,6 +102,10 @@ class Registry(Generic[T]):
         """The plug-in registered as ``name``, or None."""
         if name in self._items:
             return self._items[name]
+        if name in self._lazy:
+            from importlib.metadata import EntryPoint
+
+            return self._load(EntryPoint(name, self._lazy[name], self.group or "huntline"))
         point = self._discovered().get(name)
         return None if point is None else self._load(point)
 
@@ -94,20 +114,30 @@ class Registry(Generic[T]):
         known: a, b``."""
         names = self.names()
         guesses = difflib.get_close_matches(name, names, n=1)
-        guess = f" (did you mean {guesses[0]!r}?)" if guesses else ""
-        return f"unknown {self.what} {name!r}{guess}; known: {', '.join(names)}"
+        guess = f" (did you mean {self._display(guesses[0])!r}?)" if guesses else ""
+        known = ", ".join(map(self._display, names))
+        return f"unknown {self.what} {self._display(name)!r}{guess}; known: {known}"
 
     def names(self) -> tuple[str, ...]:
         """Every name: the built-ins in registration order, then the plug-ins' (not loaded)."""
-        return (*self._items, *(name for name in self._discovered() if name not in self._items))
+        return (*self._order, *(name for name in self._discovered() if name not in self._order))
 
     def items(self) -> Iterator[tuple[str, T]]:
         """Every ``(name, plug-in)``, loading the plug-ins not loaded yet."""
         for name in self.names():
             yield name, self.get(name)
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in self._items or name in self._discovered())
+        return isinstance(name, str) and (name in self._order or name in self._discovered())
 
     def _discovered(self) -> dict[str, EntryPoint]:
         """The group's entry points by name, read once per process."""
@@ -117,7 +147,7 @@ class Registry(Generic[T]):
                 from importlib.metadata import entry_points
 
                 for point in entry_points(group=self.group):
-                    if point.name in self._items or point.name in self._entry_points:
+                    if point.name in self._order or point.name in self._entry_points:
                         raise PluginError(
                             f"{self.what} {point.name!r} is registered twice (entry point "
                             f"{point.value!r} in group {self.group!r})",

@@ -10,6 +10,7 @@ import logging
 
 from huntline.alert.sink_protocol import Notification
 from huntline.errors import AlertError
+from huntline.schemes import split_scheme
 
 _TYPES = {"critical": "failure", "high": "failure", "medium": "warning"}
 
@@ -20,7 +21,7 @@ def redact(url: str) -> str:
 
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
-        return url.split("://", 1)[0] + "://(unparsable URL)"
+        return f"{split_scheme(url)[0]}://(unparsable URL)"
     shown = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
     return shown.split("?", 1)[0]
 
@@ -30,7 +31,7 @@ def url_problem(url: str) -> str | None:
     import apprise
 
     if apprise.Apprise.instantiate(url) is None:
-        scheme = url.split("://", 1)[0]
+        scheme = split_scheme(url)[0]
         return (
             f"apprise cannot use {scheme}:// URL {redact(url)!r}: unknown service or a malformed "
             "URL (see the apprise wiki for the service's URL form)"

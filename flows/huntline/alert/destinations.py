@@ -24,6 +24,7 @@ from pathlib import Path
 from huntline.alert.sink_registry import redact
 from huntline.errors import AlertError
 from huntline.fetch.sources.secrets import SECRET_SCHEME, load_prefect_secret
+from huntline.schemes import has_scheme
 from huntline.yamlfile import load_yaml, located
 
 FILE_ENV = "HUNTLINE_DESTINATIONS"
@@ -66,7 +67,7 @@ def load_destinations(path: Path | None = None) -> dict[str, str]:
     named: dict[str, str] = {}
     for name, value in entries.items():
         url = value.get("url") if isinstance(value, dict) else value
-        if not isinstance(url, str) or "://" not in url:
+        if not isinstance(url, str) or not has_scheme(url):
             at = ("destinations", name)
             problems.append(document.at(at, "expected a URL or {url: URL}"))
             continue
@@ -80,7 +81,7 @@ def spec_problem(spec: str, named: dict[str, str], path: Path) -> str | None:
     """Why a ``notify:`` entry cannot be used, or None: checked when a book is validated."""
     from huntline.alert.sink_registry import url_problem
 
-    if "://" not in spec:
+    if not has_scheme(spec):
         if spec in named:
             url = named[spec]
             return None if url.startswith(SECRET_SCHEME) else url_problem(url)
@@ -95,7 +96,7 @@ def spec_problem(spec: str, named: dict[str, str], path: Path) -> str | None:
 
 def resolve(spec: str, named: dict[str, str]) -> Destination:
     """The destination a ``notify:`` entry means (its URL may still be a secret reference)."""
-    if "://" in spec:
+    if has_scheme(spec):
         label = spec if spec.startswith(SECRET_SCHEME) else redact(spec)
         return Destination(label=label, url=spec)
     if spec not in named:
@@ -128,6 +129,6 @@ def destination_url(destination: Destination) -> str:
             f"{type(error).__name__}",
             hint=f"check that the Prefect server at PREFECT_API_URL answers, or {create}",
         ) from None
-    if not isinstance(value, str) or "://" not in value:
+    if not isinstance(value, str) or not has_scheme(value):
         raise AlertError(f"destination {destination.label}: secret {block!r} holds no URL")
     return value

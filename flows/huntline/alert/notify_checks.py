@@ -11,6 +11,7 @@ from __future__ import annotations
 from huntline.alert.destinations import destinations_file, load_destinations, spec_problem
 from huntline.book.model import Alert
 from huntline.errors import AlertError
+from huntline.schemes import has_scheme
 
 
 def notify_problems(alert: Alert) -> list[tuple[int | None, str]]:
@@ -20,7 +21,7 @@ def notify_problems(alert: Alert) -> list[tuple[int | None, str]]:
         return []
     path = destinations_file()
     try:
-        named = load_destinations(path) if any("://" not in s for s in alert.notify) else {}
+        named = load_destinations(path) if not all(map(has_scheme, alert.notify)) else {}
     except AlertError as error:
         return [(None, problem) for problem in error.context.get("problems") or [error.message]]
     problems: list[tuple[int | None, str]] = []

@@ -30,6 +30,7 @@ from huntline.alert.destinations import load_destinations, resolve
 from huntline.alert.ledger import MAX_ATTEMPTS, Ledger, LedgerEntry
 from huntline.alert.ledger_store import LedgerStore, update_ledger
 from huntline.book.model import Alert
+from huntline.schemes import has_scheme
 
 CLAIM = timedelta(minutes=15)
 
@@ -66,7 +67,7 @@ def run_section(
     warn: Callable[[str], None] = lambda _: None,
 ) -> SectionResult:
     """Dedup, suppress, deliver and record ``records`` against the hunt's ledger."""
-    named = load_destinations() if any("://" not in s for s in alert.notify) else {}
+    named = load_destinations() if not all(map(has_scheme, alert.notify)) else {}
     destinations = {d.label: d for d in (resolve(spec, named) for spec in alert.notify)}
     labels = list(destinations)
 

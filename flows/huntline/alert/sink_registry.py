@@ -3,7 +3,9 @@
 ``jsonl://`` writes a local file; every other scheme goes to apprise, which knows ~100 services
 (``json://``, ``form://``, ``mailto://``, ``slack://``, ``msteams://``, ``pagerduty://`` ...). A
 destination apprise lacks is one new module with a class that satisfies
-:class:`~huntline.alert.sink_protocol.AlertSink`, registered here by its scheme.
+:class:`~huntline.alert.sink_protocol.AlertSink` and one registration of a :class:`SinkKind` by
+its scheme: ``SINKS.add(...)`` here, or, from another package, an entry point in the group
+``huntline.sinks`` naming the ``SinkKind`` (:mod:`huntline.registry`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 
 from huntline.alert import apprise_sink, jsonl_sink
 from huntline.alert.sink_protocol import AlertSink
+from huntline.registry import Registry
+from huntline.schemes import scheme_of
 
 
 @dataclass(frozen=True)
@@ -25,14 +29,18 @@ class SinkKind:
 
 
 APPRISE = SinkKind(apprise_sink.AppriseSink, apprise_sink.url_problem, apprise_sink.redact)
-SINKS: dict[str, SinkKind] = {
-    "jsonl": SinkKind(jsonl_sink.JsonlSink, jsonl_sink.url_problem, lambda url: url),
-}
+SINKS: Registry[SinkKind] = Registry(
+    "alert destination scheme",
+    "huntline.sinks",
+    accepts=lambda kind: isinstance(kind, SinkKind),
+    display=lambda scheme: f"{scheme}://",
+)
+SINKS.add("jsonl", SinkKind(jsonl_sink.JsonlSink, jsonl_sink.url_problem, lambda url: url))
 
 
 def kind_of(url: str) -> SinkKind:
     """The sink kind of ``url``'s scheme (apprise for every scheme not registered)."""
-    return SINKS.get(url.split("://", 1)[0].lower(), APPRISE)
+    return SINKS.find(scheme_of(url)) or APPRISE
 
 
 def sink_for(url: str) -> AlertSink:

@@ -5,8 +5,10 @@ An ``apply:`` reference names its runner by scheme: ``python://plot`` runs in a 
 book validates the scheme against :data:`RUNNERS` when it loads, so a typo (``pyhton://``) is a
 located error listing the runners that exist, not a run-time failure after the fetch.
 
-A new runner is one module with a class satisfying :class:`AnalyticsRunner` plus one line in
-:data:`RUNNERS`; every runner passes the same contract test
+A new runner is one module with a class satisfying :class:`AnalyticsRunner` plus one
+registration: ``RUNNERS.add(...)`` here, or, from another package, an entry point in the group
+``huntline.runners`` naming an instance (:mod:`huntline.registry`). Every runner passes the
+same contract test
 (``tests/integration/test_runner_contract.py``). The runners here import their machinery (the
 Docker SDK, pandas) only when they run, so loading a book stays cheap.
 """
@@ -19,12 +21,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from huntline.analytics.contract import image_for
 from huntline.errors import AnalyticsError
+from huntline.registry import Registry
+from huntline.schemes import SEPARATOR
+from huntline.schemes import scheme_of as _scheme_of
 
 if TYPE_CHECKING:
     from huntline.analytics.docker_runner import ContainerLimits, ContainerResult
 
 DEFAULT_SCHEME = "docker"
-SEPARATOR = "://"
 
 
 class AnalyticsRunner(Protocol):
@@ -117,25 +121,30 @@ class PythonRunner:
         return run_python(reference, input_files, params, workdir, timeout=limits.timeout)
 
 
-RUNNERS: dict[str, AnalyticsRunner] = {
-    runner.scheme: runner for runner in (DockerRunner(), PythonRunner())
-}
+def _is_runner(item: object) -> bool:
+    return isinstance(getattr(item, "scheme", None), str) and callable(getattr(item, "run", None))
+
+
+RUNNERS: Registry[AnalyticsRunner] = Registry(
+    "analytics runner",
+    "huntline.runners",
+    accepts=_is_runner,
+    display=lambda scheme: f"{scheme}{SEPARATOR}",
+)
 """Every analytics runner, by scheme."""
+for _runner in (DockerRunner(), PythonRunner()):
+    RUNNERS.add(_runner.scheme, _runner)
 
 
 def scheme_of(reference: str) -> str:
     """The scheme of an ``apply`` reference; no ``://`` means an image, so ``docker``."""
-    scheme, found, _ = reference.strip().partition(SEPARATOR)
-    return scheme.lower() if found else DEFAULT_SCHEME
+    return _scheme_of(reference, DEFAULT_SCHEME)
 
 
 def scheme_problem(reference: str) -> str | None:
     """Why no runner takes ``reference`` (its scheme is not registered), or None."""
     scheme = scheme_of(reference)
-    if scheme in RUNNERS:
-        return None
-    known = ", ".join(f"{name}{SEPARATOR}" for name in RUNNERS)
-    return f"no analytics runner for {scheme}{SEPARATOR} (runners: {known})"
+    return None if scheme in RUNNERS else RUNNERS.unknown(scheme)
 
 
 def runner_for(reference: str) -> AnalyticsRunner:

@@ -11,20 +11,36 @@ A gate lists checks, each a one-key mapping whose key names the check::
 
 Each check is a typed model here, validated when the book loads (so ``huntline validate``
 catches an unknown check name with a "did you mean", or a ``between`` whose min exceeds its max),
-and maps onto one great_expectations expectation in :mod:`huntline.quality.expectations`. This
-module imports no great_expectations: loading a book must stay cheap.
+and says which great_expectations expectation it runs as (:meth:`Check.expectation`, which
+imports GX only when a gate runs: loading a book must stay cheap). So a new check is one model
+with its ``expectation`` plus one registration: ``CHECKS.add(...)`` here, or, from another
+package, an entry point in the group ``huntline.quality_checks`` naming the model class
+(:mod:`huntline.registry`). :mod:`huntline.quality.expectations` runs whatever it is given.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Literal
+from abc import abstractmethod
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from huntline.registry import Registry
 from huntline.window import parse_duration
+
+if TYPE_CHECKING:
+    from great_expectations.expectations.expectation import Expectation
 
 Scalar = str | int | float | bool
 
@@ -43,12 +59,42 @@ class Check(BaseModel):
         column = getattr(self, "column", None)
         return (column,) if isinstance(column, str) else ()
 
+    @abstractmethod
+    def expectation(self, reference: datetime) -> Expectation:
+        """The great_expectations expectation the check runs as; ``reference`` is the end of
+        the run's window. Import GX inside: this runs only when a gate runs."""
+
+    #: How a failing value is described in the generic ``observed`` text.
+    unexpected_as: ClassVar[str] = "unexpected"
+
+    def prepared(self, frame: Any) -> Any:
+        """The table (a DataFrame) as the check's expectation needs it; unchanged by default."""
+        return frame
+
+    def observed(self, details: dict[str, Any], frame: Any, reference: datetime) -> str:
+        """What was seen, in words a hunter reads at a glance, from GX's ``details``."""
+        unexpected = int(details.get("unexpected_count") or 0)
+        total = int(details.get("element_count") or len(frame))
+        counted = total - int(details.get("missing_count") or 0)
+        text = f"{unexpected} of {counted} non-null values {self.unexpected_as}"
+        examples = details.get("unexpected_examples")
+        if unexpected and examples:
+            text += ", e.g. " + ", ".join(repr(value) for value in examples)
+        return text
+
     def describe(self) -> str:
         """The check as the book wrote it, in one line: ``not_null(name, mostly=0.99)``."""
         values = self.model_dump(exclude_defaults=True)
         parts = [str(values.pop(self.main))] if self.main in values else []
         parts += [f"{key}={_short(value)}" for key, value in values.items()]
         return f"{self.check}({', '.join(parts)})"
+
+
+def columns_of(frame: Any) -> str:
+    """The columns of a DataFrame, for a message about a missing one."""
+    names = [str(column) for column in frame.columns]
+    shown = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
+    return f"columns: {shown}" if names else "the table has no columns"
 
 
 def _short(value: Any) -> str:
@@ -77,6 +123,16 @@ class ColumnExists(Check):
     check: Literal["column_exists"] = Field(default="column_exists", exclude=True)
     column: str = Field(min_length=1)
 
+    def observed(self, details: dict[str, Any], frame: Any, reference: datetime) -> str:
+        return "present" if self.column in frame.columns else f"missing ({columns_of(frame)})"
+
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_column_to_exist import (
+            ExpectColumnToExist,
+        )
+
+        return ExpectColumnToExist(column=self.column)
+
 
 class NotNull(_Mostly):
     """``column`` has a value in at least ``mostly`` of the rows."""
@@ -84,9 +140,24 @@ class NotNull(_Mostly):
     check: Literal["not_null"] = Field(default="not_null", exclude=True)
     column: str = Field(min_length=1)
 
+    def observed(self, details: dict[str, Any], frame: Any, reference: datetime) -> str:
+        unexpected = int(details.get("unexpected_count") or 0)
+        total = int(details.get("element_count") or len(frame))
+        share = 100.0 * unexpected / total if total else 0.0
+        return f"{unexpected} of {total} values null ({share:.1f}%)"
+
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
+            ExpectColumnValuesToNotBeNull,
+        )
+
+        return ExpectColumnValuesToNotBeNull(column=self.column, mostly=self.mostly)
+
 
 class Between(_Mostly):
     """``column``'s values lie within ``[min, max]`` (either bound may be left open)."""
+
+    unexpected_as: ClassVar[str] = "outside the range"
 
     check: Literal["between"] = Field(default="between", exclude=True)
     column: str = Field(min_length=1)
@@ -98,20 +169,49 @@ class Between(_Mostly):
         _check_bounds(self.min, self.max)
         return self
 
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_column_values_to_be_between import (
+            ExpectColumnValuesToBeBetween,
+        )
+
+        return ExpectColumnValuesToBeBetween(
+            column=self.column, min_value=self.min, max_value=self.max, mostly=self.mostly
+        )
+
 
 class InSet(_Mostly):
     """``column``'s values are all among ``values`` (nulls are not counted)."""
+
+    unexpected_as: ClassVar[str] = "not in the set"
 
     check: Literal["in_set"] = Field(default="in_set", exclude=True)
     column: str = Field(min_length=1)
     values: list[Scalar] = Field(min_length=1)
 
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_column_values_to_be_in_set import (
+            ExpectColumnValuesToBeInSet,
+        )
+
+        return ExpectColumnValuesToBeInSet(
+            column=self.column, value_set=list(self.values), mostly=self.mostly
+        )
+
 
 class Unique(Check):
     """No two rows share a value of ``column``."""
 
+    unexpected_as: ClassVar[str] = "duplicated"
+
     check: Literal["unique"] = Field(default="unique", exclude=True)
     column: str = Field(min_length=1)
+
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_column_values_to_be_unique import (
+            ExpectColumnValuesToBeUnique,
+        )
+
+        return ExpectColumnValuesToBeUnique(column=self.column)
 
 
 class Rows(Check):
@@ -127,9 +227,21 @@ class Rows(Check):
         _check_bounds(self.min, self.max)
         return self
 
+    def observed(self, details: dict[str, Any], frame: Any, reference: datetime) -> str:
+        return f"{details.get('observed_value', len(frame))} rows"
+
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_table_row_count_to_be_between import (
+            ExpectTableRowCountToBeBetween,
+        )
+
+        return ExpectTableRowCountToBeBetween(min_value=self.min, max_value=self.max)
+
 
 class Matches(_Mostly):
     """``column``'s values match ``regex`` (searched, not anchored; nulls are not counted)."""
+
+    unexpected_as: ClassVar[str] = "not matching"
 
     check: Literal["matches"] = Field(default="matches", exclude=True)
     column: str = Field(min_length=1)
@@ -143,6 +255,15 @@ class Matches(_Mostly):
         except re.error as error:
             raise ValueError(f"regex {value!r} does not compile: {error}") from error
         return value
+
+    def expectation(self, reference: datetime) -> Expectation:
+        from great_expectations.expectations.core.expect_column_values_to_match_regex import (
+            ExpectColumnValuesToMatchRegex,
+        )
+
+        return ExpectColumnValuesToMatchRegex(
+            column=self.column, regex=self.regex, mostly=self.mostly
+        )
 
 
 class Fresh(Check):
@@ -167,42 +288,79 @@ class Fresh(Check):
     def max_age(self) -> timedelta:
         return parse_duration(self.within)
 
+    def prepared(self, frame: Any) -> Any:
+        """Timestamps are stored as ISO text; compare them as instants."""
+        import pandas as pd
 
-CHECKS: dict[str, type[Check]] = {
-    "column_exists": ColumnExists,
-    "not_null": NotNull,
-    "between": Between,
-    "in_set": InSet,
-    "unique": Unique,
-    "rows": Rows,
-    "matches": Matches,
-    "fresh": Fresh,
-}
+        if self.column not in frame.columns:
+            return frame
+        instants = pd.to_datetime(frame[self.column], utc=True, errors="coerce", format="ISO8601")
+        return frame.assign(**{self.column: instants})
+
+    def observed(self, details: dict[str, Any], frame: Any, reference: datetime) -> str:
+        import pandas as pd
+
+        newest = frame[self.column].max() if len(frame) else None
+        if newest is None or pd.isna(newest):
+            return f"no {self.column} values"
+        age = (pd.Timestamp(reference) - newest).to_pytimedelta()
+        return (
+            f"newest {self.column} is {newest.isoformat()}, {age} before the window's end "
+            f"{reference.isoformat()} (allowed: {self.within})"
+        )
+
+    def expectation(self, reference: datetime) -> Expectation:
+        import pandas as pd
+        from great_expectations.expectations.core.expect_column_max_to_be_between import (
+            ExpectColumnMaxToBeBetween,
+        )
+
+        oldest = pd.Timestamp(reference - self.max_age)
+        return ExpectColumnMaxToBeBetween(column=self.column, min_value=oldest)
 
 
-def _tagged(value: Any) -> Any:
-    """``{not_null: {column: x}}`` (or ``{unique: x}``) → ``{check: not_null, column: x}``."""
+def _is_check(item: object) -> bool:
+    return isinstance(item, type) and issubclass(item, Check)
+
+
+CHECKS: Registry[type[Check]] = Registry("check", "huntline.quality_checks", accepts=_is_check)
+"""Every check model, by the name a book writes."""
+BUILT_IN: tuple[tuple[str, type[Check]], ...] = (
+    ("column_exists", ColumnExists),
+    ("not_null", NotNull),
+    ("between", Between),
+    ("in_set", InSet),
+    ("unique", Unique),
+    ("rows", Rows),
+    ("matches", Matches),
+    ("fresh", Fresh),
+)
+for _name, _model in BUILT_IN:
+    CHECKS.add(_name, _model)
+
+
+def _validated(value: Any) -> Check:
+    """``{not_null: {column: x}}`` (or ``{unique: x}``) -> the registered model of ``not_null``;
+    a problem inside it is reported at ``[i].not_null.FIELD``, where the book wrote it."""
     if isinstance(value, Check):
         return value
     if not isinstance(value, dict) or len(value) != 1:
-        raise ValueError(f"a check is one key naming it, one of: {', '.join(CHECKS)}")
+        raise ValueError(f"a check is one key naming it, one of: {', '.join(CHECKS.names())}")
     ((name, arguments),) = value.items()
-    if name not in CHECKS:
-        guesses = difflib.get_close_matches(str(name), CHECKS, n=1)
-        hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
-        raise ValueError(f"unknown check {name!r}{hint}; known: {', '.join(CHECKS)}")
-    model = CHECKS[name]
+    model = CHECKS.find(str(name))
+    if model is None:
+        raise ValueError(CHECKS.unknown(str(name)))
     if isinstance(arguments, dict):
-        return {"check": name, **arguments}
-    if arguments is not None and model.main is not None:
-        return {"check": name, model.main: arguments}
-    raise ValueError(f"{name} takes a mapping of its fields")
+        fields = dict(arguments)
+    elif arguments is not None and model.main is not None:
+        fields = {model.main: arguments}
+    else:
+        raise ValueError(f"{name} takes a mapping of its fields")
+    try:
+        return model.model_validate({**fields, "check": name})
+    except ValidationError as error:
+        located = [{**problem, "loc": (name, *problem["loc"])} for problem in error.errors()]
+        raise ValidationError.from_exception_data(error.title, located) from None  # type: ignore[arg-type]
 
 
-AnyCheck = Annotated[
-    Annotated[
-        ColumnExists | NotNull | Between | InSet | Unique | Rows | Matches | Fresh,
-        Field(discriminator="check"),
-    ],
-    BeforeValidator(_tagged),
-]
+AnyCheck = Annotated[SerializeAsAny[Check], PlainValidator(_validated)]

@@ -21,6 +21,7 @@ from huntline.book.fields import VARIABLE_NAME, OneOrMore, Strict, WindowSpec
 from huntline.book.schedule import IntelUse, Schedule
 from huntline.book.steps import Step
 from huntline.book.template import parse_template
+from huntline.schemes import has_scheme
 from huntline.window import parse_duration
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
@@ -172,7 +173,7 @@ class HuntBook(Strict):
             {**step, "apply": f"python://{step['apply']}"}
             if isinstance(step, dict)
             and isinstance(step.get("apply"), str)
-            and "://" not in step["apply"]
+            and not has_scheme(step["apply"])
             else step
             for step in data.get("steps") or []
         ]

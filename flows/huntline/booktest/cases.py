@@ -34,6 +34,7 @@ from huntline.booktest.spec import (
 )
 from huntline.errors import HuntlineError
 from huntline.expressions import ConditionError, evaluate, parse_condition
+from huntline.schemes import has_scheme
 from huntline.scratch import process_dir
 from huntline.yamlfile import load_yaml
 
@@ -167,7 +168,7 @@ def _prepare(
 def in_process(reference: str) -> str:
     """``docker://NAME`` or ``NAME`` as ``python://NAME``; other references stay as they are."""
     name = reference.removeprefix("docker://")
-    plain = "://" not in name and "/" not in name and ":" not in name
+    plain = not has_scheme(name) and "/" not in name and ":" not in name
     return f"python://{name}" if plain else reference
 
 

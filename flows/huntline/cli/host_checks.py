@@ -93,7 +93,9 @@ def secret_destinations(notify: list[str]) -> list[tuple[int, str]]:
 
 def _docker(reference: str) -> bool:
     """Whether an apply reference names a Docker image (``docker://NAME``, or no scheme)."""
-    return reference.startswith("docker://") or "://" not in reference
+    from huntline.analytics.runners import scheme_of
+
+    return scheme_of(reference) == "docker"
 
 
 def prefect_secret_blocks() -> SecretBlocks | None:

@@ -1,51 +1,26 @@
-"""The IntelFeed plug-in point: one reader per feed ``kind``, in an explicit registry.
+"""Reading a feed through the reader its ``kind`` names in :data:`~huntline.intel.model.FEEDS`.
 
 A reader turns a feed's configuration into indicators and nothing else: no storage, no diff,
-no events. A new kind of feed is one new module with a class that satisfies :class:`IntelFeed`,
-plus one line in :data:`FEEDS`.
+no events. A new kind of feed is one new module with a class that satisfies
+:class:`~huntline.intel.model.IntelFeed`, plus one registration: ``FEEDS.add_lazy(...)`` in
+:mod:`huntline.intel.model`, or, from another package, an entry point in the group
+``huntline.feeds`` naming the class (:mod:`huntline.registry`).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from huntline.errors import IntelError
-from huntline.intel.lists import CsvFeed, ListFeed
-from huntline.intel.model import FeedConfig, Indicator
-from huntline.intel.stix import StixFeed
-from huntline.intel.taxii import TaxiiFeed
+from huntline.intel.model import FEEDS, FeedConfig, Indicator, IntelFeed
 
-
-class IntelFeed(Protocol):
-    """Reads one kind of feed."""
-
-    kind: str
-
-    def read(self, name: str, config: FeedConfig) -> list[Indicator]:
-        """Every indicator the feed publishes now.
-
-        Raises:
-            IntelError: the feed is unreachable or what it published is malformed.
-        """
-        ...
-
-
-# The registry: a feed's ``kind`` -> its reader.
-FEEDS: dict[str, IntelFeed] = {
-    reader.kind: reader for reader in (StixFeed(), TaxiiFeed(), CsvFeed(), ListFeed())
-}
+__all__ = ["FEEDS", "IntelFeed", "read_feed"]
 
 
 def read_feed(name: str, config: FeedConfig) -> list[Indicator]:
     """Read one feed through the reader registered for its kind; duplicates are dropped."""
-    reader = FEEDS.get(config.kind)
+    reader = FEEDS.find(config.kind)
     if reader is None:
-        raise IntelError(
-            f"intel feed {name!r}: unknown kind {config.kind!r}",
-            hint=f"the kinds are: {', '.join(sorted(FEEDS))}",
-            feed=name,
-        )
+        raise IntelError(f"intel feed {name!r}: {FEEDS.unknown(config.kind)}", feed=name)
     unique: dict[tuple[str, str], Indicator] = {}
-    for indicator in reader.read(name, config):
+    for indicator in reader().read(name, config):
         unique.setdefault((indicator.type, indicator.value), indicator)
     return list(unique.values())

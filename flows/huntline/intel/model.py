@@ -24,12 +24,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from huntline.book.schedule import Cron
 from huntline.errors import IntelError
+from huntline.registry import Registry
 from huntline.yamlfile import load_yaml
 
 FEED_NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -85,14 +86,42 @@ def infer_type(value: str) -> str | None:
     return None
 
 
+class IntelFeed(Protocol):
+    """Reads one kind of feed; registered (as a class) in :data:`FEEDS` under its ``kind``."""
+
+    kind: str
+
+    def read(self, name: str, config: FeedConfig) -> list[Indicator]:
+        """Every indicator the feed publishes now.
+
+        Raises:
+            IntelError: the feed is unreachable or what it published is malformed.
+        """
+        ...
+
+
+def _is_reader(item: object) -> bool:
+    return isinstance(item, type) and callable(getattr(item, "read", None))
+
+
+#: The feed readers by ``kind``. The built-ins are named, not imported, so that this module (which
+#: the readers import) can check a feed's kind without importing the readers.
+FEEDS: Registry[type[IntelFeed]] = Registry("intel feed kind", "huntline.feeds", accepts=_is_reader)
+FEEDS.add_lazy("stix", "huntline.intel.stix:StixFeed")
+FEEDS.add_lazy("taxii", "huntline.intel.taxii:TaxiiFeed")
+FEEDS.add_lazy("csv", "huntline.intel.lists:CsvFeed")
+FEEDS.add_lazy("list", "huntline.intel.lists:ListFeed")
+
+
 class FeedConfig(BaseModel):
     """One feed of ``hunts/intel.yaml``; ``kind`` picks the reader in the feed registry."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["stix", "taxii", "csv", "list"] = Field(
+    kind: str = Field(
         description="stix: a STIX 2.1 bundle; taxii: a TAXII 2.1 collection; csv: columns "
-        "type,value; list: one indicator per line"
+        "type,value; list: one indicator per line; or the kind of an installed plug-in "
+        "(entry-point group huntline.feeds)"
     )
     path: str | None = Field(default=None, description="A local file (relative to the repo)")
     url: str | None = Field(default=None, description="An http(s) URL, or the TAXII collection")
@@ -102,6 +131,13 @@ class FeedConfig(BaseModel):
     username_env: str | None = Field(default=None, description="Env var holding the user name")
     password_env: str | None = Field(default=None, description="Env var holding the password")
     timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the feed")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in FEEDS:
+            raise ValueError(FEEDS.unknown(kind))
+        return kind
 
     @model_validator(mode="after")
     def _one_location(self) -> FeedConfig:

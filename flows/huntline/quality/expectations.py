@@ -22,72 +22,12 @@ from great_expectations.data_context.types.base import (
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
-from great_expectations.expectations.core.expect_column_max_to_be_between import (
-    ExpectColumnMaxToBeBetween,
-)
-from great_expectations.expectations.core.expect_column_to_exist import ExpectColumnToExist
-from great_expectations.expectations.core.expect_column_values_to_be_between import (
-    ExpectColumnValuesToBeBetween,
-)
-from great_expectations.expectations.core.expect_column_values_to_be_in_set import (
-    ExpectColumnValuesToBeInSet,
-)
-from great_expectations.expectations.core.expect_column_values_to_be_unique import (
-    ExpectColumnValuesToBeUnique,
-)
-from great_expectations.expectations.core.expect_column_values_to_match_regex import (
-    ExpectColumnValuesToMatchRegex,
-)
-from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
-    ExpectColumnValuesToNotBeNull,
-)
-from great_expectations.expectations.core.expect_table_row_count_to_be_between import (
-    ExpectTableRowCountToBeBetween,
-)
 from great_expectations.expectations.expectation import Expectation
 
-from huntline.book.gate_checks import (
-    Between,
-    Check,
-    ColumnExists,
-    Fresh,
-    InSet,
-    Matches,
-    NotNull,
-    Rows,
-    Unique,
-)
+from huntline.book.gate_checks import Check, ColumnExists, columns_of
 from huntline.quality.result import CheckResult
 
 EXAMPLES = 5
-
-
-def expectation_for(check: Check, reference: datetime) -> Expectation:
-    """The GX expectation ``check`` runs as; ``reference`` is the end of the run's window."""
-    if isinstance(check, ColumnExists):
-        return ExpectColumnToExist(column=check.column)
-    if isinstance(check, NotNull):
-        return ExpectColumnValuesToNotBeNull(column=check.column, mostly=check.mostly)
-    if isinstance(check, Between):
-        return ExpectColumnValuesToBeBetween(
-            column=check.column, min_value=check.min, max_value=check.max, mostly=check.mostly
-        )
-    if isinstance(check, InSet):
-        return ExpectColumnValuesToBeInSet(
-            column=check.column, value_set=list(check.values), mostly=check.mostly
-        )
-    if isinstance(check, Unique):
-        return ExpectColumnValuesToBeUnique(column=check.column)
-    if isinstance(check, Rows):
-        return ExpectTableRowCountToBeBetween(min_value=check.min, max_value=check.max)
-    if isinstance(check, Matches):
-        return ExpectColumnValuesToMatchRegex(
-            column=check.column, regex=check.regex, mostly=check.mostly
-        )
-    if isinstance(check, Fresh):
-        oldest = pd.Timestamp(reference - check.max_age)
-        return ExpectColumnMaxToBeBetween(column=check.column, min_value=oldest)
-    raise TypeError(f"no expectation for {type(check).__name__}")  # a new check without a mapping
 
 
 def validate(
@@ -111,7 +51,7 @@ def validate(
     )
     results = []
     for check in checks:
-        expectation = expectation_for(check, reference)
+        expectation = check.expectation(reference)
         missing = [column for column in check.columns if column not in frame.columns]
         if missing and not isinstance(check, ColumnExists):
             results.append(_missing_column(check, expectation, missing[0], frame))
@@ -120,9 +60,7 @@ def validate(
         details = _details(dict(outcome.result))
         error = _error(outcome.exception_info or {})
         observed = (
-            f"could not be checked: {error}"
-            if error
-            else _observed(check, details, frame, reference)
+            f"could not be checked: {error}" if error else check.observed(details, frame, reference)
         )
         results.append(
             CheckResult(
@@ -147,15 +85,10 @@ def _error(info: dict[str, Any]) -> str | None:
 
 
 def _prepared(table: pd.DataFrame, checks: Sequence[Check]) -> pd.DataFrame:
-    """Timestamps are stored as ISO text; a ``fresh`` check compares them as instants."""
-    converted = {
-        check.column: pd.to_datetime(
-            table[check.column], utc=True, errors="coerce", format="ISO8601"
-        )
-        for check in checks
-        if isinstance(check, Fresh) and check.column in table.columns
-    }
-    return table.assign(**converted) if converted else table
+    """The table as every check needs it (a ``fresh`` check compares instants, not text)."""
+    for check in checks:
+        table = check.prepared(table)
+    return table
 
 
 def _missing_column(
@@ -165,14 +98,8 @@ def _missing_column(
         check=check.describe(),
         expectation=expectation.expectation_type,
         passed=False,
-        observed=f"column {column!r} is missing ({_columns(frame)})",
+        observed=f"column {column!r} is missing ({columns_of(frame)})",
     )
-
-
-def _columns(frame: pd.DataFrame) -> str:
-    names = [str(column) for column in frame.columns]
-    shown = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
-    return f"columns: {shown}" if names else "the table has no columns"
 
 
 def _details(result: dict[str, Any]) -> dict[str, Any]:
@@ -197,40 +124,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return _plain(value.item())
     return str(value)
-
-
-def _observed(
-    check: Check, details: dict[str, Any], frame: pd.DataFrame, reference: datetime
-) -> str:
-    """What was seen, in words a hunter reads at a glance."""
-    if isinstance(check, Rows):
-        return f"{details.get('observed_value', len(frame))} rows"
-    if isinstance(check, ColumnExists):
-        present = check.column in frame.columns
-        return "present" if present else f"missing ({_columns(frame)})"
-    if isinstance(check, Fresh):
-        newest = frame[check.column].max() if len(frame) else None
-        if newest is None or pd.isna(newest):
-            return f"no {check.column} values"
-        age = (pd.Timestamp(reference) - newest).to_pytimedelta()
-        return (
-            f"newest {check.column} is {newest.isoformat()}, {age} before the window's end "
-            f"{reference.isoformat()} (allowed: {check.within})"
-        )
-    unexpected = int(details.get("unexpected_count") or 0)
-    total = int(details.get("element_count") or len(frame))
-    if isinstance(check, NotNull):
-        share = 100.0 * unexpected / total if total else 0.0
-        return f"{unexpected} of {total} values null ({share:.1f}%)"
-    counted = total - int(details.get("missing_count") or 0)
-    what = {
-        Between: "outside the range",
-        InSet: "not in the set",
-        Matches: "not matching",
-        Unique: "duplicated",
-    }.get(type(check), "unexpected")
-    text = f"{unexpected} of {counted} non-null values {what}"
-    examples = details.get("unexpected_examples")
-    if unexpected and examples:
-        text += ", e.g. " + ", ".join(repr(value) for value in examples)
-    return text

@@ -46,9 +46,10 @@ def test_a_scheme_without_runner_is_a_located_book_error() -> None:
     with pytest.raises(BookError) as caught:
         parse_book(BOOK.format(reference="pyhton://plot"), "r.yaml")
     assert caught.value.problems == [
-        "r.yaml:7 steps[1].apply: no analytics runner for pyhton:// (runners: docker://, python://)"
+        "r.yaml:7 steps[1].apply: unknown analytics runner 'pyhton://' (did you mean "
+        "'python://'?); known: docker://, python://"
     ]
-    with pytest.raises(AnalyticsError, match=r"^no analytics runner for r:// \(runners: "):
+    with pytest.raises(AnalyticsError, match=r"^unknown analytics runner 'r://'; known: "):
         runner_for("r://model")
 
 

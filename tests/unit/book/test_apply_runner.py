@@ -18,7 +18,7 @@ steps:
   - apply: {apply}
     on: p
 """
-RUNNERS = "(runners: docker://, python://)"
+RUNNERS = "known: docker://, python://"
 
 
 def book(tmp_path: Path, apply: str) -> Path:
@@ -32,9 +32,9 @@ def book(tmp_path: Path, apply: str) -> Path:
     [
         (
             "pyhton://susp_scoring",
-            f"no analytics runner for pyhton:// {RUNNERS}",
+            f"unknown analytics runner 'pyhton://' (did you mean 'python://'?); {RUNNERS}",
         ),
-        ("r://x", f"no analytics runner for r:// {RUNNERS}"),
+        ("r://x", f"unknown analytics runner 'r://'; {RUNNERS}"),
     ],
 )
 def test_an_unknown_runner_fails_validate_with_the_runners_that_exist(
@@ -54,7 +54,9 @@ def test_an_unknown_runner_stops_run_before_anything_starts(
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # never contacted
     path = book(tmp_path, "pyhton://susp_scoring")
     assert cli.main(["run", str(path)]) == 1
-    assert f"{path}:7 steps[1].apply: no analytics runner for pyhton://" in capsys.readouterr().err
+    assert f"{path}:7 steps[1].apply: unknown analytics runner 'pyhton://'" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ def test_feeds_file_errors(tmp_path: Path) -> None:
     with pytest.raises(IntelError) as caught:
         load_feeds(path)
     assert caught.value.context["problems"] == [
-        f"{path}:3 feeds.a.kind: expected one of 'stix', 'taxii', 'csv' or 'list', got 'rss'",
+        f"{path}:3 feeds.a.kind: unknown intel feed kind 'rss'; known: stix, taxii, csv, list",
         f"{path}:5 feeds.a: duplicate key 'a'",
     ]
     path.write_text("feeds:\n  a:\n    kind: stix\n    url: http://x\n")

@@ -1,9 +1,11 @@
 """The registry of step kinds: every kind of step a hunt book can hold.
 
-:data:`STEP_KINDS` is the one list. The YAML step switch (:data:`Step`), the keys the loader
-knows, the compile plan, ``huntline compile``'s lines and the one generic Prefect task are all
-built from it, so a new kind is one module (a :class:`~huntline.book.steps.base.StepModel` and
-its :class:`~huntline.book.steps.base.StepKind`) plus one line here.
+:data:`KINDS` is the one registry (by keyword; :data:`STEP_KINDS` lists it in order). The YAML
+step switch (:data:`Step`), the keys the loader knows, the compile plan, ``huntline compile``'s
+lines and the one generic Prefect task are all built from it, so a new kind is one module (a
+:class:`~huntline.book.steps.base.StepModel` and its
+:class:`~huntline.book.steps.base.StepKind`) plus one registration here. Step kinds take no
+entry points: the step switch is a pydantic union built once, when the book model is defined.
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ from huntline.book.steps.apply import APPLY, ApplyStep
 from huntline.book.steps.base import StepKind, StepModel
 from huntline.book.steps.expect import EXPECT, ExpectStep
 from huntline.book.steps.get import GET, GetStep
+from huntline.registry import Registry
 
-STEP_KINDS: tuple[StepKind[Any], ...] = (GET, APPLY, EXPECT)
+KINDS: Registry[StepKind[Any]] = Registry("step kind")
+for _kind in (GET, APPLY, EXPECT):
+    KINDS.add(_kind.keyword, _kind)
+
+STEP_KINDS: tuple[StepKind[Any], ...] = tuple(kind for _, kind in KINDS.items())
 """Every step kind, in the order error messages list them."""
 
-_BY_KEYWORD: dict[str, StepKind[Any]] = {kind.keyword: kind for kind in STEP_KINDS}
 _BY_MODEL: dict[type[StepModel], StepKind[Any]] = {kind.model: kind for kind in STEP_KINDS}
-if len(_BY_KEYWORD) != len(STEP_KINDS) or len(_BY_MODEL) != len(STEP_KINDS):
-    raise RuntimeError("two step kinds claim the same keyword or model")
+if len(_BY_MODEL) != len(STEP_KINDS):
+    raise RuntimeError("two step kinds share a model")
 
-KEYWORDS: tuple[str, ...] = tuple(_BY_KEYWORD)
+KEYWORDS: tuple[str, ...] = KINDS.names()
 
 
 def kind_of(step: StepModel) -> StepKind[Any]:
@@ -64,6 +70,7 @@ Step = Annotated[StepModel, GetPydanticSchema(_step_schema)]
 
 __all__ = [
     "KEYWORDS",
+    "KINDS",
     "STEP_KINDS",
     "ApplyStep",
     "ExpectStep",

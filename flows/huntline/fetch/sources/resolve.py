@@ -8,8 +8,11 @@ The built-in kinds, so a hunt book reads the same as a Kestrel hunt:
   connector, which is also what Kestrel does with such a URL;
 - anything without a scheme: the name of a stix-shifter profile (see :mod:`.profiles`).
 
-A new kind of source is one module with a :class:`DataSource` and one :func:`register` call
-below; ``tests/integration/test_datasource_contract.py`` then runs the shared contract on it.
+A new kind of source is one module with a :class:`DataSource` and one registration: a
+:func:`register` call below, or, from another package, an entry point in the group
+``huntline.sources`` named after the scheme and naming the :class:`SourceKind`
+(:mod:`huntline.registry`); ``tests/integration/test_datasource_contract.py`` then runs the
+shared contract on it.
 Resolving never contacts the source, so compile-time checks and plans can call it freely.
 """
 
@@ -24,6 +27,8 @@ from huntline.fetch.base import DataSource
 from huntline.fetch.sources.bundle import BundleSource
 from huntline.fetch.sources.profiles import Profile, find_profile
 from huntline.fetch.sources.stixshifter import StixShifterSource, redact_url
+from huntline.registry import Registry
+from huntline.schemes import split_scheme
 
 #: Opens the source a string names: ``(source string, profiles file or None)``.
 Opener = Callable[[str, Path | None], DataSource]
@@ -48,15 +53,19 @@ class SourceKind:
 
 
 #: Source kinds by scheme ("" for plain names).
-KINDS: dict[str, SourceKind] = {}
+KINDS: Registry[SourceKind] = Registry(
+    "data source scheme",
+    "huntline.sources",
+    accepts=lambda kind: isinstance(kind, SourceKind),
+    display=lambda scheme: f"{scheme}://" if scheme else "(a profile name)",
+)
 
 
 def register(kind: SourceKind) -> SourceKind:
-    """Add ``kind`` under each of its schemes (or as the plain-name kind)."""
+    """Add ``kind`` under each of its schemes (or as the plain-name kind); a scheme already
+    taken is an error."""
     for scheme in kind.schemes or ("",):
-        if scheme in KINDS:
-            raise ValueError(f"scheme {scheme!r} is already taken by {KINDS[scheme].name!r}")
-        KINDS[scheme] = kind
+        KINDS.add(scheme, kind)
     return kind
 
 
@@ -69,14 +78,15 @@ def kind_of(source: str) -> SourceKind:
     source = source.strip()
     if not source:
         raise DataSourceError("empty data source", hint=f"use {_usages()}")
-    scheme = source.split("://", 1)[0].lower() if "://" in source else ""
-    if scheme not in KINDS:
+    scheme = split_scheme(source)[0]
+    kind = KINDS.find(scheme)
+    if kind is None:
         raise DataSourceError(
-            f"unsupported data source scheme in {redact_url(source)!r}",
+            f"unsupported data source scheme in {redact_url(source)!r}: {KINDS.unknown(scheme)}",
             source=redact_url(source),
             hint=f"use {_usages()}",
         )
-    return KINDS[scheme]
+    return kind
 
 
 def resolve_source(source: str, *, profiles_file: Path | None = None) -> DataSource:
@@ -90,7 +100,7 @@ def resolve_source(source: str, *, profiles_file: Path | None = None) -> DataSou
 
 
 def _usages() -> str:
-    usages = dict.fromkeys(kind.usage for kind in KINDS.values())
+    usages = dict.fromkeys(kind.usage for _, kind in KINDS.items())
     return ", ".join(usages)
 
 
