@@ -66,6 +66,8 @@ class AlertSummary(_Record):
     jsonl: str | None = None
     evidence: TableRef | None = None
     delivery: SectionResult | None = None
+    #: A ``fail`` gate failed: these are what the hunt would have raised, stored, not sent.
+    gated: bool = False
 
 
 class RunManifest(_Record):

@@ -40,6 +40,15 @@ class RunRecord(BaseModel):
     error: str | None
     manifest_uri: str
     flow_run_url: str | None
+    #: The alerts are what a run stopped by a failed gate would have raised (not delivered).
+    gated: bool = False
+
+    @property
+    def alerts(self) -> str:
+        """The alert count as shown: ``-`` without an alert section, ``3 gated``."""
+        if self.alert_count is None:
+            return "-"
+        return f"{self.alert_count} gated" if self.gated else str(self.alert_count)
 
     @property
     def when(self) -> str:
@@ -78,6 +87,7 @@ def record_of(store: ObjectStore, key: str, manifest: RunManifest) -> RunRecord:
         error=manifest.error,
         manifest_uri=store.uri(key),
         flow_run_url=manifest.flow_run_url,
+        gated=manifest.alerts is not None and manifest.alerts.gated,
     )
 
 

@@ -51,6 +51,6 @@ def test_the_command_covers_the_library(repo_root: Path) -> None:
         check=True,
     )
     scores = {t["techniqueID"]: t["score"] for t in json.loads(result.stdout)["techniques"]}
-    assert scores["T1003.001"] == 2  # credential_dumping and suspicious_processes
+    assert scores["T1003.001"] == 3  # credential_dumping, lsass_dump_files, suspicious_processes
     assert scores["T1059.001"] == 2  # encoded_powershell and suspicious_processes
-    assert {"T1566.001", "T1059.004", "T1041"} <= set(scores)
+    assert {"T1566.001", "T1059.004", "T1041", "T1197", "T1003.002"} <= set(scores)

@@ -74,6 +74,8 @@ class AlertRecord(BaseModel):
     reasons: dict[str, list[Any]] = {}
     flow_run_url: str | None = None
     last_event: datetime | None = None
+    #: Raised behind a failed quality gate: stored, never delivered (``run.alert_step``).
+    gated: bool = False
 
 
 def book_version(book: HuntBook) -> str:

@@ -41,8 +41,15 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
         rows = ", ".join(f"{name} {count}" for name, count in record.rows.items()) or "-"
         state = record.status + (" (dry run)" if record.dry_run else "")
         state += f", {len(record.warnings)} warning(s)" if record.warnings else ""
-        alerts = "-" if record.alert_count is None else str(record.alert_count)
-        cells = (record.when, record.run_id, record.title, state, record.window, rows, alerts)
+        cells = (
+            record.when,
+            record.run_id,
+            record.title,
+            state,
+            record.window,
+            rows,
+            record.alerts,
+        )
         table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
     return 0
@@ -73,7 +80,8 @@ def _print_record(record: RunRecord, manifest: RunManifest, found: list[tuple[st
         f"  state: {record.status}" + (" (dry run)" if record.dry_run else ""),
         f"  window: {record.window}",
         f"  book: {manifest.book.path}",
-        f"  alerts: {'no alert section' if record.alert_count is None else record.alert_count}",
+        f"  alerts: {'no alert section' if record.alert_count is None else record.alerts}"
+        + (" (behind the failed gate: stored, not delivered)" if record.gated else ""),
     ]
     lines += [f"  error: {record.error}"] if record.error else []
     lines += [f"  warning: {warning}" for warning in record.warnings]

@@ -27,7 +27,7 @@ from huntline.alert.views import alert_status
 from huntline.book import HuntBook, StepModel, kind_of
 from huntline.compile import Plan
 from huntline.debris import clean_up
-from huntline.errors import StorageError, failing_step
+from huntline.errors import HuntlineError, QualityError, StorageError, failing_step
 from huntline.prefect.ledger_limit import hunt_ledger_limit
 from huntline.schedule.coverage import record_coverage
 from huntline.schedule.prepare import PreparedRun, RunRequest, prepare_run
@@ -221,14 +221,16 @@ def hunt(
                 context, hunt_book, futures[plan.alert_input].result(), now, _span(windows)
             )
     except BaseException as error:
+        done = [f.result() for f in futures.values() if f.state.is_completed()]
+        gated = _gated_alerts(context, hunt_book, done, error, now, windows)
         try:
             finish.write_manifest(
                 context,
                 book_path=book,
                 book=hunt_book,
                 windows=windows,
-                steps=[f.result() for f in futures.values() if f.state.is_completed()],
-                alerts=None,
+                steps=done,
+                alerts=gated,
                 status="failed",
                 error=finish.failure_summary(error),
             )
@@ -253,6 +255,40 @@ def hunt(
     if prepared_run.window.uncovered is not None:
         summary.warnings.append(prepared_run.window.describe())
     return summary
+
+
+def _gated_alerts(
+    context: RunContext,
+    book: HuntBook,
+    done: list[StepOutput],
+    error: BaseException,
+    now: datetime,
+    windows: dict[str, Window],
+) -> finish.AlertOutput | None:
+    """When a ``fail`` gate stopped the run: the alerts the hunt would have raised, evaluated
+    on the gated variable, stored under ``gated/`` and marked gated (never delivered), and
+    named in the run's error, so a scheduled run over odd data does not hide a real hit."""
+    if not isinstance(error, QualityError) or book.alert is None:
+        return None
+    tables = {name: ref for output in done for name, ref in output.tables.items()}
+    table = tables.get(book.alert.on)
+    if table is None:
+        return None
+    logger = get_run_logger()
+    try:
+        output = finish.alert_step(context, book, table, now, _span(windows), gated=True)
+    except HuntlineError as problem:
+        logger.warning("the gated alerts could not be evaluated: %s", problem.message)
+        return None
+    for record in output.alerts:
+        logger.warning("gated [%s] %s", record.severity, record.title)
+    if output.alerts:
+        where = output.alerts_jsonl_uri
+        error.message += (
+            f"; {len(output.alerts)} alert(s) the hunt would have raised are stored, marked "
+            f"gated and not delivered, in {where}"
+        )
+    return output
 
 
 def _report_window(prepared: PreparedRun) -> None:

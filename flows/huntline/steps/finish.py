@@ -51,6 +51,7 @@ class AlertOutput(BaseModel):
     evidence: TableRef | None
     delivered: bool
     delivery: SectionResult | None = None
+    gated: bool = False  # a failed gate: stored as what the hunt would have raised, not sent
 
 
 def alert_step(
@@ -60,15 +61,24 @@ def alert_step(
     raised_at: datetime,
     window: Window,
     warn: Callable[[str], None] = lambda _: None,
+    *,
+    gated: bool = False,
 ) -> AlertOutput:
     """Evaluate the alert rules, store evidence and alerts, then dedup, suppress and deliver
     them against the hunt's ledger (:mod:`huntline.alert.section`; a dry run sends nothing and
-    leaves the ledger as it was)."""
+    leaves the ledger as it was).
+
+    ``gated``: a ``fail`` quality gate failed. The alerts the hunt would have raised are still
+    evaluated and stored, marked ``gated``, under ``gated/`` instead of ``alert/``, so a
+    scheduled run whose data looked wrong does not hide a real hit; they are neither delivered
+    nor written to the ledger (the gate says the data cannot be trusted).
+    """
     assert book.alert is not None
     store = open_store(context.storage)
+    folder = "gated" if gated else "alert"
     groups = alert_groups(matching_rows(read_table(store, table), book.alert), book.alert)
     groups = one_per_key(groups, str(book.id), book.alert)  # one key, one alert, in a run too
-    evidence_key = context.key("alert", "evidence.parquet")
+    evidence_key = context.key(folder, "evidence.parquet")
     info = RunInfo(
         flow_run_id=context.flow_run_id,
         flow_run_url=context.flow_run_url,
@@ -78,14 +88,25 @@ def alert_step(
         raised_at=raised_at,
     )
     alerts = build_alerts(book, groups, info)
+    if gated:
+        alerts = [alert.model_copy(update={"gated": True}) for alert in alerts]
     evidence = alerts_table = jsonl_uri = None
     if alerts:
         evidence = write_table(store, evidence_key, evidence_frame(groups, alerts))
         alerts_table = write_table(
-            store, context.key("alert", "alerts.parquet"), alerts_frame(alerts)
+            store, context.key(folder, "alerts.parquet"), alerts_frame(alerts)
         )
-        store.put_bytes(context.key("alert", "alerts.jsonl"), alerts_jsonl(alerts))
-        jsonl_uri = store.uri(context.key("alert", "alerts.jsonl"))
+        store.put_bytes(context.key(folder, "alerts.jsonl"), alerts_jsonl(alerts))
+        jsonl_uri = store.uri(context.key(folder, "alerts.jsonl"))
+    if gated:
+        return AlertOutput(
+            alerts=alerts,
+            alerts_table=alerts_table,
+            alerts_jsonl_uri=jsonl_uri,
+            evidence=evidence,
+            delivered=False,
+            gated=True,
+        )
     delivery = run_section(
         ledger_store(store, context.hunt_id),
         book.alert,
@@ -153,6 +174,7 @@ def write_manifest(
             jsonl=alerts.alerts_jsonl_uri,
             evidence=alerts.evidence,
             delivery=alerts.delivery,
+            gated=alerts.gated,
         ),
         versions={
             name: version(name)

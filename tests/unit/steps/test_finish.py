@@ -155,3 +155,42 @@ def test_text_pids_lose_no_row_and_the_run_says_how_many_changed(
     )
     manifest = json.loads(open_store(context.storage).get_bytes("h/2024-06-04/r/manifest.json"))
     assert manifest["steps"][0]["coerced"] == {"process.pid": 64}
+
+
+def test_a_failed_gate_stores_what_the_hunt_would_have_raised(
+    hunt: PreparedHunt, tmp_path: Path
+) -> None:
+    """Issue 23: behind a failed gate the alerts are still evaluated and stored, marked gated,
+    under gated/; nothing is delivered and the ledger is not touched."""
+    context = context_in(tmp_path, dry_run=False)
+    outputs = run_steps(hunt, context)
+    store = open_store(context.storage)
+    gated = finish.alert_step(
+        context,
+        hunt.book,
+        outputs["01_apply"].tables["procs"],
+        NOW,
+        hunt.windows["00_get"],
+        gated=True,
+    )
+    assert gated.gated and not gated.delivered and gated.delivery is None
+    assert gated.alerts and all(alert.gated for alert in gated.alerts)
+    assert gated.alerts_jsonl_uri == store.uri("h/2024-06-04/r/gated/alerts.jsonl")
+    assert store.exists("h/2024-06-04/r/gated/evidence.parquet")
+    assert not store.exists("h/2024-06-04/r/alert/alerts.jsonl")
+    assert not list((tmp_path / "store" / "h").glob("ledger*")), "the ledger is not touched"
+    finish.write_manifest(
+        context,
+        book_path=str(tmp_path / "book.yaml"),
+        book=hunt.book,
+        windows=hunt.windows,
+        steps=list(outputs.values()),
+        alerts=gated,
+        status="failed",
+        error="gate 02_expect on procs failed",
+    )
+    from huntline.run_history import manifest_keys, read_manifest, record_of
+
+    [key] = manifest_keys(store)
+    record = record_of(store, key, read_manifest(store, key))
+    assert record.alerts == f"{len(gated.alerts)} gated"
