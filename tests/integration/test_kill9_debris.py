@@ -155,3 +155,65 @@ def test_kill9_during_the_fetch(
     assert owner.is_dir(), "kill -9 runs no finally: the spool stays"
     assert debris.clean_up() == [f"directory {owner}"]
     assert not owner.exists()
+
+
+VICTIM = """
+import time
+from prefect import flow
+
+@flow(name="kill9-victim")
+def victim() -> None:
+    time.sleep(600)
+
+victim()
+"""
+
+
+@pytest.mark.server
+def test_a_killed_flow_run_is_marked_crashed(
+    prefect_server: Any,
+    start: Callable[..., subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Heartbeats every 30 s (Prefect's minimum); the automation is made for 12 s beats (36 s
+    without one) so the test is short, and removed after: no other flow runs meanwhile."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from huntline.prefect.zombies import NAME, ensure_zombie_automation
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server.api_url)
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30")
+    with (
+        temporary_settings({PREFECT_API_URL: prefect_server.api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        ensure_zombie_automation(client, heartbeat_seconds=12)
+        ensure_zombie_automation(client, heartbeat_seconds=12)  # idempotent: still one
+        assert len(client.read_automations_by_name(NAME)) == 1
+        try:
+            child = start(VICTIM)
+
+            def victim_run() -> Any:
+                runs = client.read_flow_runs(
+                    flow_filter=FlowFilter(name=FlowFilterName(any_=["kill9-victim"])),
+                    flow_run_filter=FlowRunFilter(),
+                )
+                return next((run for run in runs if run.state and run.state.is_running()), None)
+
+            run = wait_for(victim_run, "the victim flow run to be RUNNING", 120)
+            time.sleep(3)  # its first heartbeat goes out as it starts
+            kill9(child)
+            killed_at = time.monotonic()
+
+            def crashed() -> Any:
+                state = client.read_flow_run(run.id).state
+                return state if state is not None and state.is_crashed() else None
+
+            state = wait_for(crashed, "the killed run to be marked Crashed", 150)
+            print(f"marked Crashed {time.monotonic() - killed_at:.0f} s after kill -9")
+            assert state.message == "no heartbeat for 36 s: the process that ran this flow run died"
+        finally:
+            for automation in client.read_automations_by_name(NAME):
+                client.delete_automation(automation.id)

@@ -62,7 +62,7 @@ def ensure_zombie_automation(client: Any, heartbeat_seconds: int | None = None) 
     from prefect.settings import get_current_settings
 
     seconds = heartbeat_seconds or get_current_settings().flows.heartbeat_frequency or 180
-    wanted = zombie_automation(max(seconds, 30))
+    wanted = zombie_automation(seconds)
     existing = client.read_automations_by_name(NAME)
     for automation in existing[1:]:
         client.delete_automation(automation.id)
