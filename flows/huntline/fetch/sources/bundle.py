@@ -34,6 +34,7 @@ from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import tally
 from huntline.fetch.base import DEFAULT_PAGE_SIZE, ObservedData, Window, page_size_or
 from huntline.fetch.heap import collector_paused
+from huntline.fetch.sources.json_depth import MAX_DEPTH, DepthLimited, TooDeep
 from huntline.fetch.sources.matcher import reference_match
 from huntline.fetch.sources.pattern import binds_one_observation
 from huntline.patterns import compile_pattern
@@ -117,7 +118,8 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
     count = 0  # observed-data so far
     seen = 0  # objects of any type so far
     with handle:
-        items = ijson.items(handle, "objects.item", use_float=True)
+        # bounded nesting: ijson's cost grows with its square (json_depth says why)
+        items = ijson.items(DepthLimited(handle), "objects.item", use_float=True)
         while True:
             chunk: list[ObservedData] = []
             try:
@@ -137,6 +139,12 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
                     f"\\udcff) near byte {handle.tell()}, which the streaming parser cannot read",
                     file=str(path),
                     hint="re-export the bundle with the unpaired surrogates replaced (U+FFFD)",
+                ) from None
+            except TooDeep as error:
+                raise FetchError(
+                    f"STIX bundle {path} is {error}",
+                    file=str(path),
+                    hint=f"no STIX value needs {MAX_DEPTH:,} levels: where does this file come from?",
                 ) from None
             except ijson.JSONError as error:
                 if path.stat().st_size <= _REPARSE_LIMIT:
