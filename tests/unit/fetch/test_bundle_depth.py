@@ -52,7 +52,7 @@ def test_a_value_nested_100000_deep_is_refused_at_once(tmp_path: Path) -> None:
         fetch(path)
     assert str(caught.value) == (
         f"STIX bundle {path} is nested deeper than 1,000 levels within bytes 0-65,536\n"
-        "  hint: no STIX value needs 1,000 levels: where does this file come from?"
+        "  hint: no STIX value needs 1,000 levels: where is the file from?"
     )
     assert time.process_time() - started < 2.0
 

@@ -144,7 +144,7 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
                 raise FetchError(
                     f"STIX bundle {path} is {error}",
                     file=str(path),
-                    hint=f"no STIX value needs {MAX_DEPTH:,} levels: where does this file come from?",
+                    hint=f"no STIX value needs {MAX_DEPTH:,} levels: where is the file from?",
                 ) from None
             except ijson.JSONError as error:
                 if path.stat().st_size <= _REPARSE_LIMIT:
