@@ -73,3 +73,63 @@ def test_a_port_taken_every_time_is_a_clear_error(
         f"(ports {held_port}, {held_port}, {held_port})"
     )
     assert "set PREFECT_API_URL" in (caught.value.hint or "")
+
+
+def test_a_restarted_server_keeps_its_address_and_its_links(
+    tmp_path: Path, unused_port: int
+) -> None:
+    """Issue 23, item 8: after a stop, a later start moved the server to a random port, so the
+    flow-run URLs in manifests, runs show and webhook payloads pointed to a dead address."""
+    import httpx
+
+    from huntline.prefect.server import stop_local_server
+    from huntline.prefect.server_port import keep_port
+
+    keep_port(tmp_path, unused_port)  # as a first start on this port would have kept it
+    first = start_local_server(tmp_path)
+    try:
+        assert first.api_url == f"http://127.0.0.1:{unused_port}/api"
+        flow = httpx.post(f"{first.api_url}/flows/", json={"name": "probe"}, timeout=10)
+        run = (
+            httpx.post(
+                f"{first.api_url}/flow_runs/",
+                json={"flow_id": flow.raise_for_status().json()["id"], "name": "before-restart"},
+                timeout=10,
+            )
+            .raise_for_status()
+            .json()
+        )
+        stored_link = first.flow_run_url(run["id"])  # what a manifest records
+    finally:
+        assert stop_local_server(tmp_path)
+    second = start_local_server(tmp_path)
+    try:
+        assert second.api_url == first.api_url
+        assert second.flow_run_url(run["id"]) == stored_link  # the stored link names it
+        again = httpx.get(f"{second.api_url}/flow_runs/{run['id']}", timeout=10)
+        assert again.raise_for_status().json()["name"] == "before-restart"
+    finally:
+        stop_local_server(tmp_path)
+
+
+def test_a_kept_port_held_by_another_process_is_a_clear_error(
+    held_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huntline.prefect import server_port
+    from huntline.prefect.server_port import keep_port
+
+    monkeypatch.setattr(server_port, "RELEASE_SECONDS", 1.0)
+    keep_port(tmp_path, held_port)
+    with pytest.raises(ServerError) as caught:
+        start_local_server(tmp_path)
+    assert caught.value.message == (
+        f"the local Prefect server keeps the address http://127.0.0.1:{held_port}, but port "
+        f"{held_port} is taken by another process that answers /api/health (a Prefect server "
+        "not started here?)"
+    )
+    assert caught.value.hint == (
+        "the flow-run links in manifests, runs show and delivered webhooks name this address: "
+        f"free port {held_port} (stop what listens there), or delete {tmp_path / 'port'} to "
+        "start on a new port (links stored before then keep the old address)"
+    )
+    assert not (tmp_path / "server.log").exists(), "no server was started on a held port"

@@ -6,9 +6,11 @@ reuses it while it lives, so ``huntline run`` works on a fresh machine with noth
 Ephemeral mode is avoided on purpose: it takes over 20 s to start on small machines and runs
 no scheduler.
 
-The port is found by binding a probe socket and closing it, so another process can take it
-before the server binds it; the server then exits saying the port is in use, and huntline tries
-again on another port (:data:`START_ATTEMPTS` in all). A server only counts as started when it
+The port of the first start is kept for every later one (:mod:`.server_port`), so stored
+flow-run links survive a restart. At that first start the port is found by binding a probe
+socket and closing it, so another process can take it before the server binds it; the server
+then exits saying the port is in use, and huntline tries again on another port
+(:data:`START_ATTEMPTS` in all). A server only counts as started when it
 answers *and* is the one just launched (still running, its own log naming its URL), so a server
 someone else runs on the stolen port is never taken for ours.
 """
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huntline.errors import ServerError
+from huntline.prefect.server_port import keep_port, kept_port, port_taken, wait_free
 from huntline.processes import stop_group
 
 DEFAULT_PORT = 4200
@@ -107,10 +110,19 @@ def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
 
 
 def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: None) -> Server:
-    """Start ``prefect server start`` on 127.0.0.1 in the background and wait until healthy;
-    if its port is taken between the probe and the start, try another one."""
+    """Start ``prefect server start`` on 127.0.0.1 in the background and wait until healthy.
+
+    A server that started under ``home`` before starts on the same port, or fails naming what
+    holds it (:mod:`.server_port`). On a first start, a port taken between the probe and the
+    start is retried on another one, which is then kept."""
     home.mkdir(parents=True, exist_ok=True)
     log = home / "server.log"
+    kept = kept_port(home)
+    if kept is not None:  # started here before: the same address, or a clear error
+        server = _start_on(kept, home, log, progress) if wait_free(kept) else None
+        if server is None:
+            raise port_taken(home, kept, healthy(f"http://127.0.0.1:{kept}/api"))
+        return server
     taken: list[int] = []
     for _ in range(START_ATTEMPTS):
         port = _free_port(DEFAULT_PORT)
@@ -166,6 +178,7 @@ def _start_on(port: int, home: Path, log: Path, progress: Callable[[str], None])
             _record(home).write_text(
                 json.dumps({"api_url": api_url, "pid": process.pid, "log": str(log)})
             )
+            keep_port(home, port)
             progress(
                 f"Prefect server ready after {START_TIMEOUT - (deadline - time.monotonic()):.0f} s"
             )
@@ -206,6 +219,8 @@ def stop_local_server(home: Path | None = None) -> bool:
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as probe:
+            # As uvicorn binds: a port in TIME_WAIT after a stop is free (server_port.free).
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
