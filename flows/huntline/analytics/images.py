@@ -13,6 +13,7 @@ The docker SDK drives the classic builder, so Dockerfiles must not need BuildKit
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -124,8 +125,22 @@ def build_image(
 
 
 def stage_context(folder: Path, context: Path, ca_bundle: Path | None) -> Path:
-    """Copy the image folder to ``context`` and add ``extra-ca.crt`` (empty without a CA)."""
-    shutil.copytree(folder, context, ignore=CONTEXT_IGNORE)
+    """Copy the image folder to ``context`` and add ``extra-ca.crt`` (empty without a CA).
+
+    Links are copied as links, and one that leads out of the folder is refused: following it
+    would bake a host file (``data -> /etc/shadow``) into the image, where its analytics
+    reads it. Docker's own build context sends links as links too.
+    """
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+            shown = path.relative_to(folder)
+            raise AnalyticsError(
+                f"image folder {folder.name} holds {shown}, a link out of the folder "
+                f"(to {os.readlink(path)}); it is not copied into the build",
+                file=str(path),
+                hint="copy the file into the folder instead of linking to it",
+            )
+    shutil.copytree(folder, context, ignore=CONTEXT_IGNORE, symlinks=True)
     target = context / CA_FILE
     if ca_bundle is not None:
         shutil.copyfile(ca_bundle, target)

@@ -78,3 +78,24 @@ def test_missing_base_image_hint() -> None:
     ]
     with pytest.raises(AnalyticsError, match=r"build one with scripts/build_base_image\.sh"):
         follow_build(stream, "kestrel-analytics-x", lambda _: None, "huntline-base:nope")
+
+
+def test_a_link_out_of_the_image_folder_is_refused(tmp_path: Path) -> None:
+    """A third-party image folder must not get a host file baked into its image (issue 22)."""
+    folder = tmp_path / "images" / "sneaky"
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text("FROM scratch\nCOPY data /data\n")
+    (tmp_path / "host-secret").write_text("host canary")
+    (folder / "data").symlink_to(tmp_path / "host-secret")
+    with pytest.raises(AnalyticsError) as caught:
+        stage_context(folder, tmp_path / "ctx", None)
+    assert str(caught.value) == (
+        f"image folder sneaky holds data, a link out of the folder (to {tmp_path / 'host-secret'})"
+        "; it is not copied into the build\n"
+        "  hint: copy the file into the folder instead of linking to it"
+    )
+    assert not (tmp_path / "ctx").exists()
+    (folder / "data").unlink()
+    (folder / "data").symlink_to("Dockerfile")  # a link inside the folder stays a link
+    context = stage_context(folder, tmp_path / "ctx", None)
+    assert (context / "data").is_symlink()
