@@ -20,7 +20,6 @@ package, an entry point in the group ``huntline.quality_checks`` naming the mode
 
 from __future__ import annotations
 
-import re
 from abc import abstractmethod
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -36,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from huntline.linear_regex import HINT, regex_problem
 from huntline.registry import Registry
 from huntline.window import parse_duration
 
@@ -79,7 +79,7 @@ class Check(BaseModel):
         text = f"{unexpected} of {counted} non-null values {self.unexpected_as}"
         examples = details.get("unexpected_examples")
         if unexpected and examples:
-            text += ", e.g. " + ", ".join(repr(value) for value in examples)
+            text += ", e.g. " + ", ".join(_example(value) for value in examples)
         return text
 
     def describe(self) -> str:
@@ -95,6 +95,12 @@ def columns_of(frame: Any) -> str:
     names = [str(column) for column in frame.columns]
     shown = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
     return f"columns: {shown}" if names else "the table has no columns"
+
+
+def _example(value: Any, limit: int = 80) -> str:
+    """An unexpected value as shown in a gate's result: telemetry can be megabytes long."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _short(value: Any) -> str:
@@ -250,10 +256,11 @@ class Matches(_Mostly):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise ValueError(f"regex {value!r} does not compile: {error}") from error
+        # great_expectations runs it through pandas' str.contains on Arrow strings, which is
+        # RE2 (linear time) for every regex RE2 accepts and Python's backtracking re otherwise.
+        problem = regex_problem(value)
+        if problem:
+            raise ValueError(f"{problem} ({HINT})")
         return value
 
     def expectation(self, reference: datetime) -> Expectation:

@@ -74,7 +74,15 @@ def test_unknown_check_suggests_the_closest() -> None:
         ({"rows": {}}, "give min:, max: or both"),
         ({"rows": 3}, "rows takes a mapping of its fields"),
         ({"fresh": "soon"}, "expected a duration such as 30m, 24h or 7d, got 'soon'"),
-        ({"matches": {"column": "x", "regex": "("}}, "regex '(' does not compile"),
+        (
+            {"matches": {"column": "x", "regex": "("}},
+            "regex '(' is not valid RE2: missing ): ( (huntline runs regexes with RE2 (linear "
+            "time): no look-around, no back-references)",
+        ),
+        (
+            {"matches": {"column": "x", "regex": "(a)\\1"}},
+            "regex '(a)\\\\1' is not valid RE2: invalid escape sequence: \\1",
+        ),
         ({"a": 1, "b": 2}, "a check is one key naming it"),
     ],
 )

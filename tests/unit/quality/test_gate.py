@@ -159,3 +159,17 @@ def test_loading_checks_does_not_import_great_expectations() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_matches_runs_in_linear_time() -> None:
+    """great_expectations searches with pandas' str.contains on Arrow strings: RE2 for every
+    regex validate lets through, so ``(a+)+$`` on a long name is fast (issue 22, item 5)."""
+    import time
+
+    evil = pd.DataFrame({"id": ["p1", "p2"], "name": ["a" * 5000 + "!", "aaa"]})
+    started = time.monotonic()
+    result = gate(evil, {"matches": {"column": "name", "regex": "(a+)+$"}}, on_fail="warn")
+    assert time.monotonic() - started < 30  # GE's own overhead; the regex costs milliseconds
+    assert result.checks[0].observed == (  # an example is cut at 80 characters
+        "1 of 2 non-null values not matching, e.g. '" + "a" * 78 + "…"
+    )
