@@ -100,3 +100,17 @@ def test_cidr_in_conditions() -> None:
 def test_a_bad_block_in_a_pattern_is_an_error() -> None:
     with pytest.raises(Exception, match="'fe80::/200'"):
         match_all("[ipv6-addr:value ISSUBSET 'fe80::/200']", [observation(0, "::1")], source="t")
+
+
+def test_stix2_matchers_own_listener_follows_the_rule_inside_stix_shifter() -> None:
+    """The http(s):// bundle source is stix-shifter's stix_bundle connector, which builds
+    stix2-matcher's own listener: its subnet test is replaced when huntline loads stix-shifter."""
+    from stix2matcher.matcher import match
+
+    import huntline.fetch.sources.stixshifter  # noqa: F401  (installs the subnet test)
+
+    observed = [observation(i, value) for i, value in enumerate(VALUES)]
+    for block, inside in INSIDE.items():
+        pattern = f"[network-traffic:dst_ref.value NOT ISSUBSET '{block}']"
+        kept = [VALUES[i] for i, obs in enumerate(observed) if match(pattern, [obs])]
+        assert kept == [v for v in VALUES if v not in inside]

@@ -27,11 +27,11 @@ T0 = datetime(2020, 10, 19, 4, 28, 31, 89000, tzinfo=UTC)
     ("apart", "same"),
     [
         (timedelta(0), True),
-        (timedelta(seconds=1.9), True),
-        (timedelta(seconds=3), False),
+        (timedelta(seconds=2.2), True),  # 4688 logged after Sysmon's creation time
+        (timedelta(seconds=6), False),
         (timedelta(hours=8), True),  # Security in local time, Sysmon in UTC (the OTRF data)
         (timedelta(hours=5, minutes=30, milliseconds=400), True),  # India
-        (timedelta(hours=8, seconds=5), False),
+        (timedelta(hours=8, seconds=6), False),
         (timedelta(minutes=7), False),
         (timedelta(hours=15), False),
     ],
@@ -95,6 +95,15 @@ def test_sysmon_and_security_records_of_one_process_are_one_row() -> None:
         "2020-10-19T12:28:31.089000Z",
     )
     assert row["x_merged_ids"].startswith('["process--')
+
+
+def test_a_record_without_a_pid_merges_on_the_rest() -> None:
+    """OTRF empire_shell_reg_dump_sam: the Sysmon record of `reg.exe save HKLM\\sam` has no
+    pid, and Security logged its 4688 2.2 s after Sysmon's creation time."""
+    observed = sysmon_and_security(later=timedelta(seconds=2.2))
+    del observed[0]["objects"]["2"]["pid"]
+    [row] = merged_rows(observed)
+    assert (row["pid"], row["x_unique_id"]) == (5136, "{39e4a257-15ef}")
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,18 @@ creation twice: Sysmon event 1 (decimal ``ProcessId``, a ``ProcessGuid``) and Se
 identifies one, ``<pid>_<host>_<time>`` the other), so every process hunt alerted twice per
 action. Two process rows are the same process when all of these hold:
 
-- the same **pid** (text pids are normalised at flattening, ``0x1410`` = 5136, see
-  :mod:`huntline.fetch.stix.coerce`);
+- the same **pid** when both rows have one (text pids are normalised at flattening,
+  ``0x1410`` = 5136, see :mod:`huntline.fetch.stix.coerce`); conversions drop it at times (in
+  OTRF's ``empire_shell_reg_dump_sam`` the Sysmon record of ``reg.exe save HKLM\\sam`` has none);
 - the same **command line**, exactly (both non-null);
 - the same **image**: the binary's directory and name compared without case when both rows
   have a directory, else the names;
 - the same **host**, when both rows' hosts are known (the hostname of the ``x-oca-asset`` that
   their ``x-oca-event``\\ s name); a row without a known host matches on the rest;
-- **created within** :data:`TOLERANCE` of each other (``created``, else ``first_observed``), or
-  a whole number of quarter hours apart (up to 14 h) to within the same tolerance: the
-  Security channel's ``TimeCreated`` is often the collector's local time where Sysmon's
-  ``UtcTime`` is UTC. In OTRF's ``cmd_sam_copy_esentutl`` the two records of the one
+- **created within** :data:`TOLERANCE` (5 s) of each other (``created``, else
+  ``first_observed``), or a whole number of quarter hours apart (up to 14 h) to within the
+  same tolerance: the Security channel's ``TimeCreated`` is often the collector's local time
+  where Sysmon's ``UtcTime`` is UTC. In OTRF's ``cmd_sam_copy_esentutl`` the two records of the one
   ``esentutl.exe`` are 8 h apart to the millisecond.
 
 The merged row keeps the id and values of the row with the most values (Sysmon's, as a rule:
@@ -46,15 +47,18 @@ from huntline.fetch.tables.spool import EntitySpool
 
 __all__ = ["TOLERANCE", "MergeCount", "event_hosts", "merge_same_processes", "same_moment"]
 
-#: How far apart two records of one process creation may be, in seconds.
-TOLERANCE = 2.0
+#: How far apart two records of one process creation may be, in seconds: Security's 4688 is
+#: stamped when logged, up to a few seconds after Sysmon's creation time (2.2 s in OTRF's
+#: empire_shell_reg_dump_sam).
+TOLERANCE = 5.0
 _QUARTER = 15 * 60
 _MOST_OFFSET = 14 * 3600
 MERGED_IDS = "x_merged_ids"
 
 MergeCount = dict[str, int]
-#: A candidate row: its id, its creation time, its image (``dir\\name`` or the name), lowered.
-_Record = tuple[str, datetime | None, str]
+#: A candidate row: its id, its creation time, its image (``dir\\name`` or the name), lowered,
+#: and its pid (None when it has none).
+_Record = tuple[str, datetime | None, str, Any]
 
 
 def same_moment(a: datetime | None, b: datetime | None) -> bool:
@@ -133,11 +137,11 @@ def _groups(
         columns = _key_columns(table)
         for row in zip(*columns.values(), strict=True):
             sid, pid, command, name, folder, created, first = row
-            if pid is None or command is None or name is None:
+            if command is None or name is None:
                 continue
             image = (str(folder).rstrip("\\/").lower() + "\\" if folder else "") + name.lower()
             moment = _moment(created) or _moment(first)
-            candidates[(pid, command, name.lower())].append((sid, moment, image))
+            candidates[(command, name.lower())].append((sid, moment, image, pid))
     shared = {key: rows for key, rows in candidates.items() if len(rows) > 1}
     if not shared:
         return []
@@ -159,7 +163,9 @@ def _groups(
 
 
 def _same(a: _Record, b: _Record, known: dict[str, str]) -> bool:
-    (id_a, moment_a, image_a), (id_b, moment_b, image_b) = a, b
+    (id_a, moment_a, image_a, pid_a), (id_b, moment_b, image_b, pid_b) = a, b
+    if pid_a is not None and pid_b is not None and pid_a != pid_b:
+        return False
     if "\\" in image_a and "\\" in image_b and image_a != image_b:
         return False
     host_a, host_b = known.get(id_a), known.get(id_b)
