@@ -16,6 +16,7 @@ predictable name there must not be a place another user can prepare.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import fcntl
 import logging
@@ -73,7 +74,13 @@ def process_dir() -> Path:
         final = base / fresh.name.replace(_HIDDEN, _PREFIX, 1)
         fresh.rename(final)
         _mine = (final, fd)
+        atexit.register(_remove, final)  # a normal exit cleans up after itself
         return final
+
+
+def _remove(path: Path) -> None:
+    if _mine is not None and _mine[0] == path and _owner_pid() == os.getpid():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _owner_pid() -> int | None:

@@ -78,3 +78,12 @@ def test_a_root_that_is_a_link_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         f"scratch directory {tmp_path / 'scratch'} is not a directory of this user\n"
         f"  hint: remove it, or set {scratch.ENV_ROOT} to a private directory"
     )
+
+
+def test_a_process_that_ends_normally_removes_its_directory(root: Path) -> None:
+    code = "from huntline import scratch; print(scratch.directory('x-'))"
+    environment = {**os.environ, scratch.ENV_ROOT: str(root)}
+    made = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    assert not Path(made.stdout.strip()).parent.exists()
