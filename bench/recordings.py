@@ -113,7 +113,7 @@ def run_cell(
             step = planned.step
             if python and hasattr(step, "apply"):
                 step = step.model_copy(update={"apply": in_process(step.apply)})
-            output = planned.step_kind.run(
+            output = planned.action.run(
                 context, planned.id, step, inputs, hunt.windows.get(planned.id)
             )
             outputs[planned.id] = output

@@ -14,9 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from huntline.book import Alert, HuntBook, StepKind, StepModel, kind_of, load_book
+from huntline.book import Alert, HuntBook, StepKind, StepModel, kind_of
 from huntline.book.variables import data_flow
 from huntline.errors import CompileError
+from huntline.steps import StepAction, action_of
+from huntline.steps.book_checks import load_hunt
 from huntline.window import Window
 
 
@@ -45,6 +47,11 @@ class PlannedStep:
     @property
     def kind(self) -> str:
         return self.step_kind.keyword
+
+    @property
+    def action(self) -> StepAction[Any]:
+        """How the step runs."""
+        return action_of(self.step)
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def explain(plan: Plan, windows: dict[str, Window]) -> list[dict[str, str]]:
                 "task": planned.id,
                 "after": ", ".join(planned.depends_on) or "-",
                 "writes": ", ".join(planned.step.writes),
-                "does": planned.step_kind.explain(planned.step, windows.get(planned.id)),
+                "does": planned.action.explain(planned.step, windows.get(planned.id)),
             }
         )
     if plan.alert is not None:
@@ -160,5 +167,5 @@ def prepare_hunt(
         CompileError: its steps do not form a plan, or only one of ``start``/``stop`` is given.
         WindowError: the run's window is empty or reversed.
     """
-    plan = compile_book(load_book(path))
+    plan = compile_book(load_hunt(path))
     return PreparedHunt(plan=plan, windows=resolve_windows(plan, now, start, stop))

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from huntline.book import ApplyStep
-from huntline.book.steps.apply import apply_step
 from huntline.errors import AnalyticsError
+from huntline.steps.apply import apply_step
 from huntline.steps.context import RunContext
 from huntline.storage import open_store
 from huntline.tables import write_table

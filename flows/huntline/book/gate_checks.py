@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from great_expectations.expectations.expectation import Expectation
 
 Scalar = str | int | float | bool
+#: What a failed gate does: ``fail`` stops the run before any alert, ``warn`` only reports.
+OnFail = Literal["fail", "warn"]
 
 
 class Check(BaseModel):

@@ -11,6 +11,7 @@ are reported together in one :class:`BookError`. A book has at most :data:`MAX_S
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -48,21 +49,28 @@ def _known_keys() -> set[str]:
     return model_keys(*models, *(kind.model for kind in STEP_KINDS))
 
 
-def load_book(path: str | Path) -> HuntBook:
-    """Read and validate a hunt book.
+#: A check of a valid book that only a layer above the book can make (is there a runner for
+#: this ``apply:``, a destination for this ``notify:``): problems at locations in the book, or
+#: at None for a problem already located in another file (``destinations.yaml``).
+BookCheck = Callable[[HuntBook], Iterable[tuple[Location | None, str]]]
+
+
+def load_book(path: str | Path, checks: Sequence[BookCheck] = ()) -> HuntBook:
+    """Read and validate a hunt book; ``checks`` add the stages' checks (the book imports no
+    stage: :func:`huntline.steps.book_checks.load_hunt` hands in theirs).
 
     Raises:
         BookError: listing every problem, each as ``FILE:LINE FIELD: what is wrong``.
     """
-    return _checked(load_yaml(path, BookError, "hunt book"))
+    return _checked(load_yaml(path, BookError, "hunt book"), checks)
 
 
-def parse_book(text: str, file: str = "<string>") -> HuntBook:
+def parse_book(text: str, file: str = "<string>", checks: Sequence[BookCheck] = ()) -> HuntBook:
     """Validate hunt book YAML ``text``; ``file`` names it in messages."""
-    return _checked(parse_yaml(text, file, BookError))
+    return _checked(parse_yaml(text, file, BookError), checks)
 
 
-def _checked(document: YamlDocument) -> HuntBook:
+def _checked(document: YamlDocument, checks: Sequence[BookCheck]) -> HuntBook:
     file, data = document.file, document.data
     if not isinstance(data, dict):
         raise BookError(
@@ -87,7 +95,7 @@ def _checked(document: YamlDocument) -> HuntBook:
         )
         book = None
     if book is not None:
-        problems.extend(_semantic_problems(book, document))
+        problems.extend(_semantic_problems(book, document, checks))
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise located(BookError, f"{file}: {count}", problems, file)
@@ -95,8 +103,10 @@ def _checked(document: YamlDocument) -> HuntBook:
     return book
 
 
-def _semantic_problems(book: HuntBook, document: YamlDocument) -> list[str]:
-    """Checks that need the whole validated book."""
+def _semantic_problems(
+    book: HuntBook, document: YamlDocument, checks: Sequence[BookCheck]
+) -> list[str]:
+    """Checks that need the whole validated book, then the ``checks`` handed in."""
     problems: list[str] = []
 
     def report(path: Location, message: str) -> None:
@@ -118,15 +128,10 @@ def _semantic_problems(book: HuntBook, document: YamlDocument) -> list[str]:
             parse_condition(book.alert.when)
         except ConditionError as error:
             report(("alert", "when"), str(error))
-        from huntline.alert.notify_checks import (
-            notify_problems,  # late: the alert stage reads books
-        )
-
-        for entry, message in notify_problems(book.alert):
-            if entry is None:  # destinations.yaml itself: the message names its file and line
-                problems.append(message)
-            else:
-                report(("alert", "notify", entry), message)
         for path, message in entity_column_problems(book):
             report(path, message)
+    for check in checks:
+        for place, message in check(book):
+            # None: the problem is in another file (destinations.yaml) and names its own place.
+            problems.append(message if place is None else document.at(place, message))
     return problems

@@ -22,10 +22,10 @@ import yaml
 from pydantic import BaseModel
 
 from huntline.alert import AlertRecord
-from huntline.book import GetStep, load_book
+from huntline.book import GetStep
+from huntline.book.files import TESTS_SUFFIX, book_paths
 from huntline.booktest.sample import run_window, write_bundle
 from huntline.booktest.spec import (
-    TESTS_SUFFIX,
     Case,
     Expected,
     LoadedTests,
@@ -36,6 +36,7 @@ from huntline.errors import HuntlineError
 from huntline.expressions import ConditionError, evaluate, parse_condition
 from huntline.schemes import has_scheme
 from huntline.scratch import process_dir
+from huntline.steps.book_checks import load_hunt
 from huntline.yamlfile import load_yaml
 
 
@@ -50,21 +51,6 @@ class CaseResult(BaseModel):
     differences: list[str]
     alerts: list[str]
     flow_run_id: str | None = None
-
-
-def book_paths(paths: Sequence[Path]) -> list[Path]:
-    """The hunt books named by ``paths``: books themselves, and the books in folders (files
-    with ``id`` and ``steps``; tests files and other YAML such as intel feeds are not books)."""
-    books: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            candidates = sorted(
-                p for p in path.rglob("*.y*ml") if not p.name.endswith(TESTS_SUFFIX)
-            )
-            books += [p for p in candidates if _is_book(p)]
-        elif not path.name.endswith(TESTS_SUFFIX):
-            books.append(path)
-    return list(dict.fromkeys(books))
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[LoadedTests], list[CaseResult]]:
@@ -89,14 +75,6 @@ def discover(paths: Sequence[Path]) -> tuple[list[LoadedTests], list[CaseResult]
                 )
             )
     return list(found.values()), missing
-
-
-def _is_book(path: Path) -> bool:
-    try:
-        data = load_yaml(path, HuntlineError, "YAML file").data
-    except HuntlineError:
-        return False
-    return isinstance(data, dict) and "steps" in data and "id" in data
 
 
 def run_all(files: Iterable[LoadedTests], python: bool = False) -> list[CaseResult]:
@@ -138,7 +116,7 @@ def _prepare(
     tests: LoadedTests, case: Case, workdir: Path, python: bool = False
 ) -> tuple[Path, tuple[datetime, datetime]]:
     """Write each variable's bundle and a copy of the book that reads them."""
-    book = load_book(tests.book)
+    book = load_hunt(tests.book)
     gets = {step.get: step for step in book.steps if isinstance(step, GetStep)}
     unknown = sorted(set(case.data) - set(gets))
     if unknown:

@@ -40,11 +40,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from huntline.book.files import TESTS_SUFFIX
 from huntline.errors import BookError
 from huntline.expressions import ConditionError, parse_condition
 from huntline.yamlfile import load_yaml
 
-TESTS_SUFFIX = ".tests.yaml"
 DEFAULT_TIME = datetime(2024, 6, 3, 12, tzinfo=UTC)
 
 

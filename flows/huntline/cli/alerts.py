@@ -19,9 +19,9 @@ def _hunts(args: argparse.Namespace, store: Any) -> list[str]:
     from huntline.alert.views import hunts_with_ledgers
 
     if getattr(args, "book", None):
-        from huntline.book import load_book
+        from huntline.steps.book_checks import load_hunt
 
-        return [str(load_book(args.book).id)]
+        return [str(load_hunt(args.book).id)]
     return hunts_with_ledgers(store)
 
 

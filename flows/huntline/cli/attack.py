@@ -12,14 +12,14 @@ from huntline.cli.console import add_book_paths, err
 
 def cmd_attack_layer(args: argparse.Namespace) -> int:
     from huntline.attack import attack_layer
-    from huntline.book import load_book
-    from huntline.booktest.cases import book_paths
+    from huntline.book.files import book_paths
+    from huntline.steps.book_checks import load_hunt
 
     paths = book_paths([Path(path) for path in args.paths])
     if not paths:
         err.print(f"no hunt books under {', '.join(args.paths)}")
         return 1
-    layer = attack_layer(((path, load_book(path)) for path in paths), name=args.name)
+    layer = attack_layer(((path, load_hunt(path)) for path in paths), name=args.name)
     print(json.dumps(layer, indent=2))
     return 0
 

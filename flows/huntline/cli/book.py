@@ -31,7 +31,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from huntline.analytics.image_warnings import book_warnings
     from huntline.analytics.known_images import KnownImages
-    from huntline.booktest.spec import TESTS_SUFFIX, load_tests
+    from huntline.book.files import TESTS_SUFFIX
+    from huntline.booktest.spec import load_tests
     from huntline.cli.host_checks import host_findings, prefect_secret_blocks
     from huntline.compile import prepare_hunt
     from huntline.intel.model import load_feeds

@@ -22,9 +22,9 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
     hunt_id = None
     if args.book:
-        from huntline.book import load_book
+        from huntline.steps.book_checks import load_hunt
 
-        hunt_id = str(load_book(args.book).id)
+        hunt_id = str(load_hunt(args.book).id)
     store = open_store(args.storage)
     records = list_runs(store, hunt_id)
     if args.json:

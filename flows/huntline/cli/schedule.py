@@ -116,11 +116,11 @@ def _write(files: dict[Path, str]) -> None:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from huntline.book import load_book
     from huntline.schedule.coverage import load_coverage
+    from huntline.steps.book_checks import load_hunt
     from huntline.storage import open_store
 
-    book = load_book(args.book)
+    book = load_hunt(args.book)
     coverage = load_coverage(open_store(args.storage), str(book.id))
     # Gaps are the holes between the first and the last covered instant.
     gaps = coverage.gaps(coverage.span) if coverage.span else []

@@ -28,6 +28,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from huntline.book.indicators import INDICATOR_TYPES as INDICATOR_TYPES
+from huntline.book.indicators import STIX_PATHS as STIX_PATHS
 from huntline.book.schedule import Cron
 from huntline.errors import IntelError
 from huntline.registry import Registry
@@ -38,19 +40,6 @@ DEFAULT_FEEDS_FILE = "hunts/intel.yaml"
 #: How often the intel-watch deployment pulls the feeds unless ``watch:`` says otherwise.
 DEFAULT_WATCH = Cron(cron="*/15 * * * *", timezone="UTC")
 
-# Indicator type -> the STIX object path that holds it.
-STIX_PATHS: dict[str, str] = {
-    "ipv4": "ipv4-addr:value",
-    "ipv6": "ipv6-addr:value",
-    "domain": "domain-name:value",
-    "url": "url:value",
-    "email": "email-addr:value",
-    "md5": "file:hashes.MD5",
-    "sha1": "file:hashes.'SHA-1'",
-    "sha256": "file:hashes.'SHA-256'",
-    "file_name": "file:name",
-}
-INDICATOR_TYPES = tuple(STIX_PATHS)
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$", re.IGNORECASE)
 

@@ -11,25 +11,23 @@ operators), so :func:`chunked_patterns` splits a long list into several patterns
 
 from __future__ import annotations
 
-import re
-
-from huntline.intel.model import INDICATOR_TYPES
+from huntline.book.indicators import PLACEHOLDER, placeholders, sample, unknown_placeholders
 
 CHUNK = 250
-PLACEHOLDER = re.compile(r"\{\{\s*intel\.([A-Za-z0-9_]+)\s*\}\}")
-# What a placeholder stands for while a book is validated, before any indicator exists.
-SAMPLE_SET = "('x')"
 
 Indicators = dict[str, list[str]]
 
-
-def placeholders(pattern: str) -> list[str]:
-    """The indicator types a pattern's placeholders name, in order, repeated as written."""
-    return PLACEHOLDER.findall(pattern)
-
-
-def unknown_placeholders(pattern: str) -> list[str]:
-    return [kind for kind in placeholders(pattern) if kind not in INDICATOR_TYPES]
+__all__ = [
+    "CHUNK",
+    "PLACEHOLDER",
+    "Indicators",
+    "chunked_patterns",
+    "placeholders",
+    "render",
+    "sample",
+    "stix_set",
+    "unknown_placeholders",
+]
 
 
 def stix_set(values: list[str]) -> str:
@@ -41,11 +39,6 @@ def stix_set(values: list[str]) -> str:
 def render(pattern: str, indicators: Indicators) -> str:
     """``pattern`` with every placeholder replaced by all the indicators of its type."""
     return PLACEHOLDER.sub(lambda m: stix_set(indicators.get(m.group(1), [])), pattern)
-
-
-def sample(pattern: str) -> str:
-    """``pattern`` with placeholders replaced by a one-value set, to validate its syntax."""
-    return PLACEHOLDER.sub(SAMPLE_SET, pattern)
 
 
 def chunked_patterns(pattern: str, indicators: Indicators, chunk: int | None = None) -> list[str]:

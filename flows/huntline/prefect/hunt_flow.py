@@ -24,14 +24,14 @@ from pydantic import BaseModel
 from huntline.alert import AlertRecord
 from huntline.alert.section import SectionResult
 from huntline.alert.views import alert_status
-from huntline.book import HuntBook, StepModel, kind_of
+from huntline.book import HuntBook, StepModel
 from huntline.compile import Plan
 from huntline.debris import clean_up
 from huntline.errors import HuntlineError, QualityError, StorageError, failing_step
 from huntline.prefect.ledger_limit import hunt_ledger_limit
 from huntline.schedule.coverage import record_coverage
 from huntline.schedule.prepare import PreparedRun, RunRequest, prepare_run
-from huntline.steps import finish
+from huntline.steps import action_of, finish
 from huntline.steps.context import RunContext, StepOutput
 from huntline.storage import TableRef, open_store
 from huntline.window import Window, utc
@@ -72,12 +72,12 @@ def step_task(
 ) -> StepOutput:
     """Any step: run its kind's plain function on the tables it reads, then log and link what
     the kind's report says. ``_submit_steps`` names each task after its kind."""
-    kind = kind_of(step)
+    action = action_of(step)
     tables = {name: ref for output in upstream for name, ref in output.tables.items()}
     reads = {name: tables[name] for name in step.reads}
     with failing_step(step_id):
-        output = kind.run(context, step_id, step, reads, window)
-        report = kind.report(step_id, step, output)
+        output = action.run(context, step_id, step, reads, window)
+        report = action.report(step_id, step, output)
     logger = get_run_logger()
     for line in report.info:
         logger.info("%s", line)

@@ -6,11 +6,11 @@ Prefect task boundary, and be rendered as the gate's markdown artifact without g
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-OnFail = Literal["fail", "warn"]
+from huntline.book.gate_checks import OnFail as OnFail
 
 
 class CheckResult(BaseModel):

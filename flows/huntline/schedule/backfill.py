@@ -14,9 +14,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from huntline.book import HuntBook, load_book
+from huntline.book import HuntBook
 from huntline.errors import ScheduleError
 from huntline.schedule.coverage import Coverage, load_coverage
+from huntline.steps.book_checks import load_hunt
 from huntline.storage import open_store
 from huntline.window import Window, parse_duration
 
@@ -76,7 +77,7 @@ def plan_range(
     so a bad range or book fails before a server is started or a window is run."""
     if concurrency < 1:
         raise ScheduleError(f"--concurrency must be at least 1, got {concurrency}")
-    book = load_book(book_path)
+    book = load_hunt(book_path)
     coverage = load_coverage(open_store(storage), str(book.id))
     todo, done = plan_backfill(book, start, stop, coverage, datetime.now(UTC))
     return BackfillResult(windows=[*done, *todo], skipped=done)

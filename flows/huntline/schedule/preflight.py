@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huntline.book import load_book
 from huntline.book.steps import kind_of
 from huntline.errors import DataSourceError
 from huntline.fetch.sources.resolve import resolve_source
 from huntline.schedule.specs import DeploymentSpec
+from huntline.steps.book_checks import load_hunt
 
 
 def source_warnings(specs: list[DeploymentSpec], root: Path) -> list[str]:
@@ -26,7 +26,7 @@ def source_warnings(specs: list[DeploymentSpec], root: Path) -> list[str]:
         book = spec.parameters.get("book")
         if book is None:  # the intel watcher reads feeds, not data sources
             continue
-        for step in load_book(root / book).steps:
+        for step in load_hunt(root / book).steps:
             for source in kind_of(step).sources(step):
                 readers.setdefault(source, []).append(spec.name)
     warnings = []

@@ -4,7 +4,7 @@ The flow (:mod:`huntline.prefect.hunt_flow`) calls :func:`prepare_run` with what
 run's parameters and its scheduled time) and gets back the compiled hunt with the run's window, the
 run's indicators (given, or read from a stored table), and the window the run adds to the
 coverage record when it completes. The get steps render their patterns with the indicators
-(:func:`huntline.book.steps.get.retro_step`) from the run context.
+(:func:`huntline.steps.get.retro_step`) from the run context.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from huntline.book import load_book
 from huntline.compile import PreparedHunt, prepare_hunt
 from huntline.intel.retro import run_indicators
 from huntline.intel.template import Indicators
 from huntline.schedule.coverage import load_coverage
 from huntline.schedule.run_window import RunWindow, decide_window
+from huntline.steps.book_checks import load_hunt
 from huntline.storage import ObjectStore
 from huntline.window import Window
 
@@ -59,7 +59,7 @@ class PreparedRun:
 
 def prepare_run(book: str, now: datetime, request: RunRequest, store: ObjectStore) -> PreparedRun:
     """Decide the run's window and indicators; raises the book's, window's or storage's errors."""
-    model = load_book(book)
+    model = load_hunt(book)
     indicators = run_indicators(store, request.indicators, request.intel_parquet)
     coverage = (
         load_coverage(store, str(model.id))

@@ -19,12 +19,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from huntline.book import HuntBook, load_book
-from huntline.booktest.cases import book_paths
+from huntline.book import HuntBook
+from huntline.book.files import book_paths
 from huntline.errors import ScheduleError
 from huntline.intel.events import EVENT, resource_id
 from huntline.intel.model import FeedsFile, load_feeds
 from huntline.schedule.ownership import Project
+from huntline.steps.book_checks import load_hunt
 
 HUNT_ENTRYPOINT = "flows/hunt.py:hunt"
 WATCH_ENTRYPOINT = "flows/intel_watch.py:intel_watch"
@@ -88,7 +89,7 @@ def book_spec(
 ) -> DeploymentSpec:
     """The deployment of one book; an intel feed the feeds file lacks is an error. A
     ``project`` other than the default names and tags it as its own (:mod:`.ownership`)."""
-    model = load_book(book)
+    model = load_hunt(book)
     relative = book.resolve().relative_to(root.resolve()).as_posix()
     _check_feeds(model, relative, feeds)
     wanted = list(model.intel.feeds) if model.intel else []

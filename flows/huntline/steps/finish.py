@@ -1,6 +1,6 @@
 """The work of a hunt run, as plain functions: each step's, the alert's and the manifest's.
 
-Each step runs through the plain function of its kind (``StepKind.run``); those of ``get`` and
+Each step runs through the plain function of its kind (``StepAction.run``); those of ``get`` and
 ``apply`` are re-exported here as :func:`fetch_step` and :func:`apply_step`. The Prefect layer
 (:mod:`huntline.prefect.hunt_flow`) wraps these one-to-one, so they can be tested without Prefect,
 and a task only ever passes small references (:class:`~huntline.storage.TableRef`) to the next.
@@ -29,12 +29,12 @@ from huntline.alert.ledger_store import ledger_store
 from huntline.alert.rules import alert_groups, matching_rows, one_per_key
 from huntline.alert.section import SectionResult, run_section
 from huntline.book import HuntBook
-from huntline.book.steps.apply import apply_step as apply_step
-from huntline.book.steps.get import fetch_step as fetch_step
 from huntline.errors import HuntlineError
 from huntline.manifest import AlertSummary, BookInfo, HuntInfo, RunManifest, WindowInfo
+from huntline.steps.apply import apply_step as apply_step
 from huntline.steps.context import RunContext as RunContext
 from huntline.steps.context import StepOutput as StepOutput
+from huntline.steps.get import fetch_step as fetch_step
 from huntline.storage import TableRef, open_store
 from huntline.tables import read_table, write_table
 from huntline.window import Window

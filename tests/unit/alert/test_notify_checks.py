@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from huntline.book import parse_book
 from huntline.errors import BookError
+from huntline.steps.book_checks import parse_hunt
 
 BOOK = """id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Checks
@@ -40,7 +40,7 @@ def test_unknown_names_and_malformed_urls_are_reported_at_their_line(
     )
     monkeypatch.setenv("HUNTLINE_DESTINATIONS", str(destinations))
     with pytest.raises(BookError) as caught:
-        parse_book(BOOK, "hunts/x.yaml")
+        parse_hunt(BOOK, "hunts/x.yaml")
     assert caught.value.problems == [
         "hunts/x.yaml:14 alert.notify[1]: unknown destination 'soc-hok' (did you mean "
         "'soc-hook'?); known: soc-hook, soc-mail",
@@ -56,7 +56,7 @@ def test_unknown_names_and_malformed_urls_are_reported_at_their_line(
 def test_names_without_a_destinations_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUNTLINE_DESTINATIONS", str(tmp_path / "missing.yaml"))
     with pytest.raises(BookError) as caught:
-        parse_book(BOOK.split("    - soc-hok")[0], "x.yaml")
+        parse_hunt(BOOK.split("    - soc-hok")[0], "x.yaml")
     assert caught.value.problems == [
         f"x.yaml:13 alert.notify[0]: unknown destination 'soc-hook'; known: none: "
         f"{tmp_path / 'missing.yaml'} does not exist or lists none"
@@ -75,7 +75,7 @@ def test_a_broken_destinations_file_is_reported_at_its_own_line(
     )
     monkeypatch.setenv("HUNTLINE_DESTINATIONS", str(destinations))
     with pytest.raises(BookError) as caught:
-        parse_book(BOOK.split("    - soc-hok")[0], "hunts/x.yaml")
+        parse_hunt(BOOK.split("    - soc-hok")[0], "hunts/x.yaml")
     assert caught.value.problems == [
         f"{destinations}:3 destinations.soc-mail: expected a URL or {{url: URL}}",
         f"{destinations}:4 destinations.soc-hook: duplicate key 'soc-hook'",

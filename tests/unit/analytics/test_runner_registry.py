@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from huntline.analytics.runners import RUNNERS, runner_for, scheme_of
-from huntline.book import parse_book
 from huntline.errors import AnalyticsError, BookError
+from huntline.steps.book_checks import parse_hunt
 
 BOOK = """id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11
 title: t
@@ -44,7 +44,7 @@ def test_registered_runners() -> None:
 
 def test_a_scheme_without_runner_is_a_located_book_error() -> None:
     with pytest.raises(BookError) as caught:
-        parse_book(BOOK.format(reference="pyhton://plot"), "r.yaml")
+        parse_hunt(BOOK.format(reference="pyhton://plot"), "r.yaml")
     assert caught.value.problems == [
         "r.yaml:7 steps[1].apply: unknown analytics runner 'pyhton://' (did you mean "
         "'python://'?); known: docker://, python://"
@@ -55,4 +55,4 @@ def test_a_scheme_without_runner_is_a_located_book_error() -> None:
 
 def test_known_schemes_load() -> None:
     for reference in ("susp_scoring", "docker://x", "python://plot", "ghcr.io/a/b:1"):
-        parse_book(BOOK.format(reference=reference), "ok.yaml")
+        parse_hunt(BOOK.format(reference=reference), "ok.yaml")

@@ -11,6 +11,7 @@ from huntline.book import STEP_KINDS, ApplyStep, GetStep, kind_of, load_book, pa
 from huntline.book.steps import KEYWORDS, ExpectStep
 from huntline.book.variables import data_flow
 from huntline.errors import BookError
+from huntline.steps import action_of
 from huntline.steps.context import StepOutput
 from huntline.storage import TableRef
 
@@ -63,14 +64,14 @@ def test_reports_say_what_the_tasks_log_and_link() -> None:
     book = load_book(BOOKS / "valid.yaml")
     get, apply = book.steps[0], book.steps[2]
     empty = TableRef(uri="file:///s/00_get/procs.parquet", rows=0, columns=["id"], sha256="x")
-    report = kind_of(get).report(
+    report = action_of(get).report(
         "00_get", get, StepOutput(step_id="00_get", tables={"procs": empty})
     )
     assert report.info == ("00_get: 0 rows of process into file:///s/00_get/procs.parquet",)
     assert report.warnings == ()  # the empty fetch is in output.warnings (run summary)
     assert [(link.key, link.text) for link in report.links] == [("00_get-procs", "procs: 0 rows")]
     skipped = StepOutput(step_id="02_apply", tables={"procs": empty}, image="kestrel-analytics-x")
-    report = kind_of(apply).report("02_apply", apply, skipped)
+    report = action_of(apply).report("02_apply", apply, skipped)
     assert report.warnings == (
         "02_apply: every input is empty, so kestrel-analytics-x did not run",
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from huntline import cli
-from huntline.book import parse_book
 from huntline.errors import BookError
+from huntline.steps.book_checks import parse_hunt
 
 BOOK = """id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: rejects
@@ -50,12 +50,12 @@ IMAGE_HINT = (
 
 def problems(**changes: str) -> list[str]:
     with pytest.raises(BookError) as caught:
-        parse_book(BOOK.format(**{**GOOD, **changes}), "b.yaml")
+        parse_hunt(BOOK.format(**{**GOOD, **changes}), "b.yaml")
     return caught.value.problems
 
 
 def test_the_good_book_passes() -> None:
-    parse_book(BOOK.format(**GOOD), "b.yaml")
+    parse_hunt(BOOK.format(**GOOD), "b.yaml")
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_fields(changes: dict[str, str], problem: str) -> None:
     ],
 )
 def test_valid_image_references_pass(image: str) -> None:
-    parse_book(BOOK.format(**{**GOOD, "apply": f"'docker://{image}'"}), "b.yaml")
+    parse_hunt(BOOK.format(**{**GOOD, "apply": f"'docker://{image}'"}), "b.yaml")
 
 
 def test_multi_file_validate_checks_every_file(

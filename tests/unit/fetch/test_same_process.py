@@ -135,7 +135,7 @@ def test_the_esentutl_sam_copy_is_one_row_and_one_alert(shared_data: Path, tmp_p
         source=bundle.as_uri(),
     )
     [planned] = hunt.plan.steps
-    fetched = planned.step_kind.run(context, planned.id, planned.step, {}, hunt.windows[planned.id])
+    fetched = planned.action.run(context, planned.id, planned.step, {}, hunt.windows[planned.id])
     table = read_table(open_store(context.storage), fetched.tables["procs"])
     assert list(table["name"]) == ["esentutl.exe"]
     assert fetched.coerced == {"process.same process": 1}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from huntline.book import kind_of, parse_book
+from huntline.book import parse_book
 from huntline.book.steps import ExpectStep
 from huntline.errors import BookError, QualityError
 from huntline.quality import CheckResult, GateResult
+from huntline.steps import action_of
 from huntline.steps.context import StepOutput
 
 HEAD = """id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11
@@ -27,7 +28,7 @@ def test_a_gate_parses_with_its_checks_and_default_on_fail() -> None:
     gate = book.steps[1]
     assert isinstance(gate, ExpectStep) and gate.on_fail == "fail"
     assert gate.reads == gate.writes == ("procs",)
-    assert kind_of(gate).explain(gate, None) == (
+    assert action_of(gate).explain(gate, None) == (
         "great_expectations ON procs: rows(min=1), unique(id) (on_fail fail)"
     )
 
@@ -83,7 +84,7 @@ def test_a_failed_fail_gate_reports_then_raises() -> None:
         seconds=0.1,
     )
     output = StepOutput(step_id="01_expect", tables={}, gate=failed.model_dump(mode="json"))
-    report = kind_of(gate).report("01_expect", gate, output)
+    report = action_of(gate).report("01_expect", gate, output)
     assert isinstance(report.error, QualityError)
     assert report.error.message == "gate 01_expect on procs failed: rows(min=1): 0 rows"
     (markdown,) = report.markdown

@@ -47,7 +47,7 @@ def run_steps(hunt: PreparedHunt, context: RunContext) -> dict[str, StepOutput]:
     outputs: dict[str, StepOutput] = {}
     for planned in hunt.plan.steps:
         inputs = {var: outputs[step].tables[var] for var, step in planned.inputs.items()}
-        outputs[planned.id] = planned.step_kind.run(
+        outputs[planned.id] = planned.action.run(
             context, planned.id, planned.step, inputs, hunt.windows.get(planned.id)
         )
     return outputs

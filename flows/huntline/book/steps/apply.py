@@ -1,29 +1,18 @@
 """``apply: NAME``: run an analytics over variables (the Kestrel analytics contract).
 
-The reference's scheme picks the runner (:mod:`huntline.analytics.runners`), checked when the
-book loads. The inputs stay in storage whatever happens; the analytics' outputs are merged back
-into each variable by ``id``. The runners' machinery is imported when a step runs, not when a
-book loads.
+The step's model; whether a runner takes its reference is checked by the layer above the
+stages when the book loads, and how it runs is :mod:`huntline.steps.apply`.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from huntline.analytics.contract import REFERENCE_HINT, param_value, reference_problem
-from huntline.analytics.runners import DockerRunner, runner_for, scheme_of, scheme_problem
 from huntline.book.fields import VARIABLE_NAME, OneOrMore
-from huntline.book.steps.base import Link, Report, StepKind, StepModel
-from huntline.window import Window, parse_duration
-
-if TYPE_CHECKING:
-    from huntline.steps.context import RunContext, StepOutput
-    from huntline.storage import TableRef
+from huntline.book.steps.base import StepKind, StepModel
+from huntline.window import parse_duration
 
 ParameterValue = str | int | float | bool | list[str | int | float]
 
@@ -41,17 +30,6 @@ class ApplyStep(StepModel):
     with_: dict[str, ParameterValue] = Field(default_factory=dict, alias="with")
     timeout: str = Field(default="10m", description="Kill the analytics after this long")
     network: bool = Field(default=False, description="Give the container network access")
-
-    @field_validator("apply")
-    @classmethod
-    def _known_runner(cls, value: str) -> str:
-        problem = scheme_problem(value)
-        if problem is None and scheme_of(value) == DockerRunner.scheme:
-            problem = reference_problem(value)
-            problem = f"{problem}; {REFERENCE_HINT}" if problem else None
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @field_validator("timeout")
     @classmethod
@@ -73,121 +51,4 @@ class ApplyStep(StepModel):
         return tuple(self.on)
 
 
-def _explain(step: ApplyStep, window: Window | None) -> str:
-    params = ", ".join(f"{key}={param_value(value)}" for key, value in step.with_.items())
-    detail = f"{runner_for(step.apply).explain(step.apply)} ON {', '.join(step.on)}"
-    detail += f" WITH {params}" if params else ""
-    return detail + f" (timeout {step.timeout}, network {'on' if step.network else 'off'})"
-
-
-def _run(
-    context: RunContext,
-    step_id: str,
-    step: ApplyStep,
-    inputs: Mapping[str, TableRef],
-    window: Window | None,
-) -> StepOutput:
-    return apply_step(context, step_id, step, inputs)
-
-
-def apply_step(
-    context: RunContext, step_id: str, step: ApplyStep, inputs: Mapping[str, TableRef]
-) -> StepOutput:
-    """Run one analytics over its input variables and store the merged variables.
-
-    The inputs stay in storage whatever happens. On failure the container's logs are stored
-    beside the step as ``container.log`` and named in the error.
-    """
-    import pandas as pd
-
-    from huntline.analytics.docker_runner import ContainerLimits
-    from huntline.analytics.merge import merge_output_file
-    from huntline.analytics.reaper import LABEL_FLOW_RUN
-    from huntline.errors import AnalyticsError
-    from huntline.scratch import process_dir
-    from huntline.steps.context import StepOutput
-    from huntline.storage import key_of, open_store
-    from huntline.tables import write_table
-
-    store = open_store(context.storage)
-    runner = runner_for(step.apply)
-    image = runner.target(step.apply)
-    if all(inputs[name].rows == 0 for name in step.on):
-        # Nothing to analyse: the variables stay as they are, and no container runs on empty
-        # tables that most analytics would reject for their missing columns.
-        return StepOutput(
-            step_id=step_id, tables={name: inputs[name] for name in step.on}, image=image
-        )
-    with tempfile.TemporaryDirectory(prefix="apply-", dir=process_dir()) as scratch:
-        workdir = Path(scratch)
-        # The stored objects go to the runner as they are (it lays them out as the contract
-        # wants); the frames are read from the same files for the merge afterwards.
-        files = [workdir / f"in-{index}.parquet" for index in range(len(step.on))]
-        for name, path in zip(step.on, files, strict=True):
-            store.download(key_of(store, inputs[name].uri), path)
-        variables = [pd.read_parquet(path) for path in files]
-        limits = ContainerLimits(
-            timeout=step.timeout_seconds,
-            network=step.network,
-            labels=((LABEL_FLOW_RUN, context.flow_run_id),),
-        )
-        try:
-            result = runner.run(step.apply, files, step.with_, workdir / "data", limits)
-        except AnalyticsError as error:
-            logs = str(error.context.get("logs") or "")
-            if logs:
-                store.put_bytes(context.key(step_id, "container.log"), logs.encode())
-                error.context["logs_uri"] = store.uri(context.key(step_id, "container.log"))
-            raise
-        store.put_bytes(context.key(step_id, "container.log"), result.logs.encode())
-        tables: dict[str, TableRef] = {}
-        for index, name in enumerate(step.on):
-            output = result.outputs.get(index)
-            merged = (
-                variables[index]
-                if output is None
-                else merge_output_file(variables[index], output, image=image)
-            )
-            tables[name] = write_table(store, context.key(step_id, f"{name}.parquet"), merged)
-        display_uri = None
-        if result.display is not None:
-            display_key = context.key(step_id, result.display.name)
-            store.put_file(display_key, result.display)
-            display_uri = store.uri(display_key)
-    return StepOutput(
-        step_id=step_id,
-        tables=tables,
-        display_uri=display_uri,
-        image=image,
-        image_id=result.image_id,
-    )
-
-
-def _report(step_id: str, step: ApplyStep, output: StepOutput) -> Report:
-    warnings: tuple[str, ...] = ()
-    if output.image_id is None:
-        warnings = (f"{step_id}: every input is empty, so {output.image} did not run",)
-    info = tuple(
-        f"{step_id}: {name} now has {ref.rows} rows, {len(ref.columns)} columns"
-        for name, ref in output.tables.items()
-    )
-    links: tuple[Link, ...] = ()
-    if output.display_uri:
-        links = (
-            Link(
-                key=f"{step_id}-display",
-                uri=output.display_uri,
-                text=f"display of {output.image}",
-            ),
-        )
-    return Report(info=info, warnings=warnings, links=links)
-
-
-APPLY = StepKind(
-    keyword="apply",
-    model=ApplyStep,
-    explain=_explain,
-    run=_run,
-    report=_report,
-    reads_key="on",
-)
+APPLY = StepKind(keyword="apply", model=ApplyStep, reads_key="on")
