@@ -32,7 +32,7 @@ APPLY = """
 import sys
 import pandas as pd
 from huntline.book import ApplyStep
-from huntline.book.steps.apply import apply_step
+from huntline.steps.apply import apply_step
 from huntline.steps.context import RunContext
 from huntline.storage import open_store
 from huntline.tables import write_table
@@ -49,7 +49,7 @@ FETCH = """
 import sys
 from datetime import UTC, datetime
 from huntline.book import GetStep
-from huntline.book.steps.get import fetch_step
+from huntline.steps.get import fetch_step
 from huntline.steps.context import RunContext
 from huntline.window import Window
 
