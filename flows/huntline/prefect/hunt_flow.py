@@ -16,9 +16,11 @@ from prefect.artifacts import (
     create_markdown_artifact,
     create_table_artifact,
 )
+from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_UI_URL
+from prefect.states import Completed
 from pydantic import BaseModel
 
 from huntline.alert import AlertRecord
@@ -30,6 +32,7 @@ from huntline.debris import clean_up
 from huntline.errors import HuntlineError, QualityError, StorageError, failing_step
 from huntline.prefect.ledger_limit import hunt_ledger_limit
 from huntline.schedule.coverage import record_coverage
+from huntline.schedule.late_runs import SKIPPED
 from huntline.schedule.prepare import PreparedRun, RunRequest, prepare_run
 from huntline.steps import action_of, finish
 from huntline.steps.context import RunContext, StepOutput
@@ -162,7 +165,7 @@ def hunt(
     intel_feed: str | None = None,
     intel_parquet: str | None = None,
     scheduled: bool = False,
-) -> RunSummary:
+) -> RunSummary | State[Any]:
     """Run one hunt book: fetch, analyse, alert.
 
     Args:
@@ -180,7 +183,8 @@ def hunt(
         intel_parquet: A stored table of new indicators (set by intel triggers for large
             updates).
         scheduled: Cover the window ending at the run's scheduled time and catch up gaps in
-            the coverage record (set by the deployment's schedule).
+            the coverage record (set by the deployment's schedule). A late run whose window
+            is covered already ends at once in a Completed state named Skipped.
     """
     for leftover in clean_up():  # what a killed run left on this host (see huntline.debris)
         get_run_logger().warning("removed %s, left by a run that was killed", leftover)
@@ -196,6 +200,10 @@ def hunt(
         scheduled_at=utc(flow_run.scheduled_start_time) if scheduled else None,
     )
     prepared_run = prepare_run(book, now, request, store)
+    if prepared_run.skip is not None:  # a late run whose window a later run covered
+        get_run_logger().info("skipped: %s", prepared_run.skip)
+        create_markdown_artifact(key="window", markdown=f"**Skipped**: {prepared_run.skip}")
+        return Completed(name=SKIPPED, message=prepared_run.skip)
     prepared = prepared_run.hunt
     hunt_book, plan, windows = prepared.book, prepared.plan, prepared.windows
     _report_window(prepared_run)

@@ -16,6 +16,7 @@ from huntline.compile import PreparedHunt, prepare_hunt
 from huntline.intel.retro import run_indicators
 from huntline.intel.template import Indicators
 from huntline.schedule.coverage import load_coverage
+from huntline.schedule.late_runs import covered_already
 from huntline.schedule.run_window import RunWindow, decide_window
 from huntline.steps.book_checks import load_hunt
 from huntline.storage import ObjectStore
@@ -42,6 +43,7 @@ class PreparedRun:
     window: RunWindow
     indicators: Indicators
     feed: str
+    skip: str | None = None  # why a late scheduled run need not run (schedule.late_runs)
 
     @property
     def retro(self) -> bool:
@@ -82,4 +84,5 @@ def prepare_run(book: str, now: datetime, request: RunRequest, store: ObjectStor
     )
     hunt = prepare_hunt(book, now, start, stop)
     feed = request.intel_feed or ("run parameters" if indicators else "")
-    return PreparedRun(hunt=hunt, window=window, indicators=indicators, feed=feed)
+    skip = covered_already(window, coverage)
+    return PreparedRun(hunt=hunt, window=window, indicators=indicators, feed=feed, skip=skip)
