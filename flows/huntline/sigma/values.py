@@ -111,15 +111,10 @@ def _regex_body(parts: list[Part]) -> str:
 
 def stix_string(column: str, parts: list[Part], cased: bool) -> StixTest | None:
     """A MATCHES test that every value meeting the Sigma string meets (None: no narrowing)."""
-    name_only = column in PATHS
-    if name_only:
-        # A full path ends with its name: the pattern's text after its last separator
-        # constrains the name (start-anchored only if no wildcard can span a separator).
-        parts, anchored = _after_last_separator(parts)
-        column = column[: -len("path")] + "name"
-    else:
-        anchored = True
     star = SpecialChars.WILDCARD_MULTI
+    if column in PATHS:
+        return _name_test(column, parts, cased)
+    anchored = True
     while parts and parts[0] is star:
         parts, anchored = parts[1:], False
     open_end = bool(parts) and parts[-1] is star
@@ -128,19 +123,31 @@ def stix_string(column: str, parts: list[Part], cased: bool) -> StixTest | None:
     if not parts:
         return None
     body = _regex_body(parts)
-    regex = ("" if cased else "(?i)") + ("^" if anchored else "") + body + ("" if open_end else "$")
+    # a wildcard matches line breaks too (command lines have them): DOTALL where there is one
+    flags = ("" if cased else "i") + ("s" if any(not isinstance(p, str) for p in parts) else "")
+    prefix = f"(?{flags})" if flags else ""
+    regex = prefix + ("^" if anchored else "") + body + ("" if open_end else "$")
     return StixTest(column, regex)
 
 
-def _after_last_separator(parts: list[Part]) -> tuple[list[Part], bool]:
-    for index in range(len(parts) - 1, -1, -1):
-        part = parts[index]
-        if isinstance(part, str) and ("\\" in part or "/" in part):
-            cut = max(part.rfind("\\"), part.rfind("/"))
-            tail = [part[cut + 1 :]] if part[cut + 1 :] else []
-            rest = parts[index + 1 :]
-            return [*tail, *rest], all(isinstance(piece, str) for piece in rest)
-    return parts, False
+def _name_test(column: str, parts: list[Part], cased: bool) -> StixTest | None:
+    """What a full-path pattern implies about the file's name (the text after the path's last
+    separator): only its literal ending counts, since any wildcard may span separators.
+
+    An ending with a separator in it fixes the name (``*\\cmd.exe``: the name is ``cmd.exe``);
+    an ending without one is the name's ending (``*.exe``); a pattern ending in a wildcard
+    implies nothing.
+    """
+    if not parts or not isinstance(parts[-1], str):
+        return None
+    ending = parts[-1]
+    cut = max(ending.rfind("\\"), ending.rfind("/"))
+    name = column[: -len("path")] + "name"
+    flags = "" if cased else "(?i)"
+    if cut >= 0:
+        tail = ending[cut + 1 :]
+        return StixTest(name, f"{flags}^{escape(tail)}$") if tail else None
+    return StixTest(name, f"{flags}{escape(ending)}$")
 
 
 def regex_with_flags(value: SigmaRegularExpression) -> str:

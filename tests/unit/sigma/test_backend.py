@@ -220,3 +220,21 @@ def test_what_cannot_be_converted_names_the_field(detection: str, message: str) 
     with pytest.raises(SigmaFeatureNotSupportedByBackendError) as caught:
         convert(detection)
     assert str(caught.value).split(" in <")[0] == message
+
+
+@pytest.mark.parametrize(
+    ("image", "pattern"),
+    [
+        (r"'*\cmd.exe'", "[process:binary_ref.name MATCHES '(?i)^cmd\\\\.exe$']"),
+        (r"'*.exe'", "[process:binary_ref.name MATCHES '(?i)\\\\.exe$']"),
+        # a wildcard after the last separator may span separators: the name is not implied
+        (r"'*\temp\\*'", None),
+        (r"'C:\Program Files*'", None),
+        (r"'*\cve-202*'", None),
+    ],
+)
+def test_a_path_pushes_down_only_what_it_implies_about_the_name(
+    image: str, pattern: str | None
+) -> None:
+    conversion = convert(f"sel: {{Image: {image}}}\ncondition: sel")
+    assert conversion.pattern == pattern
