@@ -29,9 +29,15 @@ import pandas as pd
 import pyarrow as pa
 
 from huntline.errors import PatternError
-from huntline.fetch.base import ObservedData
 from huntline.patterns.compare import check, test
-from huntline.patterns.syntax import Comparison, Node, Observation, ParsedPattern, parse_pattern
+from huntline.patterns.syntax import (
+    Comparison,
+    Node,
+    Observation,
+    ObservedData,
+    ParsedPattern,
+    parse_pattern,
+)
 from huntline.patterns.values import ObservationRows, Selected, TableRows
 
 __all__ = ["LocalPattern", "compile_pattern"]

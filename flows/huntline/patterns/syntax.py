@@ -34,6 +34,10 @@ from huntline.errors import PatternError
 
 __all__ = ["Comparison", "Junction", "Observation", "ParsedPattern", "Step", "parse_pattern"]
 
+#: A STIX 2.0 observed-data object, as parsed JSON (the fetch stage's type, restated here so
+#: that this library depends on no stage).
+ObservedData = dict[str, Any]
+
 #: ``None`` is ``[*]``; an int is ``[n]``; a str is a key.
 Step = str | int | None
 

@@ -29,8 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from huntline.errors import PatternError
-from huntline.fetch.base import ObservedData
-from huntline.patterns.syntax import Comparison, Step
+from huntline.patterns.syntax import Comparison, ObservedData, Step
 
 __all__ = ["ObservationRows", "Selected", "TableRows"]
 

@@ -41,7 +41,7 @@ def test_schema_problems_are_all_reported_with_line_and_field() -> None:
         "malformed.yaml:9 steps[0].wehre: unknown key (did you mean 'where'?)",
         "malformed.yaml:12 steps[1].timeout: expected a duration such as 30m, 24h or 7d, "
         "got '5 minutes'",
-        "malformed.yaml:13 steps[2]: each step starts with get:, apply: or expect:",
+        "malformed.yaml:13 steps[2]: each step starts with get:, apply:, expect: or filter:",
         "malformed.yaml:18 alert.title: duplicate key 'title'",
     ]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from huntline.book import STEP_KINDS, ApplyStep, GetStep, kind_of, load_book, parse_book
-from huntline.book.steps import KEYWORDS, ExpectStep
+from huntline.book.steps import KEYWORDS, ExpectStep, FilterStep
 from huntline.book.variables import data_flow
 from huntline.errors import BookError
 from huntline.steps import action_of
@@ -20,8 +20,8 @@ HEAD = "id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11\ntitle: t\nsteps:\n"
 
 
 def test_every_kind_has_one_keyword_and_model() -> None:
-    assert KEYWORDS == ("get", "apply", "expect")
-    assert [kind.model for kind in STEP_KINDS] == [GetStep, ApplyStep, ExpectStep]
+    assert KEYWORDS == ("get", "apply", "expect", "filter")
+    assert [kind.model for kind in STEP_KINDS] == [GetStep, ApplyStep, ExpectStep, FilterStep]
     book = load_book(BOOKS / "valid.yaml")
     assert [kind_of(step).keyword for step in book.steps] == ["get", "get", "apply", "apply"]
 
@@ -30,7 +30,7 @@ def test_the_step_switch_lists_the_registered_keywords() -> None:
     with pytest.raises(BookError) as caught:
         parse_book(HEAD + "  - fetch: procs\n", "k.yaml")
     assert caught.value.problems == [
-        "k.yaml:4 steps[0]: each step starts with get:, apply: or expect:"
+        "k.yaml:4 steps[0]: each step starts with get:, apply:, expect: or filter:"
     ]
 
 
@@ -76,3 +76,40 @@ def test_reports_say_what_the_tasks_log_and_link() -> None:
         "02_apply: every input is empty, so kestrel-analytics-x did not run",
     )
     assert report.links == ()
+
+
+FILTER_BOOK = """\
+id: 0b4f3c9e-1d2a-4c3b-9e8f-7a6b5c4d3e2f
+title: Filters
+steps:
+  - get: procs
+    entity: process
+    from: edr
+  - filter: shells
+    on: procs
+    where: "[process:name MATCHES '(?=x)']"
+  - filter: later
+    on: nothing
+    when: name == 'x'
+"""
+
+
+def test_filter_steps_are_checked_at_their_lines() -> None:
+    with pytest.raises(BookError) as error:
+        parse_book(FILTER_BOOK, "hunts/f.yaml")
+    assert str(error.value) == (
+        "hunts/f.yaml: 2 problems\n"
+        "  hunts/f.yaml:9 steps[1].where: \"process:name MATCHES '(?=x)'\": '(?=x)' is not "
+        "usable here: regex '(?=x)' is not valid RE2: invalid perl operator: (?=\n"
+        "  hunts/f.yaml:11 steps[2].on: variable 'nothing' is not set by any earlier step (set "
+        "so far: procs, shells)"
+    )
+    both = FILTER_BOOK.replace(
+        "    on: nothing\n", '    on: procs\n    where: "[process:pid = 4]"\n'
+    )
+    with pytest.raises(BookError) as error:
+        parse_book(both, "hunts/f.yaml")
+    assert error.value.problems == [
+        "hunts/f.yaml:10 steps[2].filter: a filter has either where: (a STIX pattern) or when: "
+        "(a condition)"
+    ]

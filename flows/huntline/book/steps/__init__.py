@@ -18,11 +18,12 @@ from pydantic_core import CoreSchema
 from huntline.book.steps.apply import APPLY, ApplyStep
 from huntline.book.steps.base import StepKind, StepModel
 from huntline.book.steps.expect import EXPECT, ExpectStep
+from huntline.book.steps.filter import FILTER, FilterStep
 from huntline.book.steps.get import GET, GetStep
 from huntline.registry import Registry
 
 KINDS: Registry[StepKind[Any]] = Registry("step kind")
-for _kind in (GET, APPLY, EXPECT):
+for _kind in (GET, APPLY, EXPECT, FILTER):
     KINDS.add(_kind.keyword, _kind)
 
 STEP_KINDS: tuple[StepKind[Any], ...] = tuple(kind for _, kind in KINDS.items())
@@ -74,6 +75,7 @@ __all__ = [
     "STEP_KINDS",
     "ApplyStep",
     "ExpectStep",
+    "FilterStep",
     "GetStep",
     "Step",
     "StepKind",

@@ -1,0 +1,63 @@
+"""Running a ``filter`` step (:mod:`huntline.book.steps.filter`): read the table of ``on``, keep
+the rows that match, write them as the new variable.
+
+A STIX ``where:`` needs the table's entity type: the ``type`` column says it (every fetched
+table has one); a table without one (an analytics output that dropped it) is taken to be of the
+one type the pattern compares, and a pattern naming several types is then refused.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from huntline.book.steps.filter import FilterStep
+from huntline.errors import PatternError
+from huntline.expressions import evaluate, parse_condition
+from huntline.patterns import compile_pattern
+from huntline.steps.context import RunContext, StepOutput
+from huntline.storage import TableRef, open_store
+from huntline.tables import read_table, write_table
+
+__all__ = ["entity_of", "filter_rows", "run_filter"]
+
+
+def run_filter(context: RunContext, step_id: str, step: FilterStep, ref: TableRef) -> StepOutput:
+    """Write the rows of ``ref`` that ``step`` keeps as ``step.filter``.
+
+    Raises:
+        PatternError: The pattern names no property of the table's entity type.
+        ConditionError: The condition reads a column the table does not have.
+    """
+    store = open_store(context.storage)
+    frame = read_table(store, ref)
+    kept = filter_rows(pa.Table.from_pandas(frame, preserve_index=False), step)
+    key = context.key(step_id, f"{step.filter}.parquet")
+    return StepOutput(step_id=step_id, tables={step.filter: write_table(store, key, kept)})
+
+
+def filter_rows(table: pa.Table, step: FilterStep) -> pa.Table:
+    """The rows of ``table`` that ``step``'s ``where`` or ``when`` keeps."""
+    if step.where is not None:
+        pattern = compile_pattern(step.where)
+        mask = pattern.table_mask(table, entity_of(table, sorted(pattern.types), step.where))
+    else:
+        assert step.when is not None, "the model requires where or when"
+        series = evaluate(parse_condition(step.when), table.to_pandas())
+        mask = pa.array(series.to_numpy(dtype=bool))
+    return table.filter(mask)
+
+
+def entity_of(table: pa.Table, named: list[str], pattern: str) -> str:
+    """The entity type of ``table``'s rows; see the module docstring."""
+    if "type" in table.column_names and table.num_rows:
+        kinds = pc.unique(table.column("type").drop_null()).to_pylist()
+        if len(kinds) == 1:
+            return str(kinds[0])
+    if len(named) == 1:
+        return named[0]
+    raise PatternError(
+        f"STIX pattern {pattern!r} compares {', '.join(named)} properties, and the table has "
+        "no type column to say which of them its rows are",
+        pattern=pattern,
+    )
