@@ -11,7 +11,6 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huntline.book.steps.filter import FilterStep
 from huntline.errors import PatternError
 from huntline.expressions import evaluate, parse_condition
 from huntline.patterns import compile_pattern
@@ -22,8 +21,16 @@ from huntline.tables import read_table, write_table
 __all__ = ["entity_of", "filter_rows", "run_filter"]
 
 
-def run_filter(context: RunContext, step_id: str, step: FilterStep, ref: TableRef) -> StepOutput:
-    """Write the rows of ``ref`` that ``step`` keeps as ``step.filter``.
+def run_filter(
+    context: RunContext,
+    step_id: str,
+    variable: str,
+    ref: TableRef,
+    *,
+    where: str | None = None,
+    when: str | None = None,
+) -> StepOutput:
+    """Write the rows of ``ref`` that ``where`` or ``when`` keeps as ``variable``.
 
     Raises:
         PatternError: The pattern names no property of the table's entity type.
@@ -31,20 +38,21 @@ def run_filter(context: RunContext, step_id: str, step: FilterStep, ref: TableRe
     """
     store = open_store(context.storage)
     frame = read_table(store, ref)
-    kept = filter_rows(pa.Table.from_pandas(frame, preserve_index=False), step)
-    key = context.key(step_id, f"{step.filter}.parquet")
-    return StepOutput(step_id=step_id, tables={step.filter: write_table(store, key, kept)})
+    kept = filter_rows(pa.Table.from_pandas(frame, preserve_index=False), where=where, when=when)
+    key = context.key(step_id, f"{variable}.parquet")
+    return StepOutput(step_id=step_id, tables={variable: write_table(store, key, kept)})
 
 
-def filter_rows(table: pa.Table, step: FilterStep) -> pa.Table:
-    """The rows of ``table`` that ``step``'s ``where`` or ``when`` keeps."""
-    if step.where is not None:
-        pattern = compile_pattern(step.where)
-        mask = pattern.table_mask(table, entity_of(table, sorted(pattern.types), step.where))
-    else:
-        assert step.when is not None, "the model requires where or when"
-        series = evaluate(parse_condition(step.when), table.to_pandas())
+def filter_rows(table: pa.Table, *, where: str | None = None, when: str | None = None) -> pa.Table:
+    """The rows of ``table`` that match the STIX pattern ``where`` or the condition ``when``."""
+    if where is not None:
+        pattern = compile_pattern(where)
+        mask = pattern.table_mask(table, entity_of(table, sorted(pattern.types), where))
+    elif when is not None:
+        series = evaluate(parse_condition(when), table.to_pandas())
         mask = pa.array(series.to_numpy(dtype=bool))
+    else:
+        raise ValueError("filter_rows needs where or when")
     return table.filter(mask)
 
 

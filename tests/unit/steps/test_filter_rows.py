@@ -9,7 +9,6 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from huntline.book.steps import FilterStep
 from huntline.compile import prepare_hunt
 from huntline.errors import PatternError
 from huntline.expressions import ConditionError
@@ -73,20 +72,17 @@ def test_a_book_fetches_once_and_branches(repo_root: Path, tmp_path: Path) -> No
 
 def test_where_needs_the_tables_type_and_when_its_columns() -> None:
     table = pa.table({"type": ["process"], "name": ["cmd.exe"]})
-    step = FilterStep(filter="x", on="procs", where="[file:name = 'cmd.exe']")
     with pytest.raises(PatternError) as error:
-        filter_rows(table, step)
+        filter_rows(table, where="[file:name = 'cmd.exe']")
     assert str(error.value) == (
         "STIX pattern \"[file:name = 'cmd.exe']\" compares only file properties, so it cannot "
         "select rows of a process table"
     )
-    step = FilterStep(filter="x", on="procs", when="pid > 4")
     with pytest.raises(ConditionError) as raised:
-        filter_rows(table, step)
+        filter_rows(table, when="pid > 4")
     assert str(raised.value) == (
         "condition 'pid > 4' reads column(s) pid that the table does not have\n"
         "  hint: columns available: type, name"
     )
     untyped = pa.table({"name": ["cmd.exe", "sh"]})
-    step = FilterStep(filter="x", on="procs", where="[process:name = 'sh']")
-    assert filter_rows(untyped, step).column("name").to_pylist() == ["sh"]
+    assert filter_rows(untyped, where="[process:name = 'sh']").column("name").to_pylist() == ["sh"]

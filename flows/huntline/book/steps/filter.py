@@ -99,7 +99,9 @@ def _run(
 ) -> StepOutput:
     from huntline.steps.filter_rows import run_filter
 
-    return run_filter(context, step_id, step, inputs[step.on])
+    return run_filter(
+        context, step_id, step.filter, inputs[step.on], where=step.where, when=step.when
+    )
 
 
 def _report(step_id: str, step: FilterStep, output: StepOutput) -> Report:
