@@ -26,10 +26,11 @@ from huntline.registry import Registry
 from huntline.steps.apply import APPLY_ACTION
 from huntline.steps.base import StepAction
 from huntline.steps.expect import EXPECT_ACTION
+from huntline.steps.filter import FILTER_ACTION
 from huntline.steps.get import GET_ACTION
 
 ACTIONS: Registry[StepAction[Any]] = Registry("step action")
-for _action in (GET_ACTION, APPLY_ACTION, EXPECT_ACTION):
+for _action in (GET_ACTION, APPLY_ACTION, EXPECT_ACTION, FILTER_ACTION):
     ACTIONS.add(_action.kind.keyword, _action)
 """How each step kind runs, by keyword: one for every kind of :data:`huntline.book.KINDS`."""
 

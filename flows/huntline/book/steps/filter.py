@@ -17,23 +17,16 @@ A hunt can then fetch broadly once and branch, as a Kestrel hunter narrows a var
 semantics, each row one SCO), so it must compare properties of the table's entity type and
 relate no observations (no ``AND`` between ``[...]``, ``FOLLOWEDBY``, ``WITHIN``); ``when:`` is
 a condition as in ``alert.when`` (:mod:`huntline.expressions`). Exactly one of the two.
-The rows keep every column of ``on``; the filter runs in the process, no container.
+The rows keep every column of ``on``; the filter runs in the process, no container. How it
+runs, and the checks of its pattern or condition, are :mod:`huntline.steps.filter`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
 from pydantic import Field, model_validator
 
 from huntline.book.fields import VARIABLE_NAME
-from huntline.book.steps.base import Location, Report, ScalarSource, StepKind, StepModel
-from huntline.window import Window
-
-if TYPE_CHECKING:
-    from huntline.steps.context import RunContext, StepOutput
-    from huntline.storage import TableRef
+from huntline.book.steps.base import StepKind, StepModel
 
 
 class FilterStep(StepModel):
@@ -69,52 +62,4 @@ class FilterStep(StepModel):
         return (self.filter,)
 
 
-def _checks(step: FilterStep, source: ScalarSource) -> list[tuple[Location, str]]:
-    """The pattern can be evaluated locally, or the condition parses."""
-    from huntline.errors import HuntlineError
-    from huntline.expressions import parse_condition
-    from huntline.patterns import compile_pattern
-
-    try:
-        if step.where is not None:
-            compile_pattern(step.where)
-        elif step.when is not None:
-            parse_condition(step.when)
-    except HuntlineError as error:
-        return [(("where",) if step.where is not None else ("when",), str(error))]
-    return []
-
-
-def _explain(step: FilterStep, window: Window | None) -> str:
-    test = f"WHERE {step.where}" if step.where is not None else f"WHEN {step.when}"
-    return f"rows of {step.on} {test}"
-
-
-def _run(
-    context: RunContext,
-    step_id: str,
-    step: FilterStep,
-    inputs: Mapping[str, TableRef],
-    window: Window | None,
-) -> StepOutput:
-    from huntline.steps.filter_rows import run_filter
-
-    return run_filter(
-        context, step_id, step.filter, inputs[step.on], where=step.where, when=step.when
-    )
-
-
-def _report(step_id: str, step: FilterStep, output: StepOutput) -> Report:
-    kept = output.tables[step.filter].rows
-    return Report(info=(f"{step.filter}: {kept} row(s) of {step.on} kept",))
-
-
-FILTER = StepKind(
-    keyword="filter",
-    model=FilterStep,
-    explain=_explain,
-    run=_run,
-    report=_report,
-    reads_key="on",
-    checks=_checks,
-)
+FILTER = StepKind(keyword="filter", model=FilterStep, reads_key="on")

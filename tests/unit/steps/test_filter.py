@@ -10,12 +10,13 @@ import pyarrow as pa
 import pytest
 
 from huntline.compile import prepare_hunt
-from huntline.errors import PatternError
+from huntline.errors import BookError, PatternError
 from huntline.expressions import ConditionError
 from huntline.fetch.sources.bundle import read_observed_data
 from huntline.fetch.sources.matcher import reference_match
+from huntline.steps.book_checks import parse_hunt
 from huntline.steps.context import RunContext, StepOutput
-from huntline.steps.filter_rows import filter_rows
+from huntline.steps.filter import filter_rows
 from huntline.storage import open_store
 from huntline.tables import read_table
 
@@ -53,7 +54,7 @@ def test_a_book_fetches_once_and_branches(repo_root: Path, tmp_path: Path) -> No
     outputs: dict[str, StepOutput] = {}
     for planned in hunt.plan.steps:
         inputs = {var: outputs[step].tables[var] for var, step in planned.inputs.items()}
-        outputs[planned.id] = planned.step_kind.run(
+        outputs[planned.id] = planned.action.run(
             context, planned.id, planned.step, inputs, hunt.windows.get(planned.id)
         )
     store = open_store(context.storage)
@@ -86,3 +87,40 @@ def test_where_needs_the_tables_type_and_when_its_columns() -> None:
     )
     untyped = pa.table({"name": ["cmd.exe", "sh"]})
     assert filter_rows(untyped, where="[process:name = 'sh']").column("name").to_pylist() == ["sh"]
+
+
+FILTER_BOOK = """\
+id: 0b4f3c9e-1d2a-4c3b-9e8f-7a6b5c4d3e2f
+title: Filters
+steps:
+  - get: procs
+    entity: process
+    from: edr
+  - filter: shells
+    on: procs
+    where: "[process:name MATCHES '(?=x)']"
+  - filter: later
+    on: nothing
+    when: name == 'x'
+"""
+
+
+def test_filter_steps_are_checked_at_their_lines() -> None:
+    with pytest.raises(BookError) as error:
+        parse_hunt(FILTER_BOOK, "hunts/f.yaml")
+    assert str(error.value) == (
+        "hunts/f.yaml: 2 problems\n"
+        "  hunts/f.yaml:9 steps[1].where: \"process:name MATCHES '(?=x)'\": '(?=x)' is not "
+        "usable here: regex '(?=x)' is not valid RE2: invalid perl operator: (?=\n"
+        "  hunts/f.yaml:11 steps[2].on: variable 'nothing' is not set by any earlier step (set "
+        "so far: procs, shells)"
+    )
+    both = FILTER_BOOK.replace(
+        "    on: nothing\n", '    on: procs\n    where: "[process:pid = 4]"\n'
+    )
+    with pytest.raises(BookError) as error:
+        parse_hunt(both, "hunts/f.yaml")
+    assert error.value.problems == [
+        "hunts/f.yaml:10 steps[2].filter: a filter has either where: (a STIX pattern) or when: "
+        "(a condition)"
+    ]

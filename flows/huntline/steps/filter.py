@@ -1,24 +1,65 @@
-"""Running a ``filter`` step (:mod:`huntline.book.steps.filter`): read the table of ``on``, keep
-the rows that match, write them as the new variable.
+"""How a ``filter: VAR`` step runs (its model is :mod:`huntline.book.steps.filter`): read the
+table of ``on``, keep the rows that match, write them as the new variable.
 
 A STIX ``where:`` needs the table's entity type: the ``type`` column says it (every fetched
 table has one); a table without one (an analytics output that dropped it) is taken to be of the
-one type the pattern compares, and a pattern naming several types is then refused.
+one type the pattern compares, and a pattern naming several types is then refused. When a book
+loads, the pattern must be locally evaluable and the condition must parse (:func:`_checks`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huntline.errors import PatternError
+from huntline.book.steps.base import Location
+from huntline.book.steps.filter import FILTER, FilterStep
+from huntline.errors import HuntlineError, PatternError
 from huntline.expressions import evaluate, parse_condition
 from huntline.patterns import compile_pattern
+from huntline.steps.base import Report, StepAction
 from huntline.steps.context import RunContext, StepOutput
 from huntline.storage import TableRef, open_store
 from huntline.tables import read_table, write_table
+from huntline.window import Window
 
-__all__ = ["entity_of", "filter_rows", "run_filter"]
+__all__ = ["FILTER_ACTION", "entity_of", "filter_rows", "run_filter"]
+
+
+def _checks(step: FilterStep) -> list[tuple[Location, str]]:
+    """The pattern can be evaluated locally, or the condition parses."""
+    try:
+        if step.where is not None:
+            compile_pattern(step.where)
+        elif step.when is not None:
+            parse_condition(step.when)
+    except HuntlineError as error:
+        return [(("where",) if step.where is not None else ("when",), str(error))]
+    return []
+
+
+def _explain(step: FilterStep, window: Window | None) -> str:
+    test = f"WHERE {step.where}" if step.where is not None else f"WHEN {step.when}"
+    return f"rows of {step.on} {test}"
+
+
+def _run(
+    context: RunContext,
+    step_id: str,
+    step: FilterStep,
+    inputs: Mapping[str, TableRef],
+    window: Window | None,
+) -> StepOutput:
+    return run_filter(
+        context, step_id, step.filter, inputs[step.on], where=step.where, when=step.when
+    )
+
+
+def _report(step_id: str, step: FilterStep, output: StepOutput) -> Report:
+    kept = output.tables[step.filter].rows
+    return Report(info=(f"{step.filter}: {kept} row(s) of {step.on} kept",))
 
 
 def run_filter(
@@ -69,3 +110,6 @@ def entity_of(table: pa.Table, named: list[str], pattern: str) -> str:
         "no type column to say which of them its rows are",
         pattern=pattern,
     )
+
+
+FILTER_ACTION = StepAction(kind=FILTER, explain=_explain, run=_run, report=_report, checks=_checks)
