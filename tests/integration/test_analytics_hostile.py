@@ -87,6 +87,9 @@ def test_an_output_linked_to_a_host_parquet_is_refused(
     assert error.context["image"] == IMAGE
     assert not any(SECRET.encode() in data for data in stored_bytes(root))
     assert not (root / "h/d/r/01_apply/procs.parquet").exists()
+    # what the image printed is kept beside the step, as for any failed analytics
+    log = (root / "h/d/r/01_apply/container.log").read_text()
+    assert log == f"linked both to {canary}\n"
 
 
 def test_an_output_fifo_fails_at_once(hostile: str, tmp_path: Path, docker_client: Any) -> None:

@@ -176,7 +176,7 @@ def run_container(
             logs = _run(docker_client, options, limits, on_log or task_log_sink(image))
         duration = time.monotonic() - started - waited
         # the container is gone: nothing can change the files while they are taken out
-        outputs, display, notes = harvest(workdir, len(input_files), image)
+        outputs, display, notes = harvest(workdir, len(input_files), image, logs=logs)
         return ContainerResult(outputs, display, logs, image, image_id, duration, notes)
     finally:
         if own_client:

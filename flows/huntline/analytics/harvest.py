@@ -137,11 +137,12 @@ def read_regular(workdir: Path, name: str, *, image: str) -> bytes | None:
 
 
 def harvest(
-    workdir: Path, n_inputs: int, image: str
+    workdir: Path, n_inputs: int, image: str, *, logs: str = ""
 ) -> tuple[dict[int, Path], Path | None, list[str]]:
     """Copy the outputs and the display out of ``workdir``, refusing links and special files.
 
     Call it only once the analytics has ended (its container removed, its process gone).
+    ``logs`` (what the analytics printed) travel with an error, to be stored beside the step.
 
     Returns:
         The copied outputs by variable index, the copied display (or None), and notes about
@@ -151,6 +152,16 @@ def harvest(
         AnalyticsError: an output or display, or a folder on the way, is not a regular file
             (a link, a FIFO, ...), or there is more than one display.
     """
+    try:
+        return _harvest(workdir, n_inputs, image)
+    except AnalyticsError as error:
+        error.context.setdefault("logs", logs)
+        raise
+
+
+def _harvest(
+    workdir: Path, n_inputs: int, image: str
+) -> tuple[dict[int, Path], Path | None, list[str]]:
     into = Path(tempfile.mkdtemp(prefix="collected-", dir=workdir.parent))
     outputs: dict[int, Path] = {}
     notes: list[str] = []

@@ -166,7 +166,7 @@ def run_python(
             hint="its last output is in the step's container.log",
         )
     # The same taking-out as a container's: the function's code may have left links there.
-    outputs, display, notes = harvest(workdir, len(input_files), reference)
+    outputs, display, notes = harvest(workdir, len(input_files), reference, logs=text)
     version = json.loads(called)["version"]
     return ContainerResult(outputs, display, text, reference, version, duration, notes)
 
