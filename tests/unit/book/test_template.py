@@ -10,9 +10,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from huntline.alert.templates import MAX_TEXT, MAX_VALUE, render_title
 from huntline.book import parse_book
+from huntline.book.template import TemplateError, template_fields
 from huntline.errors import BookError
 
 BOOK = """id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
@@ -111,3 +114,18 @@ def test_rendering_is_bounded_and_never_fails_on_a_value() -> None:
     assert len(render_title("{a:>99}", {"a": huge})) == MAX_VALUE
     # a spec that does not fit the value renders it as text, a missing value as -
     assert render_title("{a:.2f}|{b:d}|{c:.1f}", {"a": "text", "b": None, "c": 1}) == "text|-|1.0"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    template=st.text(alphabet="{}:!<>^,.%sdfx019_ab", max_size=30),
+    value=st.one_of(st.text(max_size=50), st.integers(), st.floats(), st.none()),
+)
+def test_any_template_is_refused_or_renders_bounded(template: str, value: object) -> None:
+    """No template text makes validate crash or rendering run away, whatever the value."""
+    try:
+        fields = template_fields(template)
+    except TemplateError:
+        return
+    row = dict.fromkeys(fields, value)
+    assert len(render_title(template, row)) <= MAX_TEXT
