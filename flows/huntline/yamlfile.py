@@ -1,5 +1,6 @@
 """The one reader of every YAML file a user writes: hunt books, their ``*.tests.yaml``,
-``intel.yaml``, ``destinations.yaml`` and ``stixshifter.yaml``.
+``intel.yaml``, ``destinations.yaml``, ``stixshifter.yaml``, and Sigma rule files (checked here
+before pySigma parses them).
 
 One reader, so that every such file gets the same rules, and its problems read the same way
 (``FILE:LINE field: what is wrong``). YAML is parsed into nodes first (events from libyaml where
@@ -29,7 +30,6 @@ can report them together with its own checks.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,7 @@ from yaml.composer import Composer
 from yaml.resolver import Resolver
 
 from huntline.errors import HuntlineError
+from huntline.yamlmodel import describe, model_keys
 
 Location = tuple[int | str, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -195,7 +196,7 @@ class YamlDocument:
             location = clean(tuple(item["loc"]))
             if location in self.flagged:
                 continue
-            problems.append(self.at(location, _describe(item, location, known_keys)))
+            problems.append(self.at(location, describe(item, location, known_keys)))
         return problems
 
     def model(self, model: type[M], error: type[HuntlineError], what: str) -> M:
@@ -209,38 +210,6 @@ class YamlDocument:
         if problems or result is None:
             raise located(error, f"{self.file}: invalid {what}", problems, self.file)
         return result
-
-
-def model_keys(*models: type[BaseModel]) -> set[str]:
-    """Every key the models (and the models their fields hold) accept, for "did you mean"."""
-    keys: set[str] = set()
-    pending, seen = list(models), set()
-    while pending:
-        model = pending.pop()
-        if model in seen:
-            continue
-        seen.add(model)
-        for name, info in model.model_fields.items():
-            keys.add(info.alias or name)
-            pending += _models_in(info.annotation)
-    return keys
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [model for arg in getattr(annotation, "__args__", ()) for model in _models_in(arg)]
-
-
-def _describe(error: Any, location: Location, known_keys: Iterable[str]) -> str:
-    if error["type"] == "extra_forbidden":
-        guesses = difflib.get_close_matches(str(location[-1]), list(known_keys), n=1)
-        return "unknown key" + (f" (did you mean {guesses[0]!r}?)" if guesses else "")
-    if error["type"] == "missing":
-        return "required but missing"
-    if error["type"] == "literal_error":
-        return f"expected one of {error['ctx']['expected']}, got {error['input']!r}"
-    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def located(
@@ -305,12 +274,31 @@ def parse_yaml(
     text: str, file: str, error: type[HuntlineError], *, loader_type: type[Any] | None = None
 ) -> YamlDocument:
     """The YAML ``text``; ``file`` names it in messages. Raises ``error`` as :func:`load_yaml`."""
+    return _parse(text, file, error, loader_type, many=False)[0]
+
+
+def parse_yaml_all(text: str, file: str, error: type[HuntlineError]) -> list[YamlDocument]:
+    """Every document of a YAML stream (a Sigma rule file may hold several), by the same rules."""
+    return _parse(text, file, error, None, many=True)
+
+
+def _parse(
+    text: str, file: str, error: type[HuntlineError], loader_type: type[Any] | None, many: bool
+) -> list[YamlDocument]:
     loader = (loader_type or _Loader)(text)
-    document = YamlDocument(file=file, data=None)
+    documents = []
     try:
-        root = loader.get_single_node()
-        if root is not None:
-            document.data = _Builder(document, text).build(root, ())
+        roots = []
+        if many:
+            while loader.check_node():
+                roots.append(loader.get_node())
+        else:
+            roots.append(loader.get_single_node())
+        for root in roots:
+            document = YamlDocument(file=file, data=None)
+            if root is not None:
+                document.data = _Builder(document, text).build(root, ())
+            documents.append(document)
     except _Refused as refused:
         problem = f"{file}:{refused.line} {refused}"
         raise located(error, f"{file} is refused", [problem], file) from None
@@ -319,7 +307,7 @@ def parse_yaml(
         raise located(error, f"{file} is not valid YAML", [problem], file) from None
     finally:
         loader.dispose()
-    return document
+    return documents
 
 
 def _yaml_problem(failure: yaml.YAMLError, text: str, file: str) -> str:

@@ -210,3 +210,19 @@ def test_a_tests_file_with_a_duplicate_key_names_its_line(tmp_path: Path) -> Non
     assert str(caught.value) == (
         f"{path}: invalid tests file\n  {path}:4 cases[0].name: duplicate key 'name'"
     )
+
+
+def test_a_sigma_rule_file_goes_through_the_same_limits(tmp_path: Path) -> None:
+    from huntline.sigma.backend import HuntlineBackend
+    from huntline.sigma.convert import convert_file
+
+    path = tmp_path / "bomb.yml"
+    path.write_text(alias_bomb(10, 9) + "---\ntitle: second\n")
+    started = time.process_time()
+    (result,) = convert_file(path, HuntlineBackend())
+    assert result.error is not None
+    assert str(result.error) == (
+        f"{path}: invalid YAML: line 1: aliases expand too far (more than 1,000 aliases or "
+        "10,000 copied values): a YAML alias bomb?"
+    )
+    assert time.process_time() - started < 1.0

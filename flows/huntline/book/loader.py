@@ -24,7 +24,8 @@ from huntline.book.steps.base import Location
 from huntline.book.variables import data_flow
 from huntline.errors import BookError
 from huntline.expressions import ConditionError, parse_condition
-from huntline.yamlfile import YamlDocument, load_yaml, located, model_keys, parse_yaml
+from huntline.yamlfile import YamlDocument, load_yaml, located, parse_yaml
+from huntline.yamlmodel import model_keys
 
 #: The most steps in one book: each costs about 3 ms to check (its STIX pattern is parsed), and
 #: a book of thousands is a generated list, better split into several books.

@@ -28,6 +28,7 @@ from sigma.rule import SigmaRule
 
 from huntline.errors import SigmaRuleError
 from huntline.sigma.backend import Conversion, HuntlineBackend
+from huntline.yamlfile import parse_yaml_all
 
 #: The rule files a directory holds.
 RULE_GLOB = "*.yml"
@@ -73,8 +74,16 @@ def convert_file(path: Path, backend: HuntlineBackend) -> Iterator[RuleResult]:
     """The rules of one file (a file may hold several YAML documents)."""
     try:
         text = path.read_text(encoding="utf-8")
+        # huntline's YAML rules first (alias bombs, nesting, tags: yamlfile), then pySigma's
+        documents = parse_yaml_all(text, str(path), SigmaRuleError)
         collection = SigmaCollection.from_yaml(text, collect_errors=True)
-        raw = [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+        raw = [doc.data for doc in documents if isinstance(doc.data, dict)]
+    except SigmaRuleError as error:
+        # each problem is "PATH:LINE what": said as the YAML parser's errors are, below
+        lines = [p.removeprefix(f"{path}:").split(" ", 1) for p in error.context["problems"]]
+        message = "; ".join(f"line {line}: {what}" for line, what in lines)
+        yield RuleResult(path, None, error=_error(path, "invalid YAML", f"invalid YAML: {message}"))
+        return
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}: " if mark else ""
