@@ -3,7 +3,7 @@ sent, under a memory limit, one JSON line back per book.
 
 One long-lived child, not one per example, because importing huntline costs seconds; the
 parent times each request, so a hang is caught as well as a crash. The run is the flow's steps
-without Prefect (each kind's plain ``run``, then the alert step, as a dry run), on the book's own
+without Prefect (each step's plain action, then the alert step, as a dry run), on the book's own
 ``file://`` bundle.
 
     python tests/unit/fuzz_worker.py MEMORY_BYTES    # then one {"book": PATH} per line on stdin
@@ -27,7 +27,7 @@ def check(book: str, number: int) -> dict[str, Any]:
     from huntline.cli import main as cli
     from huntline.compile import prepare_hunt
     from huntline.errors import HuntlineError
-    from huntline.steps import finish
+    from huntline.steps import action_of, finish
     from huntline.steps.context import RunContext
 
     result: dict[str, Any] = {"rows": {}, "run_error": None, "crash": None}
@@ -51,7 +51,7 @@ def check(book: str, number: int) -> dict[str, Any]:
             for planned in hunt.plan.steps:
                 reads = {name: tables[name] for name in planned.step.reads}
                 window = hunt.windows.get(planned.id)
-                step = planned.step_kind.run(context, planned.id, planned.step, reads, window)
+                step = action_of(planned.step).run(context, planned.id, planned.step, reads, window)
                 tables.update(step.tables)
             result["rows"] = {name: ref.rows for name, ref in tables.items()}
             alert = hunt.book.alert
