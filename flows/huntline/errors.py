@@ -108,6 +108,10 @@ class IntelError(HuntlineError):
     """An intel feed is unknown, misconfigured, unreachable, or published something malformed."""
 
 
+class ReplayError(HuntlineError, ValueError):
+    """A replay cannot run: an empty range, or no stored run of the hunt within it."""
+
+
 class ScheduleError(HuntlineError, ValueError):
     """A schedule, a deployment or a run window cannot be honoured (bad cron, reversed range)."""
 

@@ -42,7 +42,18 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("stages", frozenset({"fetch", "analytics", "quality", "alert", "intel", "sigma", "patterns"})),
     (
         "run",
-        frozenset({"steps", "compile", "schedule", "manifest", "run_history", "attack", "debris"}),
+        frozenset(
+            {
+                "steps",
+                "compile",
+                "schedule",
+                "manifest",
+                "run_history",
+                "attack",
+                "debris",
+                "replay",
+            }
+        ),
     ),
     ("prefect", frozenset({"prefect"})),
     ("commands", frozenset({"booktest", "cli"})),

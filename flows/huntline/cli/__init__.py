@@ -31,6 +31,7 @@ from huntline.cli import (
     datasources,
     images,
     intel,
+    replay,
     runs,
     schedule,
     server,
@@ -43,6 +44,7 @@ from huntline.errors import HuntlineError
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = (
     book.register,
     runs.register,
+    replay.register,
     alerts.register,
     images.register,
     datasources.register,
