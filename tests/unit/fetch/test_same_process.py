@@ -104,6 +104,8 @@ def test_a_record_without_a_pid_merges_on_the_rest() -> None:
     del observed[0]["objects"]["2"]["pid"]
     [row] = merged_rows(observed)
     assert (row["pid"], row["x_unique_id"]) == (5136, "{39e4a257-15ef}")
+    del observed[1]["objects"]["2"]["pid"]
+    assert len(merged_rows(observed)) == 2, "two records without a pid stay apart"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ creation twice: Sysmon event 1 (decimal ``ProcessId``, a ``ProcessGuid``) and Se
 identifies one, ``<pid>_<host>_<time>`` the other), so every process hunt alerted twice per
 action. Two process rows are the same process when all of these hold:
 
-- the same **pid** when both rows have one (text pids are normalised at flattening,
-  ``0x1410`` = 5136, see :mod:`huntline.fetch.stix.coerce`); conversions drop it at times (in
-  OTRF's ``empire_shell_reg_dump_sam`` the Sysmon record of ``reg.exe save HKLM\\sam`` has none);
+- the same **pid** (text pids are normalised at flattening, ``0x1410`` = 5136, see
+  :mod:`huntline.fetch.stix.coerce`), or a pid on one of them only: conversions drop it at
+  times (in OTRF's ``empire_shell_reg_dump_sam`` the Sysmon record of ``reg.exe save
+  HKLM\\sam`` has none); two records without a pid are never merged;
 - the same **command line**, exactly (both non-null);
 - the same **image**: the binary's directory and name compared without case when both rows
   have a directory, else the names;
@@ -164,6 +165,8 @@ def _groups(
 
 def _same(a: _Record, b: _Record, known: dict[str, str]) -> bool:
     (id_a, moment_a, image_a, pid_a), (id_b, moment_b, image_b, pid_b) = a, b
+    if pid_a is None and pid_b is None:
+        return False  # nothing ties two pid-less records to one process
     if pid_a is not None and pid_b is not None and pid_a != pid_b:
         return False
     if "\\" in image_a and "\\" in image_b and image_a != image_b:
