@@ -6,7 +6,8 @@ values are Kestrel's, not ours.
 Image naming
     ``docker://NAME`` or a bare ``NAME`` is the image ``kestrel-analytics-NAME``. A full image
     reference (one with ``/`` or ``:``, e.g. ``ghcr.io/org/img:1.2`` or ``img:latest``) is used
-    as is.
+    as is. Either must fit Docker's reference grammar (:data:`REFERENCE`): the name goes into
+    the Engine API's URL path, where ``docker://../x`` became ``/v1.41/x/json``.
 
 Mount
     One host directory is mounted at ``/data``; it is the only writable mount. Layout::
@@ -14,6 +15,9 @@ Mount
         /data/input/{i}.parquet.gz    the i-th ``on`` variable (written by the host)
         /data/output/{i}.parquet.gz   the updated i-th variable (written by the analytics)
         /data/display/*.html          at most one display object (Kestrel's is ret.html)
+
+    Outputs and displays must be regular files: links and special files are refused
+    (:mod:`huntline.analytics.harvest`), since the host would resolve them.
 
 Files
     Inputs are gzip parquet. Kestrel itself writes snappy despite the ``.gz`` name, so any
