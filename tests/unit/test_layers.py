@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "processes",
                 "scratch",
                 "yamlfile",
+                "yamlmodel",
                 "expressions_batch",
             }
         ),
