@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from huntline.analytics import cap
 from huntline.analytics.docker_runner import ContainerLimits, run_container
 from huntline.errors import AnalyticsError
+from huntline.prefect import container_cap as cap
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,16 +15,17 @@ and it never appears in a log, an error or the ledger, which record the name ins
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from huntline.alert.sink_registry import redact
+from huntline.coroutines import run_coroutine
 from huntline.errors import AlertError
-from huntline.fetch.sources.secrets import SECRET_SCHEME, load_prefect_secret
+from huntline.fetch.sources.secrets import SECRET_SCHEME
 from huntline.schemes import has_scheme
+from huntline.secret_store import load_secret
 from huntline.yamlfile import load_yaml, located
 
 FILE_ENV = "HUNTLINE_DESTINATIONS"
@@ -116,7 +117,7 @@ def destination_url(destination: Destination) -> str:
         f"create it: prefect block create secret, or Secret(value='json://...').save({block!r})"
     )
     try:
-        value = asyncio.run(load_prefect_secret(block))
+        value = run_coroutine(load_secret(block))
     except ValueError:  # how Prefect says the block does not exist (its text names no value)
         raise AlertError(
             f"destination {destination.label}: no Prefect Secret block {block!r} on the "

@@ -27,11 +27,11 @@ import requests
 from docker.errors import DockerException, ImageNotFound
 
 from huntline.analytics import contract
-from huntline.analytics.cap import container_slot
 from huntline.analytics.harvest import harvest
 from huntline.analytics.labels import ImageLabels, check_parameters, file_mounts
-from huntline.analytics.logstream import LineSink, follow, task_log_sink
+from huntline.analytics.logstream import follow
 from huntline.analytics.reaper import owner_labels
+from huntline.analytics.slots import LineSink, container_slot, task_log_sink
 from huntline.errors import AnalyticsError
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def run_container(
         prepare_workdir(workdir, input_files)
         started = time.monotonic()
         options = container_options(image, workdir, params, limits, files)
-        with container_slot():  # the cap on containers across flows (see cap.py)
+        with container_slot():  # the cap on containers across flows (see slots.py)
             waited = time.monotonic() - started
             logs = _run(docker_client, options, limits, on_log or task_log_sink(image))
         duration = time.monotonic() - started - waited

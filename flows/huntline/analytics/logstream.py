@@ -1,33 +1,22 @@
-"""Container logs streamed line by line as they arrive, into the Prefect task's log.
+"""Container logs streamed line by line as they arrive, into the run's log.
 
 Why: an analytics that runs for ten minutes should show its progress in the Prefect UI while it
 runs, not only in ``container.log`` after it ends. The runner follows the container's output
-in a thread and hands each complete line to a sink; by default the sink is the current Prefect
-run's logger (so lines land in the task log), or this module's logger outside a run.
+in a thread and hands each complete line to a sink; by default the sink is the one the
+orchestrator provides (:func:`huntline.analytics.slots.task_log_sink`: under Prefect, the
+task's run logger).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
+from huntline.analytics.slots import LineSink
+
 log = logging.getLogger(__name__)
-
-LineSink = Callable[[str], None]
-
-
-def task_log_sink(image: str) -> LineSink:
-    """A sink that logs ``<image> | <line>`` to the Prefect run logger, or to this module's."""
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        logger: Any = get_run_logger()
-    except MissingContextError:
-        logger = log
-    return lambda line: logger.info("%s | %s", image, line)
 
 
 def split_lines(chunks: Iterable[bytes], sink: LineSink) -> None:

@@ -46,8 +46,9 @@ from pathlib import Path
 from huntline.analytics import contract
 from huntline.analytics.docker_runner import ContainerResult, prepare_workdir
 from huntline.analytics.harvest import harvest, read_regular
-from huntline.analytics.logstream import LineSink, split_lines, task_log_sink
+from huntline.analytics.logstream import split_lines
 from huntline.analytics.python_call import CALL_FILE, FAILURE_FILE
+from huntline.analytics.slots import LineSink, task_log_sink
 from huntline.errors import AnalyticsError
 
 SCHEME = "python://"

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        import huntline.prefect  # noqa: F401  # installs Prefect's services into the stages
+
         return int(args.handler(args))
     except KeyboardInterrupt:
         err.print("interrupted")

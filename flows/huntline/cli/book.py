@@ -14,7 +14,6 @@ from huntline.cli.console import (
     add_json_option,
     add_storage_option,
     err,
-    flow_result,
     out,
     print_error,
     quiet_expected_errors,
@@ -94,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Fail on a broken book before any server or flow run is involved.
     prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
+    from huntline.prefect.client import flow_result
     from huntline.prefect.hunt_flow import hunt
 
     quiet_expected_errors()

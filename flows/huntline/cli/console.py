@@ -8,15 +8,12 @@ import argparse
 import logging
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 
 from huntline.errors import BookError, HuntlineError
 from huntline.window import utc
-
-if TYPE_CHECKING:
-    from prefect.client.schemas.objects import State
 
 # Piped or logged output gets room for whole titles and URIs instead of rich's 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 160
@@ -126,16 +123,3 @@ def add_book_paths(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="PATH",
         help=f"{what} or folders (default: hunts)",
     )
-
-
-def flow_result(state: State[Any], url: str, what: str) -> Any:
-    """The result of a flow run called with ``return_state=True``; a failure is raised, with
-    the flow run's URL in a huntline error's context (``flow_run_url``, which
-    :func:`print_error` prints)."""
-    if state.is_completed():
-        return state.result()
-    failure = state.result(raise_on_failure=False)
-    if isinstance(failure, HuntlineError):
-        failure.context["flow_run_url"] = url
-        raise failure
-    raise RuntimeError(f"{what} failed ({state.name}): {failure}\n  flow run: {url}")

@@ -110,19 +110,6 @@ def prefect_secret_blocks() -> SecretBlocks | None:
     if not api_url or not healthy(api_url):
         return None
 
-    def exists(name: str) -> bool:
-        from prefect.client.orchestration import get_client
-        from prefect.exceptions import ObjectNotFound
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+    from huntline.prefect.client import secret_block_exists
 
-        with (
-            temporary_settings(updates={PREFECT_API_URL: api_url}),
-            get_client(sync_client=True) as client,
-        ):
-            try:
-                client.read_block_document_by_name(name, "secret", include_secrets=False)
-            except ObjectNotFound:
-                return False
-        return True
-
-    return SecretBlocks(api_url, exists)
+    return SecretBlocks(api_url, lambda name: secret_block_exists(api_url, name))

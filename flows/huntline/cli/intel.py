@@ -12,7 +12,6 @@ from huntline.cli.console import (
     add_json_option,
     add_storage_option,
     err,
-    flow_result,
     out,
     quiet_expected_errors,
 )
@@ -25,6 +24,7 @@ def cmd_intel_pull(args: argparse.Namespace) -> int:
     # A broken feeds file or an unknown feed fails before any server is involved.
     select_feeds(load_feeds(args.feeds_file), args.feed)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
+    from huntline.prefect.client import flow_result
     from huntline.prefect.intel_flow import intel_watch
 
     quiet_expected_errors()

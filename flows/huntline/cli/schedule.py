@@ -23,8 +23,7 @@ DEFAULT_POOL = "huntline"
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from prefect.client.orchestration import get_client
-
+    from huntline.prefect.client import sync_client, worker_online
     from huntline.prefect.deploy import apply_changes, plan_changes
     from huntline.prefect.server import ensure_server
     from huntline.schedule.ownership import project_of
@@ -44,12 +43,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         out.print(f"written {written} ({len(specs)} deployments); nothing registered")
         return 0
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
-    with get_client(sync_client=True) as client:
+    with sync_client() as client:
         changes = plan_changes(client, specs, project)
         if not args.dry_run:
             _write(files)
             apply_changes(client, changes, project.root, args.pool)
-        worker = None if args.dry_run else _worker_online(client, args.pool)
+        worker = None if args.dry_run else worker_online(client, args.pool)
     out.print(_changes_table(changes, project.name, server.ui_url, args.dry_run))
     if not args.dry_run:
         out.print(f"written {written}")
@@ -86,19 +85,6 @@ def _changes_table(changes: list[Any], project: str, ui_url: str, dry_run: bool)
         triggers = ", ".join(f"intel {feed}" for feed in spec.feeds) if spec else "-"
         table.add_row(change.action, escape(change.name), escape(schedule), escape(triggers))
     return table
-
-
-def _worker_online(client: Any, pool: str) -> str | None:
-    """Which worker polls ``pool`` now (Prefect marks a worker ONLINE while it heartbeats),
-    or None: so deploy suggests starting one only when none runs."""
-    from prefect.exceptions import ObjectNotFound
-
-    try:
-        workers = client.read_workers_for_work_pool(pool)
-    except ObjectNotFound:
-        return None
-    online = [worker.name for worker in workers if str(worker.status).endswith("ONLINE")]
-    return ", ".join(online) or None
 
 
 def _shown(path: Path) -> str:

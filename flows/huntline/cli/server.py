@@ -24,12 +24,11 @@ def cmd_server(args: argparse.Namespace) -> int:
         started = ensure_server(progress=lambda message: err.print(message, markup=False))
         out.print(f"Prefect UI: {started.ui_url}")
         if not args.no_worker:
-            from prefect.client.orchestration import get_client
-
+            from huntline.prefect.client import sync_client
             from huntline.prefect.deploy import ensure_work_pool
             from huntline.prefect.zombies import ensure_zombie_automation
 
-            with get_client(sync_client=True) as client:
+            with sync_client() as client:
                 ensure_work_pool(client, args.pool)
                 ensure_zombie_automation(client)
             pid = start_worker(home, started.api_url, args.pool, Path.cwd())

@@ -12,11 +12,18 @@ What such a block builds to keep (a parsed bundle or streamed chunk) is still yo
 collector resumes, and its next young collection would walk all of it once: 0.45 s after the
 100k bundle's parse. ``keep=True`` moves it to the oldest generation instead, which the
 collector walks only when that generation has grown by a quarter.
+
+The collector is one per process. Paused from a worker thread (a Prefect task, a fetch's page
+spooled off the event loop), it would stay off for every other flow a long-lived worker runs
+meanwhile, and two overlapping pauses would turn it back on under each other. So only the
+main thread pauses it; elsewhere the block runs with the collector as it is (slower, never
+wrong).
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +36,9 @@ def collector_paused(*, keep: bool = False) -> Iterator[None]:
         keep: What the block built outlives it: move every tracked object to the oldest
             generation when it ends (see the module docstring).
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # the collector is the whole process's: a worker thread leaves it alone
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:

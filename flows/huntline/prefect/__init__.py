@@ -7,3 +7,7 @@ tasks, deploys it, and provides the Prefect services the stages ask for through 
 
 The arrows run one way: ``cli`` → ``prefect`` → ``steps`` → the stages → ``storage``.
 """
+
+from huntline.prefect.services import install
+
+install()

@@ -50,8 +50,7 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     the page size. If a source fails part way, what was fetched so far is kept under
     ``<variable>.partial.parquet`` and the error says where.
     """
-    import asyncio
-
+    from huntline.coroutines import run_coroutine
     from huntline.errors import DataSourceError, FetchError
     from huntline.fetch import tally
     from huntline.fetch.sources.pattern import with_window
@@ -70,7 +69,7 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     # seen by several sources (or chunks) merges into one row naming them all.
     with EntitySpool() as spool, tally.tallied() as counted:
         try:
-            pages = asyncio.run(_spool_pages(step, queries, window, spool))
+            pages = run_coroutine(_spool_pages(step, queries, window, spool))
         except (DataSourceError, FetchError) as error:
             if spool.observations:
                 key = context.key(step_id, f"{step.get}.partial.parquet")
@@ -105,6 +104,8 @@ async def _spool_pages(
     window: Window,
     spool: EntitySpool,
 ) -> int:
+    import asyncio
+
     from huntline.fetch.sources.multi import fetch_sources
 
     pages = 0
@@ -114,7 +115,8 @@ async def _spool_pages(
         )
         async for page in stream:
             pages += 1
-            spool.add(page.observed)
+            # Flattening a page is CPU work: off the loop, so the sources keep fetching.
+            await asyncio.to_thread(spool.add, page.observed)
     return pages
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from huntline.analytics.logstream import split_lines, task_log_sink
+from huntline.analytics.logstream import split_lines
+from huntline.analytics.slots import task_log_sink
 
 
 def test_lines_split_across_chunks() -> None:
@@ -13,6 +14,6 @@ def test_lines_split_across_chunks() -> None:
 
 
 def test_sink_outside_a_run_uses_the_module_logger(caplog) -> None:  # type: ignore[no-untyped-def]
-    with caplog.at_level("INFO", logger="huntline.analytics.logstream"):
+    with caplog.at_level("INFO", logger="huntline.analytics.slots"):
         task_log_sink("img")("hello")
     assert "img | hello" in caplog.text

@@ -56,3 +56,20 @@ def test_objects_the_process_froze_stay_frozen() -> None:
     finally:
         gc.unfreeze()
     assert _in_generation(sentinel, 2)  # the check above can see a thawed object
+
+
+def test_a_worker_thread_leaves_the_collector_alone() -> None:
+    """The collector is the whole process's: a Prefect task's thread must not turn it off
+    under the other flows of a long-lived worker."""
+    import threading
+
+    seen: list[bool] = []
+
+    def task() -> None:
+        with collector_paused(keep=True):
+            seen.append(gc.isenabled())
+
+    worker = threading.Thread(target=task)
+    worker.start()
+    worker.join()
+    assert seen == [True] and gc.isenabled()

@@ -13,18 +13,17 @@ Every resolved secret is returned alongside the profile so callers can scrub it 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from huntline.errors import DataSourceError
 from huntline.fetch.sources.profiles import Profile
+from huntline.secret_store import SecretLoader as SecretLoader
+from huntline.secret_store import load_secret
 
 SECRET_SCHEME = "prefect-secret://"
 SECRET_KEY = "prefect_secret"
-
-#: Loads one Prefect Secret block by name and returns its value.
-SecretLoader = Callable[[str], Awaitable[Any]]
 
 
 def secret_names(value: Any) -> list[str]:
@@ -37,14 +36,6 @@ def secret_names(value: Any) -> list[str]:
     if isinstance(value, list):
         return [found for item in value for found in secret_names(item)]
     return []
-
-
-async def load_prefect_secret(name: str) -> Any:
-    """The value of the Prefect Secret block ``name``, from the configured Prefect API."""
-    from prefect.blocks.system import Secret  # imported late: prefect is slow to import
-
-    block: Secret[Any] = await Secret.aload(name)
-    return block.get()
 
 
 async def resolve_secrets(
@@ -61,7 +52,7 @@ async def resolve_secrets(
     names = secret_names(profile.connection) + secret_names(profile.config)
     if not names:
         return profile, []
-    load = loader or load_prefect_secret
+    load = loader or load_secret
     values: dict[str, Any] = {}
     for name in dict.fromkeys(names):
         try:

@@ -72,7 +72,8 @@ class StixShifterSource:
         timeout: Seconds an async search may run before it is abandoned (per native query).
         call_timeout: Seconds a single connector call may take (a timeout is retried).
         retry: Retry policy for transient failures (default: 4 attempts, backoff from 1 s).
-        secret_loader: Loads a Prefect Secret block by name (default: ``Secret.aload``).
+        secret_loader: Loads a Secret block by name (default: the installed one,
+            :func:`~huntline.fetch.sources.secrets.load_secret`).
     """
 
     def __init__(

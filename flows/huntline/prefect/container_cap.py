@@ -1,4 +1,5 @@
-"""A cap on analytics containers across every flow, through a Prefect global concurrency limit.
+"""A cap on analytics containers across every flow, through a Prefect global concurrency limit
+(the Prefect side of :func:`huntline.analytics.slots.container_slot`).
 
 Why: fifty scheduled hunts firing at the same minute would otherwise start fifty containers on
 one Docker host. Each container run holds one slot of the global concurrency limit
