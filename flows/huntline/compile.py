@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from huntline.book import Alert, HuntBook, StepKind, StepModel, kind_of
+from huntline.book.loader import LoadedBook
 from huntline.book.variables import data_flow
 from huntline.errors import CompileError
 from huntline.steps import StepAction, action_of
-from huntline.steps.book_checks import load_hunt
+from huntline.steps.book_checks import read_hunt
 from huntline.window import Window
 
 
@@ -148,6 +149,7 @@ class PreparedHunt:
 
     plan: Plan
     windows: dict[str, Window]
+    loaded: LoadedBook  # the file and the sha256 of the bytes the plan was compiled from
 
     @property
     def book(self) -> HuntBook:
@@ -167,5 +169,12 @@ def prepare_hunt(
         CompileError: its steps do not form a plan, or only one of ``start``/``stop`` is given.
         WindowError: the run's window is empty or reversed.
     """
-    plan = compile_book(load_hunt(path))
-    return PreparedHunt(plan=plan, windows=resolve_windows(plan, now, start, stop))
+    return prepare_loaded(read_hunt(path), now, start, stop)
+
+
+def prepare_loaded(
+    loaded: LoadedBook, now: datetime, start: datetime | None = None, stop: datetime | None = None
+) -> PreparedHunt:
+    """:func:`prepare_hunt` for a book read already (a run reads its book once)."""
+    plan = compile_book(loaded.book)
+    return PreparedHunt(plan=plan, windows=resolve_windows(plan, now, start, stop), loaded=loaded)

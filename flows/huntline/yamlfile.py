@@ -30,6 +30,7 @@ can report them together with its own checks.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,9 @@ class YamlDocument:
     #: Each scalar's YAML style and its text as written, to explain what quoting changed.
     scalars: dict[Location, tuple[str | None, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: The sha256 of the file's bytes as read (:func:`load_yaml`), so what is recorded as run
+    #: is what was validated; empty for text given directly.
+    sha256: str = ""
     #: Where :attr:`problems` are: a model's complaint about the same value would repeat them.
     flagged: set[Location] = field(default_factory=set)
 
@@ -242,7 +246,9 @@ def load_yaml(path: str | Path, error: type[HuntlineError], what: str) -> YamlDo
         raise located(
             error, f"{file} is too large", [f"{file}:1 larger than {MAX_BYTES:,} bytes"], file
         )
-    return parse_yaml(decode(raw, file, error), file, error)
+    document = parse_yaml(decode(raw, file, error), file, error)
+    document.sha256 = hashlib.sha256(raw).hexdigest()
+    return document
 
 
 def decode(raw: bytes, file: str, error: type[HuntlineError]) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from huntline import cli
-from huntline.book import GetStep, load_book
+from huntline.book import GetStep
+from huntline.book.loader import read_book
 from huntline.errors import StorageError
 from huntline.run_history import find_run, list_runs
 from huntline.steps import finish
@@ -42,7 +43,8 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def record_run(storage: str, book_path: Path, run_id: str, window: Window) -> str:
     """One run through the plain step functions, as the flow does it, ending in a manifest."""
-    book = load_book(book_path)
+    loaded = read_book(book_path)
+    book = loaded.book
     step = book.steps[0]
     assert isinstance(step, GetStep)
     context = finish.RunContext(
@@ -56,8 +58,7 @@ def record_run(storage: str, book_path: Path, run_id: str, window: Window) -> st
     alerts = finish.alert_step(context, book, fetched.tables["procs"], window.stop, window)
     return finish.write_manifest(
         context,
-        book_path=str(book_path),
-        book=book,
+        book=loaded,
         windows={"00_get": window},
         steps=[fetched],
         alerts=alerts,

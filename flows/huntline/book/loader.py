@@ -12,6 +12,7 @@ are reported together in one :class:`BookError`. A book has at most :data:`MAX_S
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -56,6 +57,23 @@ def _known_keys() -> set[str]:
 BookCheck = Callable[[HuntBook], Iterable[tuple[Location | None, str]]]
 
 
+@dataclass(frozen=True)
+class LoadedBook:
+    """A book as a run read it: its file, the sha256 of the very bytes validated, and the
+    model. A run reads its book once and passes this on, so the manifest's digest describes
+    what ran, even if the file changes meanwhile."""
+
+    path: str
+    sha256: str
+    book: HuntBook
+
+
+def read_book(path: str | Path, checks: Sequence[BookCheck] = ()) -> LoadedBook:
+    """Read a hunt book once: validate it (as :func:`load_book`) and hash the bytes read."""
+    document = load_yaml(path, BookError, "hunt book")
+    return LoadedBook(path=str(path), sha256=document.sha256, book=_checked(document, checks))
+
+
 def load_book(path: str | Path, checks: Sequence[BookCheck] = ()) -> HuntBook:
     """Read and validate a hunt book; ``checks`` add the stages' checks (the book imports no
     stage: :func:`huntline.steps.book_checks.load_hunt` hands in theirs).
@@ -63,7 +81,7 @@ def load_book(path: str | Path, checks: Sequence[BookCheck] = ()) -> HuntBook:
     Raises:
         BookError: listing every problem, each as ``FILE:LINE FIELD: what is wrong``.
     """
-    return _checked(load_yaml(path, BookError, "hunt book"), checks)
+    return read_book(path, checks).book
 
 
 def parse_book(text: str, file: str = "<string>", checks: Sequence[BookCheck] = ()) -> HuntBook:

@@ -234,8 +234,7 @@ def hunt(
         try:
             finish.write_manifest(
                 context,
-                book_path=book,
-                book=hunt_book,
+                book=prepared.loaded,
                 windows=windows,
                 steps=done,
                 alerts=gated,
@@ -248,8 +247,7 @@ def hunt(
         raise
     manifest_uri = finish.write_manifest(
         context,
-        book_path=book,
-        book=hunt_book,
+        book=prepared.loaded,
         windows=windows,
         steps=outputs,
         alerts=alerts,

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from huntline.compile import PreparedHunt, prepare_hunt
+from huntline.compile import PreparedHunt, prepare_loaded
 from huntline.intel.retro import run_indicators
 from huntline.intel.template import Indicators
 from huntline.schedule.coverage import load_coverage
 from huntline.schedule.late_runs import covered_already
 from huntline.schedule.run_window import RunWindow, decide_window
-from huntline.steps.book_checks import load_hunt
+from huntline.steps.book_checks import read_hunt
 from huntline.storage import ObjectStore
 from huntline.window import Window
 
@@ -61,7 +61,8 @@ class PreparedRun:
 
 def prepare_run(book: str, now: datetime, request: RunRequest, store: ObjectStore) -> PreparedRun:
     """Decide the run's window and indicators; raises the book's, window's or storage's errors."""
-    model = load_hunt(book)
+    loaded = read_hunt(book)  # once: the plan and the manifest's digest come from these bytes
+    model = loaded.book
     indicators = run_indicators(store, request.indicators, request.intel_parquet)
     coverage = (
         load_coverage(store, str(model.id))
@@ -82,7 +83,7 @@ def prepare_run(book: str, now: datetime, request: RunRequest, store: ObjectStor
         if window.window
         else (request.start, request.stop)
     )
-    hunt = prepare_hunt(book, now, start, stop)
+    hunt = prepare_loaded(loaded, now, start, stop)
     feed = request.intel_feed or ("run parameters" if indicators else "")
     skip = covered_already(window, coverage)
     return PreparedRun(hunt=hunt, window=window, indicators=indicators, feed=feed, skip=skip)

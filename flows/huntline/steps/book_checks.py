@@ -13,7 +13,7 @@ from pathlib import Path
 
 from huntline.alert.notify_checks import notify_problems
 from huntline.book import HuntBook, load_book, parse_book
-from huntline.book.loader import BookCheck
+from huntline.book.loader import BookCheck, LoadedBook, read_book
 from huntline.book.steps.base import Location
 from huntline.steps import action_of
 
@@ -44,6 +44,11 @@ STAGE_CHECKS: tuple[BookCheck, ...] = (step_problems, destination_problems)
 def load_hunt(path: str | Path) -> HuntBook:
     """Read and validate a hunt book, with the stages' checks."""
     return load_book(path, STAGE_CHECKS)
+
+
+def read_hunt(path: str | Path) -> LoadedBook:
+    """Read a hunt book once, with the stages' checks, and the sha256 of its bytes."""
+    return read_book(path, STAGE_CHECKS)
 
 
 def parse_hunt(text: str, file: str = "<string>") -> HuntBook:

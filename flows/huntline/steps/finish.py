@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +28,7 @@ from huntline.alert.ledger_store import ledger_store
 from huntline.alert.rules import alert_groups, matching_rows, one_per_key
 from huntline.alert.section import SectionResult, run_section
 from huntline.book import HuntBook
+from huntline.book.loader import LoadedBook
 from huntline.errors import HuntlineError
 from huntline.manifest import AlertSummary, BookInfo, HuntInfo, RunManifest, WindowInfo
 from huntline.steps.apply import apply_step as apply_step
@@ -137,8 +137,7 @@ def failure_summary(error: BaseException) -> str:
 def write_manifest(
     context: RunContext,
     *,
-    book_path: str,
-    book: HuntBook,
+    book: LoadedBook,
     windows: dict[str, Window],
     steps: list[StepOutput],
     alerts: AlertOutput | None,
@@ -148,13 +147,12 @@ def write_manifest(
     """Record what the run read, ran and wrote, so it can be inspected and replayed
     (:class:`~huntline.manifest.RunManifest`). It holds no data source settings, so no secret
     can leak here."""
-    import hashlib
     from importlib.metadata import version
 
-    book_bytes = Path(book_path).read_bytes()
+    hunt = book.book
     manifest = RunManifest(
-        hunt=HuntInfo(id=str(book.id), title=book.title, level=book.level, tags=book.tags),
-        book=BookInfo(path=book_path, sha256=hashlib.sha256(book_bytes).hexdigest()),
+        hunt=HuntInfo(id=str(hunt.id), title=hunt.title, level=hunt.level, tags=hunt.tags),
+        book=BookInfo(path=book.path, sha256=book.sha256),
         flow_run_id=context.flow_run_id,
         flow_run_url=context.flow_run_url,
         recorded_at=datetime.now(UTC),

@@ -55,7 +55,7 @@ def past_run(book: Path, storage: str, start: datetime, stop: datetime, run_id: 
     window = hunt.windows["00_get"]
     alerts = finish.alert_step(context, hunt.book, outputs["00_get"].tables["procs"], stop, window)
     finish.write_manifest(
-        context, book_path=str(book), book=hunt.book, windows=hunt.windows,
+        context, book=hunt.loaded, windows=hunt.windows,
         steps=list(outputs.values()), alerts=alerts, status="completed",
     )  # fmt: skip
 

@@ -74,8 +74,7 @@ def test_steps_alert_and_manifest_over_local_storage(hunt: PreparedHunt, tmp_pat
 
     manifest_uri = finish.write_manifest(
         context,
-        book_path=str(tmp_path / "book.yaml"),
-        book=hunt.book,
+        book=hunt.loaded,
         windows=hunt.windows,
         steps=list(outputs.values()),
         alerts=alerts,
@@ -146,8 +145,7 @@ def test_text_pids_lose_no_row_and_the_run_says_how_many_changed(
     assert {"powershell.exe", "mimi.exe", "net.exe", "whoami.exe"} <= set(frame["name"])
     finish.write_manifest(
         context,
-        book_path=str(tmp_path / "book.yaml"),
-        book=hunt.book,
+        book=hunt.loaded,
         windows=hunt.windows,
         steps=list(outputs.values()),
         alerts=None,
@@ -181,8 +179,7 @@ def test_a_failed_gate_stores_what_the_hunt_would_have_raised(
     assert not list((tmp_path / "store" / "h").glob("ledger*")), "the ledger is not touched"
     finish.write_manifest(
         context,
-        book_path=str(tmp_path / "book.yaml"),
-        book=hunt.book,
+        book=hunt.loaded,
         windows=hunt.windows,
         steps=list(outputs.values()),
         alerts=gated,
