@@ -52,5 +52,7 @@ def test_the_command_covers_the_library(repo_root: Path) -> None:
     )
     scores = {t["techniqueID"]: t["score"] for t in json.loads(result.stdout)["techniques"]}
     assert scores["T1003.001"] == 3  # credential_dumping, lsass_dump_files, suspicious_processes
-    assert scores["T1059.001"] == 2  # encoded_powershell and suspicious_processes
+    # encoded_powershell, suspicious_processes and the Sigma pack's hh.exe rule
+    assert scores["T1059.001"] == 3
+    assert scores["T1548.002"] == 2  # the Sigma pack's UAC bypasses (fodhelper, cmstp)
     assert {"T1566.001", "T1059.004", "T1041", "T1197", "T1003.002"} <= set(scores)

@@ -22,7 +22,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
         if result.conversion is None:
             failures.append(result)
             continue
-        states[write_book(result, into, source=args.source, schedule=args.schedule)] += 1
+        state = write_book(
+            result, into, source=args.source, schedule=args.schedule, window=args.window
+        )
+        states[state] += 1
     converted = sum(states.values())
     out.print(
         f"{converted} books in {into} ({states['created']} created, {states['updated']} "
@@ -101,6 +104,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     convert.add_argument("--into", required=True, help="the folder the books go to")
     convert.add_argument("--source", default="edr", help="the data source of every get step")
     convert.add_argument("--schedule", metavar="CRON", help="run each book on this cron (UTC)")
+    convert.add_argument("--window", metavar="DURATION", help="each run's look-back, e.g. 1h")
     convert.set_defaults(handler=cmd_convert)
     report = sub.add_parser("coverage", help="how many rules convert, per log source and why not")
     report.add_argument("paths", nargs="+", metavar="DIR")

@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 from sigma.rule import SigmaRule
 
+from huntline.book.files import TESTS_SUFFIX
 from huntline.book.model import TAG
+from huntline.sigma.cases import negative_row, observation, positive_row
 from huntline.sigma.convert import RuleResult
 
 #: The variable a converted book fetches into.
@@ -31,14 +33,17 @@ ALERT_FIELDS = {
     "windows-registry-key": ["key", "x_details", "x_process_path"],
 }
 HEADER = (
-    "# Converted from the Sigma rule {path} by `huntline sigma convert`:\n"
-    "# edit the rule and convert again, not this file. Sigma rules from SigmaHQ are under the\n"
-    "# Detection Rule License 1.1 (https://github.com/SigmaHQ/Detection-Rule-License): keep\n"
-    "# the author and this reference when you ship it.\n"
+    "# Converted by `huntline sigma convert` from the Sigma rule\n"
+    "# {path}\n"
+    "# Edit the rule and convert again, not this file. Rules from SigmaHQ\n"
+    "# (https://github.com/SigmaHQ/sigma) are under the Detection Rule License 1.1\n"
+    "# (https://github.com/SigmaHQ/Detection-Rule-License): keep the author and this reference.\n"
 )
 
 
-def book_for(result: RuleResult, *, source: str, schedule: str | None) -> dict[str, Any]:
+def book_for(
+    result: RuleResult, *, source: str, schedule: str | None, window: str | None = None
+) -> dict[str, Any]:
     """The hunt book of a converted rule, as plain data."""
     rule, conversion = result.rule, result.conversion
     assert isinstance(rule, SigmaRule) and conversion is not None
@@ -56,6 +61,7 @@ def book_for(result: RuleResult, *, source: str, schedule: str | None) -> dict[s
         "references": [str(reference) for reference in rule.references],
         "falsepositives": [str(item) for item in rule.falsepositives],
         "tags": [tag for tag in (str(t).lower() for t in rule.tags) if TAG.match(tag)],
+        **({"window": {"last": window}} if window else {}),
         "steps": [get],
         "alert": {
             "on": VARIABLE,
@@ -70,10 +76,12 @@ def book_for(result: RuleResult, *, source: str, schedule: str | None) -> dict[s
     return book
 
 
-def book_text(result: RuleResult, *, source: str, schedule: str | None) -> str:
+def book_text(
+    result: RuleResult, *, source: str, schedule: str | None, window: str | None = None
+) -> str:
     """The book's file text: the licence header, then the book as YAML."""
     body = yaml.safe_dump(
-        book_for(result, source=source, schedule=schedule),
+        book_for(result, source=source, schedule=schedule, window=window),
         sort_keys=False,
         allow_unicode=True,
         width=100,
@@ -81,11 +89,52 @@ def book_text(result: RuleResult, *, source: str, schedule: str | None) -> str:
     return HEADER.format(path=result.path) + body
 
 
-def write_book(result: RuleResult, into: Path, *, source: str, schedule: str | None) -> str:
-    """Write the rule's book as ``INTO/<rule file stem>.yaml``: ``created``, ``updated`` or
-    ``unchanged`` (an unchanged book is not rewritten, so re-running touches nothing)."""
+def tests_text(result: RuleResult) -> str | None:
+    """The book's tests sidecar: a generated positive and negative case (None if the rule's
+    rows cannot be generated, see :mod:`huntline.sigma.cases`)."""
+    conversion = result.conversion
+    assert conversion is not None
+    positive = positive_row(conversion.condition)
+    negative = negative_row(conversion.condition, positive) if positive else None
+    if positive is None or negative is None:
+        return None
+    level = book_for(result, source="edr", schedule=None)["level"]
+    cases = [
+        {
+            "name": "a row built from the rule's selections alerts",
+            "data": {VARIABLE: {"objects": [observation(conversion.entity, positive)]}},
+            "expect": {"alerts": 1, "all": [f"severity == {level!r}"]},
+        },
+        {
+            "name": "the same row with neutral values does not",
+            "data": {VARIABLE: {"objects": [observation(conversion.entity, negative)]}},
+            "expect": {"alerts": 0},
+        },
+    ]
+    body = yaml.safe_dump({"cases": cases}, sort_keys=False, allow_unicode=True, width=100)
+    return f"# Generated from {result.path.name} by `huntline sigma convert`.\n{body}"
+
+
+def write_book(
+    result: RuleResult,
+    into: Path,
+    *,
+    source: str,
+    schedule: str | None,
+    window: str | None = None,
+) -> str:
+    """Write the rule's book as ``INTO/<rule file stem>.yaml``, with its generated tests beside
+    it where they can be built: ``created``, ``updated`` or ``unchanged`` (an unchanged book is
+    not rewritten, so re-running touches nothing)."""
     target = into / f"{result.path.stem}.yaml"
-    text = book_text(result, source=source, schedule=schedule)
+    tests = tests_text(result)
+    if tests is not None:
+        _write_if_changed(into / f"{result.path.stem}{TESTS_SUFFIX}", tests, into)
+    text = book_text(result, source=source, schedule=schedule, window=window)
+    return _write_if_changed(target, text, into)
+
+
+def _write_if_changed(target: Path, text: str, into: Path) -> str:
     if target.exists():
         if target.read_text(encoding="utf-8") == text:
             return "unchanged"
@@ -93,7 +142,7 @@ def write_book(result: RuleResult, into: Path, *, source: str, schedule: str | N
     else:
         state = "created"
     into.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".yaml.tmp")
+    temporary = target.with_name(target.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(target)
     return state

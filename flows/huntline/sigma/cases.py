@@ -180,7 +180,7 @@ def _value(tests: list[tuple[str, Any]], *, is_path: bool) -> Any:
     end = "".join(kinds["endswith"][:1])
     middle = " ".join(kinds["contains"])
     if is_path:
-        start = start or "C:\\Users\\analyst\\"
+        start = start or "C:\\Users\\analyst"
         end = end or "\\tool.exe"
     elif not (start or middle or end):
         return "value"
