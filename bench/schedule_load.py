@@ -29,7 +29,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from huntline.processes import stop_group
+from huntline.processes import free_port, stop_group
 
 BENCH = Path(__file__).resolve().parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -208,7 +207,7 @@ def _database(backend: str, work: Path) -> Iterator[str | None]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     with (data / "postgres.log").open("ab") as log:
         postgres = subprocess.Popen(
             [
@@ -284,12 +283,6 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _next_tick(after: datetime, every: int) -> datetime:

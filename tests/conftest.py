@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from huntline.processes import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -79,14 +81,6 @@ def base_image(docker_client: object) -> str:
     except Exception:
         pytest.skip(f"base image {name} is missing: run scripts/build_base_image.sh")
     return name
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Stopping the background processes huntline starts (the local Prefect server, its worker).
+"""Stopping the background processes huntline starts (the local Prefect server, its worker),
+and finding a port for one (:func:`free_port`).
 
 Each runs as the leader of its own process group, so one signal reaches what it started too
 (the worker's flow-run processes). SIGTERM lets them shut down cleanly; a Prefect worker whose
@@ -10,9 +11,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 GRACE_SECONDS = 10.0
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 where nothing listens now (the system picks it), for a server the
+    caller is about to start, or to point a client at nothing."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def stop_group(

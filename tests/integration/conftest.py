@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -31,6 +30,8 @@ from typing import Any
 
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
+
+from huntline.processes import free_port
 
 #: The window most tests query; generated rows fall inside and outside it.
 MYSQL_WINDOW_START = datetime(2021, 3, 1, tzinfo=UTC)
@@ -139,12 +140,6 @@ def _binary(*names: str) -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -211,7 +206,7 @@ def running_mariadb(root: Path, rows: list[dict[str, Any]]) -> Iterator[MariaDB]
     )
     if installed.returncode != 0:
         pytest.fail(f"mariadb-install-db failed:\n{installed.stderr[-2000:]}", pytrace=False)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             server_binary,

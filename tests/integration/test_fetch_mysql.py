@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -170,10 +169,8 @@ def test_wrong_password_is_a_clear_error_without_the_password(mariadb: Any) -> N
 
 
 @pytest.mark.server
-def test_unreachable_port_is_retried_then_explained(mariadb: Any) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_unreachable_port_is_retried_then_explained(mariadb: Any, unused_port: int) -> None:
+    port = unused_port
     profile = Profile(
         "mysql-down",
         "mysql",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,10 +99,8 @@ def test_http_compound_pattern_windows_every_branch(bundle_server: str) -> None:
 
 
 @pytest.mark.server
-def test_unreachable_http_source_is_a_clear_error() -> None:
-    with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_unreachable_http_source_is_a_clear_error(unused_port: int) -> None:
+    port = unused_port
     url = f"http://127.0.0.1:{port}/bundle.json"
     source = resolve_source(url)
     assert isinstance(source, StixShifterSource)

@@ -17,7 +17,7 @@ from typing import Any
 from huntline.analytics import contract
 from huntline.analytics.images import DEFAULT_ROOT
 from huntline.analytics.labels import ImageLabels, check_parameters, dockerfile_labels
-from huntline.book import ApplyStep, HuntBook
+from huntline.book import ApplyStep
 from huntline.errors import AnalyticsError
 
 PYTHON_SCHEME = "python://"
@@ -28,22 +28,34 @@ def image_labels(
 ) -> ImageLabels | None:
     """The labels of the image behind ``reference``, or None when nothing says."""
     image = contract.image_for(reference)
-    try:
-        import docker
-
-        engine = client or docker.from_env()
-        try:
-            return ImageLabels.parse(engine.images.get(image).labels)
-        finally:
-            if client is None:
-                engine.close()
-    except Exception:  # no engine, no image: fall back to the Dockerfile
-        pass
+    labels = _engine_labels(image, client)
+    if labels is not None:
+        return labels
     name = contract.analytics_name(image)
     dockerfile = root / name / "Dockerfile" if name else None
     if dockerfile is None or not dockerfile.is_file():
         return None
     return ImageLabels.parse(dockerfile_labels(dockerfile))
+
+
+def _engine_labels(image: str, client: Any) -> ImageLabels | None:
+    """The labels of ``image`` as the local Docker engine has it; None when there is no engine
+    to ask or it lacks the image (the caller then reads the Dockerfile)."""
+    import docker
+    from docker.errors import DockerException
+    from requests import RequestException
+
+    try:
+        engine = client or docker.from_env()
+    except DockerException:  # no engine here
+        return None
+    try:
+        return ImageLabels.parse(engine.images.get(image).labels)
+    except (DockerException, RequestException):  # not built, or no engine answers
+        return None
+    finally:
+        if client is None:
+            engine.close()
 
 
 def step_warnings(step_id: str, step: ApplyStep, labels: ImageLabels | None) -> list[str]:
@@ -63,18 +75,13 @@ def step_warnings(step_id: str, step: ApplyStep, labels: ImageLabels | None) -> 
     return warnings
 
 
-def book_warnings(book: HuntBook, *, root: Path = DEFAULT_ROOT, client: Any = None) -> list[str]:
-    """Warnings for every ``apply`` step of ``book``."""
-    warnings: list[str] = []
-    for index, step in enumerate(book.steps):
-        if not isinstance(step, ApplyStep):
-            continue
-        if step.apply.startswith(PYTHON_SCHEME):
-            warnings += python_warnings(str(index + 1), step.apply, root)
-        else:
-            labels = image_labels(step.apply, root=root, client=client)
-            warnings += step_warnings(str(index + 1), step, labels)
-    return warnings
+def apply_warnings(
+    step_id: str, step: ApplyStep, *, root: Path = DEFAULT_ROOT, client: Any = None
+) -> list[str]:
+    """Warnings for one ``apply`` step: its python:// module, or its image's labels."""
+    if step.apply.startswith(PYTHON_SCHEME):
+        return python_warnings(step_id, step.apply, root)
+    return step_warnings(step_id, step, image_labels(step.apply, root=root, client=client))
 
 
 def python_warnings(step_id: str, reference: str, root: Path) -> list[str]:

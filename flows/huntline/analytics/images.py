@@ -190,28 +190,6 @@ def _hint(error: str, base_image: str | None = None) -> str | None:
     return None
 
 
-def build_all(
-    root: Path = DEFAULT_ROOT,
-    *,
-    base_image: str | None = None,
-    ca_bundle: Path | None = None,
-    progress: Progress | None = None,
-    client: docker.DockerClient | None = None,
-) -> list[str]:
-    """Build every image under ``root``; return their tags."""
-    return [
-        build_image(
-            name,
-            base_image=base_image,
-            ca_bundle=ca_bundle,
-            root=root,
-            progress=progress,
-            client=client,
-        )
-        for name in list_images(root)
-    ]
-
-
 @dataclass(frozen=True)
 class ImageInfo:
     """One image folder and, when built, what the Docker engine knows of its image."""

@@ -177,8 +177,3 @@ def _exit_status(status: int) -> str:
     if status < 0:
         return f"signal {signal.Signals(-status).name}"
     return f"exit code {status}"
-
-
-def is_python(reference: str) -> bool:
-    """Whether an ``apply`` reference is for this runner."""
-    return reference.startswith(SCHEME)

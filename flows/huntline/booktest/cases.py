@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel
 
 from huntline.alert import AlertRecord
-from huntline.book import GetStep
+from huntline.book import kind_of
 from huntline.book.files import TESTS_SUFFIX, book_paths
 from huntline.booktest.sample import run_window, write_bundle
 from huntline.booktest.spec import (
@@ -117,7 +117,8 @@ def _prepare(
 ) -> tuple[Path, tuple[datetime, datetime]]:
     """Write each variable's bundle and a copy of the book that reads them."""
     book = load_hunt(tests.book)
-    gets = {step.get: step for step in book.steps if isinstance(step, GetStep)}
+    fetched = (kind_of(step).fetches(step) for step in book.steps)
+    gets = dict(found for found in fetched if found is not None)  # variable -> entity type
     unknown = sorted(set(case.data) - set(gets))
     if unknown:
         raise HuntlineError(
@@ -126,9 +127,9 @@ def _prepare(
         )
     spans = []
     sources: dict[str, str] = {}
-    for variable, step in gets.items():
+    for variable, entity in gets.items():
         bundle = workdir / f"{variable}.json"
-        spans.append(write_bundle(tests, case, case.data.get(variable), step.entity, bundle))
+        spans.append(write_bundle(tests, case, case.data.get(variable), entity, bundle))
         sources[variable] = f"file://{bundle}"
     # the book as the book loader reads it (keys as written), to write a copy
     raw = load_yaml(tests.book, HuntlineError, "hunt book").data

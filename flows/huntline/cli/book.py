@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from huntline.analytics.image_warnings import book_warnings
     from huntline.analytics.known_images import KnownImages
     from huntline.book.files import TESTS_SUFFIX
     from huntline.booktest.spec import load_tests
@@ -36,6 +35,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from huntline.compile import prepare_hunt
     from huntline.intel.model import load_feeds
     from huntline.schedule.specs import check_feeds
+    from huntline.steps.book_checks import step_warnings
 
     failures = 0
     now = datetime.now(UTC)
@@ -56,7 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if found.problems:
                 count = f"{len(found.problems)} problem{'s' if len(found.problems) > 1 else ''}"
                 raise BookError(f"{path}: {count}", problems=found.problems, file=path)
-            warnings = [*book_warnings(hunt.book), *found.warnings]
+            warnings = [*step_warnings(hunt.book), *found.warnings]
         except HuntlineError as error:  # one file's failure never stops the next file's check
             failures += 1
             print_error(error, lead="[red]✗[/]", where=path)

@@ -147,6 +147,17 @@ def _report(step_id: str, step: ApplyStep, output: StepOutput) -> Report:
     return Report(info=info, warnings=warnings, links=links)
 
 
+def _warnings(step_id: str, step: ApplyStep) -> list[str]:
+    from huntline.analytics.image_warnings import apply_warnings
+
+    return apply_warnings(step_id, step)
+
+
 APPLY_ACTION = StepAction(
-    kind=APPLY, explain=_explain, run=_run, report=_report, checks=_runner_checks
+    kind=APPLY,
+    explain=_explain,
+    run=_run,
+    report=_report,
+    checks=_runner_checks,
+    warnings=_warnings,
 )

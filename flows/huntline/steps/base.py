@@ -74,6 +74,8 @@ class StepAction(Generic[S]):
         report: What the task logs and links after ``run``: (step id, step, output) -> Report.
         checks: Problems of one valid step that a stage finds when the book loads (no runner
             for an ``apply:`` reference), each at a location relative to the step.
+        warnings: What ``huntline validate`` warns of in one step, given its number, that
+            may still run (an image that needs the network the step does not give it).
     """
 
     kind: StepKind[S]
@@ -81,3 +83,4 @@ class StepAction(Generic[S]):
     run: StepRunner[S]
     report: Callable[[str, S, StepOutput], Report]
     checks: Callable[[S], list[tuple[Location, str]]] = field(default=_no_stage_checks)
+    warnings: Callable[[str, S], list[str]] = field(default=lambda step_id, step: [])

@@ -38,6 +38,15 @@ def destination_problems(book: HuntBook) -> list[tuple[Location | None, str]]:
     ]
 
 
+def step_warnings(book: HuntBook) -> list[str]:
+    """What ``huntline validate`` warns of in each step (numbered from 1), that may still run."""
+    return [
+        warning
+        for index, step in enumerate(book.steps)
+        for warning in action_of(step).warnings(str(index + 1), step)
+    ]
+
+
 STAGE_CHECKS: tuple[BookCheck, ...] = (step_problems, destination_problems)
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from huntline import cli
-from huntline.analytics.image_warnings import book_warnings
 from huntline.analytics.labels import ImageLabels, check_parameters, dockerfile_labels, file_mounts
 from huntline.book.loader import load_book
 from huntline.errors import AnalyticsError
+from huntline.steps.book_checks import step_warnings
 
 REPO = Path(__file__).resolve().parents[3]
 IMAGES = REPO / "analytics_images"
@@ -67,7 +67,7 @@ def test_book_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "  - apply: python://plott\n    on: conns\n"
     )
     monkeypatch.chdir(REPO)
-    warnings = book_warnings(load_book(book))
+    warnings = step_warnings(load_book(book))
     assert warnings == [
         "step 2: docker://ip_enrich needs the network (image label huntline.network) but the "
         "step does not set network: true; it will run without network",

@@ -62,6 +62,9 @@ class StepKind(Generic[S]):
             this function) wins over the book's. None: the kind takes no window.
         sources: The data sources the step reads (``from:``), so ``huntline deploy`` can say
             which cannot be opened before a scheduled run fails on them; none by default.
+        fetches: The variable a step fetched from sources sets and the STIX entity type of its
+            rows (``("procs", "process")``), so ``huntline test`` can stand sample data in
+            for the sources; None for a kind that fetches nothing.
     """
 
     keyword: str
@@ -70,6 +73,7 @@ class StepKind(Generic[S]):
     checks: Callable[[S, ScalarSource], list[tuple[Location, str]]] = field(default=_no_checks)
     windowed: Callable[[S], WindowSpec | None] | None = field(default=None)
     sources: Callable[[S], Sequence[str]] = field(default=lambda step: ())
+    fetches: Callable[[S], tuple[str, str] | None] = field(default=lambda step: None)
 
     def headline(self, step: S) -> str:
         """The value after the keyword (``procs`` for ``get: procs``), for task names."""

@@ -116,4 +116,5 @@ GET = StepKind(
     checks=_checks,
     windowed=lambda step: step.window,
     sources=lambda step: step.sources,
+    fetches=lambda step: (step.get, step.entity),
 )
