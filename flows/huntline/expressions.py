@@ -27,16 +27,22 @@ import operator
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from huntline import networks
 from huntline.errors import HuntlineError
+from huntline.lazy import LazyModule
 from huntline.linear_regex import HINT as REGEX_HINT
 from huntline.linear_regex import RegexError, compile_linear, regex_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:  # parsing a condition (loading a book) needs neither: imported when one is evaluated
+    pd = LazyModule("pandas")
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
 
 class ConditionError(HuntlineError, ValueError):

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "networks",
                 "schemes",
                 "registry",
+                "lazy",
                 "processes",
                 "scratch",
                 "yamlfile",

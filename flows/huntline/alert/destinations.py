@@ -116,6 +116,7 @@ def destination_url(destination: Destination) -> str:
     create = (
         f"create it: prefect block create secret, or Secret(value='json://...').save({block!r})"
     )
+
     try:
         value = run_coroutine(load_secret(block))
     except ValueError:  # how Prefect says the block does not exist (its text names no value)

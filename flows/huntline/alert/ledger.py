@@ -23,10 +23,10 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from huntline.alert.statuses import STATUSES
 from huntline.errors import AlertError
 from huntline.tables import parquet_bytes, parquet_table
 
-STATUSES = ("new", "pending", "delivered", "suppressed", "failed")
 MAX_ATTEMPTS = 10
 GENERATION = b"huntline.ledger.generation"
 _TIME = pa.timestamp("us", tz="UTC")

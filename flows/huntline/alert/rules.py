@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from huntline.alert.templates import clean, is_missing
 from huntline.book.model import LEVELS, Alert, RiskFrom, SeverityFrom
 from huntline.errors import AlertError
 from huntline.expressions import ConditionError, evaluate, parse_condition
+from huntline.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # describing an alert (``huntline compile``) needs no pandas; rows import it
+    pd = LazyModule("pandas")
 
 
 @dataclass(frozen=True)

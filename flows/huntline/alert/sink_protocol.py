@@ -10,9 +10,10 @@ without I/O, so building one for a plan or a dry run touches nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from huntline.alert.alerts import AlertRecord
+if TYPE_CHECKING:  # checking a destination URL (validate) must not import pandas
+    from huntline.alert.alerts import AlertRecord
 
 
 @dataclass(frozen=True)

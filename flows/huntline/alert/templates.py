@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from huntline.book.template import parse_template
+from huntline.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # describing an alert (``huntline compile``) needs no pandas; rows import it
+    pd = LazyModule("pandas")
 
 MAX_VALUE = 1024
 MAX_TEXT = 4096

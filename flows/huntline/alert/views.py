@@ -15,9 +15,10 @@ import orjson
 import pandas as pd
 
 from huntline.alert.alerts import KEY_COLUMN, AlertRecord
-from huntline.alert.ledger import STATUSES, LedgerEntry, as_row
+from huntline.alert.ledger import LedgerEntry, as_row
 from huntline.alert.ledger_store import LEDGER_KEY, ledger_store
 from huntline.alert.section import SectionResult
+from huntline.alert.statuses import STATUSES
 from huntline.errors import AlertError
 from huntline.storage import ObjectStore
 from huntline.tables import read_table

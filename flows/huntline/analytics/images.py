@@ -19,15 +19,15 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import docker
-from docker.errors import DockerException
+from typing import TYPE_CHECKING, Any
 
 from huntline.analytics import contract
 from huntline.analytics.labels import ImageLabels
 from huntline.errors import AnalyticsError
 from huntline.scratch import process_dir
+
+if TYPE_CHECKING:  # the SDK is imported when an image is built or listed, not to check a book
+    import docker
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,9 @@ def build_image(
             file=str(ca_bundle),
             hint="pass the proxy's PEM bundle, e.g. /etc/ssl/certs/ca-certificates.crt",
         )
+    import docker
+    from docker.errors import DockerException
+
     emit = progress or (lambda line: log.debug("%s", line))
     build_args = {"BASE_IMAGE": base_image} if base_image else {}
     own_client = client is None
@@ -204,7 +207,8 @@ class ImageInfo:
 
 def describe_images(root: Path = DEFAULT_ROOT, client: Any = None) -> list[ImageInfo]:
     """Every image folder under ``root`` with its built image, if any (for ``images list``)."""
-    from docker.errors import ImageNotFound
+    import docker
+    from docker.errors import DockerException, ImageNotFound
 
     own_client = client is None
     docker_client = client or docker.from_env()

@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-
 from huntline.cli import (
     alerts,
     attack,
@@ -38,7 +36,7 @@ from huntline.cli import (
     sigma,
     testing,
 )
-from huntline.cli.console import err, error_record, print_error
+from huntline.cli.console import err, error_record, escape, print_error
 from huntline.errors import HuntlineError
 
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = (

@@ -6,10 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-from rich.table import Table
-
-from huntline.cli.console import add_json_option, add_storage_option, out
+from huntline.cli.console import add_json_option, add_storage_option, escape, new_table, out
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +23,7 @@ def _hunts(args: argparse.Namespace, store: Any) -> list[str]:
 
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
-    from huntline.alert.ledger import STATUSES
+    from huntline.alert.statuses import STATUSES
     from huntline.alert.views import ledger_rows
     from huntline.storage import open_store
 
@@ -38,7 +35,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     if not rows:
         out.print(f"no alerts in the ledgers of {store.root}", markup=False)
         return 0
-    table = Table(show_header=True)
+    table = new_table(show_header=True)
     for column in ("key", "status", "severity", "title", "first seen", "last seen", "count", "to"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -118,7 +115,7 @@ def vertical_records(frame: pd.DataFrame) -> list[str]:
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add ``alerts list`` and ``alerts show``."""
-    from huntline.alert.ledger import STATUSES
+    from huntline.alert.statuses import STATUSES
 
     alerts = commands.add_parser(
         "alerts", help="the alert ledgers: what was raised, suppressed, delivered or pending"

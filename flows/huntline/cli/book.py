@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from rich.markup import escape
-from rich.table import Table
 
 from huntline.cli.console import (
     add_json_option,
     add_storage_option,
     err,
+    escape,
+    new_table,
     out,
     print_error,
     quiet_expected_errors,
@@ -39,7 +39,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     failures = 0
     now = datetime.now(UTC)
-    images, blocks = KnownImages.scan(), prefect_secret_blocks()
+    images, blocks = functools.cache(KnownImages.scan), prefect_secret_blocks()
     for path in args.paths:
         try:
             if path.endswith(TESTS_SUFFIX):  # a book's tests (`hunts/*.yaml` globs them too)
@@ -77,7 +77,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(json.dumps({"hunt": str(book.id), "title": book.title, "tasks": rows}, indent=2))
         return 0
     # Patterns, conditions and titles are user text full of [...]: escaped, or rich eats them.
-    table = Table(title=escape(f"{book.title} ({book.id})"), show_lines=True)
+    table = new_table(title=escape(f"{book.title} ({book.id})"), show_lines=True)
     for column in ("task", "after", "writes", "does"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -125,7 +125,7 @@ def _print_summary(summary: RunSummary, url: str) -> None:
         from huntline.alert.views import alert_status
 
         status = alert_status(summary.delivery, summary.dry_run)
-        table = Table(show_header=True)
+        table = new_table(show_header=True)
         columns = ("severity", "title", "entity", *(("delivery",) if summary.delivery else ()))
         for column in columns:
             table.add_column(column, overflow="fold")

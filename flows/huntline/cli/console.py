@@ -8,17 +8,52 @@ import argparse
 import logging
 import sys
 from datetime import datetime
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from huntline.errors import BookError, HuntlineError
 from huntline.window import utc
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 # Piped or logged output gets room for whole titles and URIs instead of rich's 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 160
-out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+
+
+class _Console:
+    """A rich ``Console`` made on first use: ``huntline --help`` and a parser built for a test
+    print nothing through rich, so they need not import it (``tests/unit/test_startup.py``)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                stderr=self._stderr, highlight=False, soft_wrap=True, width=_WIDTH
+            )
+        return getattr(self._console, name)
+
+
+out: Any = _Console(stderr=False)
+err: Any = _Console(stderr=True)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped, so brackets in titles and paths print as written."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def new_table(*columns: str, **options: Any) -> Table:
+    """A rich ``Table`` (rich is imported when a command prints one)."""
+    from rich.table import Table
+
+    return Table(*columns, **options)
 
 
 def print_error(error: HuntlineError, *, lead: str = "[red]error:[/]", where: str = "") -> None:

@@ -6,10 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
-from huntline.cli.console import err, out
+from huntline.cli.console import err, escape, new_table, out
 
 
 def cmd_datasources_list(args: argparse.Namespace) -> int:
@@ -22,7 +19,7 @@ def cmd_datasources_list(args: argparse.Namespace) -> int:
             "write profiles.NAME.{connector, connection, config} in stixshifter.yaml"
         )
         return 0
-    table = Table(show_header=True)
+    table = new_table(show_header=True)
     for column in ("profile", "connector", "where", "defined in", "status"):
         table.add_column(column, overflow="fold")
     for source in sources:

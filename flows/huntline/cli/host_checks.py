@@ -41,13 +41,15 @@ class HostFindings:
 
 
 def host_findings(
-    book: HuntBook, path: str, images: KnownImages, blocks: SecretBlocks | None
+    book: HuntBook, path: str, known: Callable[[], KnownImages], blocks: SecretBlocks | None
 ) -> HostFindings:
     """Check ``book``'s images and secret destinations; each finding names ``path`` and the
-    field (``hunts/x.yaml steps[1].apply: ...``)."""
+    field (``hunts/x.yaml steps[1].apply: ...``). ``known`` gives the host's images: it asks
+    the Docker engine, so it is called only for a book that names an image."""
     found = HostFindings()
     for index, step in enumerate(book.steps):
         if isinstance(step, ApplyStep) and _docker(step.apply):
+            images = known()
             problem = images.problem(step.apply)
             # Certain only for an analytics name, with an engine to ask: a registry reference
             # may be pulled onto the worker's host.

@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-
-from huntline.cli.console import err, out
+from huntline.cli.console import err, escape, new_table, out
 
 
 def cmd_images_build(args: argparse.Namespace) -> int:
@@ -30,11 +28,10 @@ def cmd_images_build(args: argparse.Namespace) -> int:
 
 
 def cmd_images_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from huntline.analytics.images import describe_images
 
-    table = Table("name", "built", "digest", "size", "network", "version", "parameters")
+    table = new_table("name", "built", "digest", "size", "network", "version", "parameters")
     for info in describe_images(Path(args.root)):
         labels = info.labels
         table.add_row(

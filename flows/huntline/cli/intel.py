@@ -6,12 +6,11 @@ import argparse
 import json
 from typing import Any
 
-from rich.table import Table
-
 from huntline.cli.console import (
     add_json_option,
     add_storage_option,
     err,
+    new_table,
     out,
     quiet_expected_errors,
 )
@@ -37,7 +36,7 @@ def cmd_intel_pull(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([pull.model_dump(mode="json") for pull in pulls], indent=2))
         return 0
-    table = Table(title="intel pull")
+    table = new_table(title="intel pull")
     for column in ("feed", "status", "indicators", "new", "stored"):
         table.add_column(column, overflow="fold")
     for pull in pulls:
@@ -49,7 +48,7 @@ def cmd_intel_pull(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add ``intel pull``."""
-    from huntline.intel.model import DEFAULT_FEEDS_FILE
+    from huntline.intel.paths import DEFAULT_FEEDS_FILE
 
     intel = commands.add_parser("intel", help="threat intel feeds")
     actions = intel.add_subparsers(dest="intel_action", required=True)

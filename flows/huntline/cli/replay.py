@@ -7,10 +7,14 @@ import argparse
 import json
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
-from huntline.cli.console import add_json_option, add_storage_option, out, timestamp
+from huntline.cli.console import (
+    add_json_option,
+    add_storage_option,
+    escape,
+    new_table,
+    out,
+    timestamp,
+)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -20,7 +24,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.record(), indent=2))
         return 0
-    table = Table(show_header=True, title=f"replay of {args.book}")
+    table = new_table(show_header=True, title=f"replay of {args.book}")
     for column in ("window", "run", "then", "now", "new", "gone", "unchanged"):
         table.add_column(column, overflow="fold")
     for window in report.windows:

@@ -6,10 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-from rich.table import Table
-
-from huntline.cli.console import add_json_option, add_storage_option, out
+from huntline.cli.console import add_json_option, add_storage_option, escape, new_table, out
 
 if TYPE_CHECKING:
     from huntline.manifest import RunManifest
@@ -34,7 +31,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
         where = store.root + (f" for hunt {hunt_id}" if hunt_id else "")
         out.print(f"no runs in {where}", markup=False)
         return 0
-    table = Table(show_header=True)
+    table = new_table(show_header=True)
     for column in ("when", "run", "hunt", "state", "window", "rows", "alerts"):
         table.add_column(column, overflow="fold")
     for record in records:

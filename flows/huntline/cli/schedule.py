@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
-
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from huntline.cli.console import (
     add_json_option,
     add_storage_option,
     err,
+    escape,
+    new_table,
     out,
     quiet_expected_errors,
     timestamp,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 DEFAULT_POOL = "huntline"
 
@@ -76,7 +78,7 @@ def _changes_table(changes: list[Any], project: str, ui_url: str, dry_run: bool)
     else:
         verb = "would change" if dry_run else "changed"
         title = f"deployments of project {project} on {ui_url} ({changed} {verb})"
-    table = Table(title=escape(title))
+    table = new_table(title=escape(title))
     for column in ("action", "deployment", "schedule", "triggers"):
         table.add_column(column, overflow="fold")
     for change in changes:
@@ -118,7 +120,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2))
         return 0
-    table = Table(title=f"coverage of {escape(book.title)}")
+    table = new_table(title=f"coverage of {escape(book.title)}")
     table.add_column("from")
     table.add_column("to")
     table.add_column("")

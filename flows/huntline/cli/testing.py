@@ -9,10 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
-from huntline.cli.console import add_book_paths, add_json_option, err, out
+from huntline.cli.console import add_book_paths, add_json_option, err, escape, new_table, out
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -44,7 +41,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             )
         )
         return 1 if failed else 0
-    table = Table(show_header=True)
+    table = new_table(show_header=True)
     for column in ("book", "case", "result", "alerts", "s"):
         table.add_column(column, overflow="fold")
     for result in results:

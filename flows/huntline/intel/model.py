@@ -32,13 +32,15 @@ from huntline.book.indicators import INDICATOR_TYPES as INDICATOR_TYPES
 from huntline.book.indicators import STIX_PATHS as STIX_PATHS
 from huntline.book.schedule import Cron
 from huntline.errors import IntelError
+from huntline.intel.paths import DEFAULT_FEEDS_FILE as DEFAULT_FEEDS_FILE
 from huntline.registry import Registry
 from huntline.yamlfile import load_yaml
 
 FEED_NAME = r"^[a-z0-9][a-z0-9_-]*$"
-DEFAULT_FEEDS_FILE = "hunts/intel.yaml"
 #: How often the intel-watch deployment pulls the feeds unless ``watch:`` says otherwise.
-DEFAULT_WATCH = Cron(cron="*/15 * * * *", timezone="UTC")
+# Built without validation: checking a cron imports Prefect (~1.5 s), which reading this module
+# (as the CLI's parser does) must not pay for a constant known to be valid.
+DEFAULT_WATCH = Cron.model_construct(cron="*/15 * * * *", timezone="UTC")
 
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$", re.IGNORECASE)

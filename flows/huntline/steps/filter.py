@@ -10,26 +10,32 @@ loads, the pattern must be locally evaluable and the condition must parse (:func
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from huntline.book.steps.base import Location
 from huntline.book.steps.filter import FILTER, FilterStep
 from huntline.errors import HuntlineError, PatternError
 from huntline.expressions import evaluate, parse_condition
-from huntline.patterns import compile_pattern
+from huntline.lazy import LazyModule
 from huntline.steps.base import Report, StepAction
 from huntline.steps.context import RunContext, StepOutput
 from huntline.storage import TableRef, open_store
-from huntline.tables import read_table, write_table
 from huntline.window import Window
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:  # compiling a book without a filter step (huntline compile) needs no pyarrow or pandas
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
 __all__ = ["FILTER_ACTION", "entity_of", "filter_rows", "run_filter"]
 
 
 def _checks(step: FilterStep) -> list[tuple[Location, str]]:
     """The pattern can be evaluated locally, or the condition parses."""
+    from huntline.patterns import compile_pattern
+
     try:
         if step.where is not None:
             compile_pattern(step.where)
@@ -77,6 +83,8 @@ def run_filter(
         PatternError: The pattern names no property of the table's entity type.
         ConditionError: The condition reads a column the table does not have.
     """
+    from huntline.tables import read_table, write_table
+
     store = open_store(context.storage)
     frame = read_table(store, ref)
     kept = filter_rows(pa.Table.from_pandas(frame, preserve_index=False), where=where, when=when)
@@ -86,6 +94,8 @@ def run_filter(
 
 def filter_rows(table: pa.Table, *, where: str | None = None, when: str | None = None) -> pa.Table:
     """The rows of ``table`` that match the STIX pattern ``where`` or the condition ``when``."""
+    from huntline.patterns import compile_pattern
+
     if where is not None:
         pattern = compile_pattern(where)
         mask = pattern.table_mask(table, entity_of(table, sorted(pattern.types), where))

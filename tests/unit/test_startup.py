@@ -1,0 +1,76 @@
+"""What the ``huntline`` command imports to start: ``--help``, ``validate`` and ``compile`` must
+start in well under a second (``bench/startup.py`` measures it), so building the parser imports
+no Prefect, rich, pandas or intel models, and checking a book without a schedule imports no cron
+machinery (Prefect). Each check runs in a fresh interpreter, whose ``sys.modules`` tells."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = (
+    "prefect",
+    "rich",
+    "pandas",
+    "pyarrow",
+    "great_expectations",
+    "docker",
+    "boto3",
+    "stix_shifter",
+    "huntline.intel.model",
+    "huntline.book",
+)
+BOOK = """\
+id: 0b5f3f3e-6f7c-4a57-9d34-2f3c1f0f7e11
+title: No schedule
+steps:
+  - get: procs
+    entity: process
+    from: file://hunts/data/sample_endpoint_bundle.json
+    where: "[process:name = 'whoami.exe']"
+  - expect: procs
+    checks: [{rows: {min: 0}}]
+alert:
+  on: procs
+  when: name == 'whoami.exe'
+  title: "whoami on {x_host}"
+"""
+
+
+def imported_after(code: str) -> set[str]:
+    """The heavy modules a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {name for name in HEAVY if name in loaded}
+
+
+def test_building_the_parser_imports_nothing_heavy() -> None:
+    code = "from huntline.cli import build_parser; build_parser()"
+    assert imported_after(code) == set()
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import contextlib, io\nfrom huntline.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])"
+    )
+    assert imported_after(code) == set()
+
+
+def test_checking_a_book_without_schedule_imports_no_prefect_nor_pandas(tmp_path: Path) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text(BOOK)
+    for command in ("validate", "compile"):
+        code = (
+            "import contextlib, io\nfrom huntline.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main([{command!r}, {str(book)!r}]) == 0"
+        )
+        loaded = imported_after(code)
+        assert loaded <= {"rich", "huntline.book", "huntline.intel.model"}, (command, loaded)
