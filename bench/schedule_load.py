@@ -1,8 +1,8 @@
 """Scheduling load: N cron deployments on one Prefect server, and how late their runs start.
 
 Per backend (SQLite, PostgreSQL), starts its own Prefect server (``huntline.prefect.server``, a
-fresh PREFECT_HOME; for PostgreSQL first its own ``initdb``'d postgres on a free 127.0.0.1 port, run
-as the ``postgres`` user when we are root), registers N deployments of the do-nothing flow
+fresh PREFECT_HOME; for PostgreSQL, huntline's own cluster from ``huntline.prefect.postgres``, as
+``huntline server start --database postgresql`` starts it), registers N deployments of the do-nothing flow
 ``bench/schedule_noop.py`` with cron ``*/5 * * * *`` through Prefect's client, starts one
 ``process`` worker (``huntline.prefect.worker``: polls every second, prefetch 5 s, ``--limit``),
 then watches K cron ticks and a grace period after the last one. For every run due in those ticks it
@@ -26,24 +26,20 @@ import argparse
 import asyncio
 import math
 import os
-import pwd
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from huntline.processes import free_port, stop_group
+from huntline.processes import stop_group
 
 BENCH = Path(__file__).resolve().parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 POOL = "schedule-load"
 #: How long a stopped process may take before it is killed: the measurement is over.
 GRACE = 30.0
@@ -98,6 +94,7 @@ def main() -> None:
     results = []
     for backend in backends:
         work = Path(tempfile.mkdtemp(prefix=f"huntline-schedload-{backend}-"))
+        work.chmod(0o755)  # PostgreSQL runs as the postgres user and must reach work/postgres
         # Worker and flow-run processes inherit this: nothing touches ~/.prefect.
         os.environ["PREFECT_HOME"] = str(work / "client")
         try:
@@ -112,6 +109,7 @@ def main() -> None:
 
 
 def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
+    from huntline.prefect.postgres import stop_postgres
     from huntline.prefect.server import start_local_server
     from huntline.prefect.worker import start_worker
 
@@ -119,9 +117,11 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
     load_before = os.getloadavg()
     print(f"[{backend}] load before: {_load(load_before)}", flush=True)
     with ExitStack() as stack:  # unwinds last-started first: worker, server, database
-        url = stack.enter_context(_database(backend, work))
-        with _env("PREFECT_API_DATABASE_CONNECTION_URL", url):
-            server = start_local_server(work / "prefect", lambda line: print(f"[{backend}] {line}"))
+        database = "postgresql" if backend == "postgres" else "sqlite"
+        stack.callback(stop_postgres, work / "postgres")  # a no-op on SQLite
+        server = start_local_server(
+            work / "prefect", lambda line: print(f"[{backend}] {line}"), database
+        )
         if server.pid:
             stack.callback(stop_group, server.pid, GRACE)
         registration = asyncio.run(_register(server.api_url, args.deployments, cron))
@@ -158,106 +158,6 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         load_before,
         load_after,
     )
-
-
-@contextmanager
-def _env(name: str, value: str | None) -> Iterator[None]:
-    """``name=value`` in this process's environment (the server inherits it) for the block."""
-    old = os.environ.get(name)
-    if value is not None:
-        os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
-@contextmanager
-def _database(backend: str, work: Path) -> Iterator[str | None]:
-    """The database URL for the server: None (its default SQLite file under PREFECT_HOME), or a
-    PostgreSQL of our own, initdb'd under ``work`` and stopped and removed on the way out."""
-    if backend == "sqlite":
-        yield None
-        return
-    data = work / "pg"
-    data.mkdir()
-    # initdb refuses to run as root: then everything runs as `postgres`, in a dir it owns.
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(work, owner.pw_uid, owner.pw_gid)
-        os.chown(data, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [
-            *as_user,
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(data / "db"),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    with (data / "postgres.log").open("ab") as log:
-        postgres = subprocess.Popen(
-            [
-                *as_user,
-                str(PG_BIN / "postgres"),
-                "-D",
-                str(data / "db"),
-                "-p",
-                str(port),
-                "-k",
-                str(data),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "max_connections=200",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(
-            [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-            capture_output=True,
-        ).returncode:
-            if postgres.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"postgres did not start: {(data / 'postgres.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.5)
-        subprocess.run(
-            [
-                str(PG_BIN / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "prefect",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        print(f"[postgres] PostgreSQL 15 on 127.0.0.1:{port} (data in {data})", flush=True)
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
-    finally:
-        stop_group(postgres.pid, GRACE, signal.SIGINT)  # SIGINT: postgres's fast shutdown
 
 
 def _stop_worker(pid: int) -> None:

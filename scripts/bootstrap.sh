@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything huntline needs on a fresh Debian machine (run as root), idempotently:
-#   - Debian packages: docker.io and debootstrap (and, with --test, mariadb-server and the
+#   - Debian packages: docker.io and debootstrap (and, with --test, mariadb-server, postgresql and the
 #     headless chromium + chromium-driver the UI test drives);
 #   - a running Docker engine;
 #   - the venv .venv with huntline installed (versions pinned by constraints.txt);
@@ -24,7 +24,7 @@ command -v "$python" >/dev/null || python=python3
 packages=(docker.io debootstrap ca-certificates gcc libc6-dev libssl-dev)
 headers="$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 [ -f "$headers/Python.h" ] || packages+=("$(basename "$(readlink -f "$(command -v "$python")")")-dev")
-[ "$with_test" = 1 ] && packages+=(mariadb-server chromium chromium-driver)
+[ "$with_test" = 1 ] && packages+=(mariadb-server postgresql chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

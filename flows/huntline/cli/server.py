@@ -21,8 +21,10 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     home = state_dir() / "prefect"
     if args.action == "start":
-        started = ensure_server(progress=lambda message: err.print(message, markup=False))
-        out.print(f"Prefect UI: {started.ui_url}")
+        started = ensure_server(
+            progress=lambda message: err.print(message, markup=False), database=args.database
+        )
+        out.print(f"Prefect UI: {started.ui_url} (database: {started.database})")
         if not args.no_worker:
             from huntline.prefect.client import sync_client
             from huntline.prefect.deploy import ensure_work_pool
@@ -57,7 +59,11 @@ def cmd_server(args: argparse.Namespace) -> int:
     else:
         running = running_local_server(home)
         worker_pid = running_worker(home)
-        out.print(f"running: {running.ui_url}" if running else "not running")
+        out.print(
+            f"running: {running.ui_url} (database: {running.database})"
+            if running
+            else "not running"
+        )
         out.print(f"worker: pid {worker_pid}" if worker_pid else "worker: not running")
         return 0 if running else 1
     return 0
@@ -69,6 +75,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     server.add_argument("action", choices=["start", "stop", "status"])
     server.add_argument("--pool", default="huntline", help="the worker's work pool (huntline)")
     server.add_argument("--no-worker", action="store_true", help="start the server only")
+    server.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        help="the server's database when it starts: sqlite (the default) or postgresql, "
+        "huntline's own PostgreSQL cluster under the state directory, bound to 127.0.0.1, "
+        "for hundreds of hunts or several workers (needs Debian's postgresql package; "
+        "also HUNTLINE_DATABASE)",
+    )
     server.add_argument(
         "--foreground", action="store_true", help="stay in the foreground; Ctrl-C stops both"
     )

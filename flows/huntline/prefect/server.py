@@ -30,12 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huntline.errors import ServerError
+from huntline.prefect.postgres import ensure_postgres, stop_postgres
 from huntline.prefect.server_port import keep_port, kept_port, port_taken, wait_free
 from huntline.processes import stop_group
 
 DEFAULT_PORT = 4200
 START_TIMEOUT = 180.0
 START_ATTEMPTS = 3
+#: The server's databases: Prefect's own SQLite file (the embedded default), or huntline's
+#: PostgreSQL (:mod:`.postgres`), for hundreds of hunts or several workers.
+DATABASES = ("sqlite", "postgresql")
 #: What ``prefect server start`` (its own port check, or uvicorn's bind) says when the port is
 #: taken.
 PORT_TAKEN = re.compile(r"already in use|errno 98", re.IGNORECASE)
@@ -47,6 +51,7 @@ class Server:
     ui_url: str
     pid: int | None = None
     log: Path | None = None
+    database: str = "sqlite"
 
     def flow_run_url(self, flow_run_id: str) -> str:
         return f"{self.ui_url}/runs/flow-run/{flow_run_id}"
@@ -81,14 +86,33 @@ def running_local_server(home: Path) -> Server | None:
         return None
     if not healthy(data["api_url"]):
         return None
-    return Server(data["api_url"], _ui_of(data["api_url"]), data.get("pid"), Path(data["log"]))
+    return Server(
+        data["api_url"],
+        _ui_of(data["api_url"]),
+        data.get("pid"),
+        Path(data["log"]),
+        data.get("database", "sqlite"),
+    )
 
 
-def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
+def ensure_server(
+    progress: Callable[[str], None] = lambda _: None, database: str | None = None
+) -> Server:
     """The server to run against: ``PREFECT_API_URL``, or a local one, started if need be.
+
+    ``database`` (or ``HUNTLINE_DATABASE``) chooses the local server's database when it
+    starts; a running local server on another database is an error rather than a silent
+    switch, since its deployments and runs live in the database it has. Without either, a
+    running server is used whatever its database, and a new one starts on SQLite.
 
     Sets ``PREFECT_API_URL`` in this process so Prefect's client uses the server.
     """
+    wanted = database or os.environ.get("HUNTLINE_DATABASE") or None
+    if wanted is not None and wanted not in DATABASES:
+        raise ServerError(
+            f"unknown database {wanted!r} for the local Prefect server",
+            hint=f"choose one of: {', '.join(DATABASES)}",
+        )
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
         if not healthy(configured, timeout=10):
@@ -98,7 +122,14 @@ def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
             )
         return Server(configured, os.environ.get("PREFECT_UI_URL", _ui_of(configured)))
     home = state_dir() / "prefect"
-    server = running_local_server(home) or start_local_server(home, progress)
+    server = running_local_server(home)
+    if server is not None and wanted is not None and server.database != wanted:
+        raise ServerError(
+            f"the local Prefect server at {server.ui_url} runs on {server.database}, not {wanted}",
+            hint="stop it with `huntline server stop`, then start it again with the database "
+            "you want (each database keeps its own deployments and runs)",
+        )
+    server = server or start_local_server(home, progress, wanted or "sqlite")
     os.environ["PREFECT_API_URL"] = server.api_url
     if "prefect" in sys.modules:
         # Prefect reads its settings once, at import (a book's cron check imports it): without
@@ -109,24 +140,34 @@ def ensure_server(progress: Callable[[str], None] = lambda _: None) -> Server:
     return server
 
 
-def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: None) -> Server:
+def start_local_server(
+    home: Path, progress: Callable[[str], None] = lambda _: None, database: str = "sqlite"
+) -> Server:
     """Start ``prefect server start`` on 127.0.0.1 in the background and wait until healthy.
+
+    With ``database="postgresql"`` huntline's own PostgreSQL (under ``home``'s sibling
+    ``postgres/``) is started first and the server is pointed at it.
 
     A server that started under ``home`` before starts on the same port, or fails naming what
     holds it (:mod:`.server_port`). On a first start, a port taken between the probe and the
     start is retried on another one, which is then kept."""
     home.mkdir(parents=True, exist_ok=True)
     log = home / "server.log"
+    url = ensure_postgres(home.parent / "postgres", progress) if database == "postgresql" else None
+
+    def start(port: int) -> Server | None:
+        return _start_on(port, home, log, progress, database, url)
+
     kept = kept_port(home)
     if kept is not None:  # started here before: the same address, or a clear error
-        server = _start_on(kept, home, log, progress) if wait_free(kept) else None
+        server = start(kept) if wait_free(kept) else None
         if server is None:
             raise port_taken(home, kept, healthy(f"http://127.0.0.1:{kept}/api"))
         return server
     taken: list[int] = []
     for _ in range(START_ATTEMPTS):
         port = _free_port(DEFAULT_PORT)
-        server = _start_on(port, home, log, progress)
+        server = start(port)
         if server is not None:
             return server
         taken.append(port)
@@ -139,7 +180,14 @@ def start_local_server(home: Path, progress: Callable[[str], None] = lambda _: N
     )
 
 
-def _start_on(port: int, home: Path, log: Path, progress: Callable[[str], None]) -> Server | None:
+def _start_on(
+    port: int,
+    home: Path,
+    log: Path,
+    progress: Callable[[str], None],
+    database: str = "sqlite",
+    database_url: str | None = None,
+) -> Server | None:
     """Start the server on ``port``; None if the port turned out to be taken."""
     api_url = f"http://127.0.0.1:{port}/api"
     environment = {
@@ -148,6 +196,8 @@ def _start_on(port: int, home: Path, log: Path, progress: Callable[[str], None])
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_API_URL": api_url,
     }
+    if database_url is not None:
+        environment["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     environment.pop("PREFECT_API_URL", None)
     progress(f"starting a local Prefect server on {_ui_of(api_url)} (log: {log})")
     offset = log.stat().st_size if log.exists() else 0  # the log is shared by every start
@@ -175,14 +225,13 @@ def _start_on(port: int, home: Path, log: Path, progress: Callable[[str], None])
         # Ours: it answers, still runs, and printed its welcome (which names its URL) after
         # its own check that the port was free.
         if healthy(api_url) and process.poll() is None and api_url in _output(log, offset):
-            _record(home).write_text(
-                json.dumps({"api_url": api_url, "pid": process.pid, "log": str(log)})
-            )
+            record = {"api_url": api_url, "pid": process.pid, "log": str(log)}
+            _record(home).write_text(json.dumps({**record, "database": database}))
             keep_port(home, port)
             progress(
                 f"Prefect server ready after {START_TIMEOUT - (deadline - time.monotonic()):.0f} s"
             )
-            return Server(api_url, _ui_of(api_url), process.pid, log)
+            return Server(api_url, _ui_of(api_url), process.pid, log, database)
         if process.poll() is not None:
             if PORT_TAKEN.search(_output(log, offset)):
                 return None
@@ -207,13 +256,16 @@ def _output(log: Path, offset: int) -> str:
 
 
 def stop_local_server(home: Path | None = None) -> bool:
-    """Stop the recorded local server; returns whether one was running."""
+    """Stop the recorded local server, and huntline's PostgreSQL if it runs; returns whether
+    the server was running."""
     home = home or state_dir() / "prefect"
     server = running_local_server(home)
-    if server is None or server.pid is None:
-        return False
-    _record(home).unlink(missing_ok=True)
-    return stop_group(server.pid)
+    stopped = False
+    if server is not None and server.pid is not None:
+        _record(home).unlink(missing_ok=True)
+        stopped = stop_group(server.pid)
+    stop_postgres(home.parent / "postgres")  # after the server, which holds connections to it
+    return stopped
 
 
 def _free_port(preferred: int) -> int:
