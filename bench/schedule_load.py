@@ -2,11 +2,11 @@
 
 Per backend (SQLite, PostgreSQL), starts its own Prefect server (``huntline.prefect.server``, a
 fresh PREFECT_HOME; for PostgreSQL, huntline's own cluster from ``huntline.prefect.postgres``, as
-``huntline server start --database postgresql`` starts it), registers N deployments of the do-nothing flow
-``bench/schedule_noop.py`` with cron ``*/5 * * * *`` through Prefect's client, starts one
-``process`` worker (``huntline.prefect.worker``: polls every second, prefetch 5 s, ``--limit``),
-then watches K cron ticks and a grace period after the last one. For every run due in those ticks it
-reads the state history and reports, relative to the run's expected start time:
+``huntline server start --database postgresql`` starts it), registers N deployments of the
+do-nothing flow ``bench/schedule_noop.py`` with cron ``*/5 * * * *`` through Prefect's client,
+starts one ``process`` worker (``huntline.prefect.worker``: polls every second, prefetch 5 s,
+``--limit``), then watches K cron ticks and a grace period after the last one. For every run due in
+those ticks it reads the state history and reports, relative to the run's expected start time:
 
 - slip: the run's ``start_time`` (Running) minus its expected start (the goal: p95 < 5 s);
 - pickup: the worker's Pending state (when it took the run);
