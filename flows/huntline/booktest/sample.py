@@ -44,8 +44,8 @@ def write_bundle(
         source = tests.resolve(data.bundle)
         try:
             bundle = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise BookError(f"{tests.path}: cannot read bundle {source}: {error}") from error
+        except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deep
+            raise BookError(f"{tests.path}: cannot read bundle {source}: {error}") from None
     else:
         observations: list[tuple[dict[str, Any], datetime, datetime]] = []
         if data is not None and data.objects is not None:
@@ -115,8 +115,8 @@ def _read_table(tests: LoadedTests, path: Path) -> pd.DataFrame:
         if path.suffix == ".json":
             return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
         return pd.read_parquet(path)
-    except (OSError, ValueError) as error:
-        raise BookError(f"{tests.path}: cannot read table {path}: {error}") from error
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deep
+        raise BookError(f"{tests.path}: cannot read table {path}: {error}") from None
 
 
 def _table_observations(

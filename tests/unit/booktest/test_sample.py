@@ -81,6 +81,23 @@ def test_a_table_file_that_cannot_be_read_names_itself(tmp_path: Path) -> None:
         )
 
 
+def test_a_bundle_nested_too_deep_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    tests = loaded(tmp_path)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BookError) as caught:
+        write_bundle(
+            tests,
+            tests.tests.cases[0],
+            SampleData(bundle=Path("deep.json")),
+            "process",
+            tmp_path / "p.json",
+        )
+    assert str(caught.value) == (
+        f"{tests.path}: cannot read bundle {tmp_path / 'deep.json'}: maximum recursion depth "
+        "exceeded while decoding a JSON array from a unicode string"
+    )
+
+
 def test_a_tests_file_with_problems_lists_them(tmp_path: Path) -> None:
     path = tmp_path / "x.tests.yaml"
     path.write_text(
