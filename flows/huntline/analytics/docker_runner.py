@@ -198,12 +198,17 @@ def _inspect(client: docker.DockerClient, image: str) -> tuple[str, ImageLabels]
         found = client.images.get(image)
         return str(found.id), ImageLabels.parse(found.labels)
     except ImageNotFound as error:
+        from huntline.analytics.known_images import KnownImages
+
         name = contract.analytics_name(image)
-        hint = (
-            f"build it with `huntline images build {name}`"
-            if name
-            else f"pull or build {image} on this Docker host"
-        )
+        # A misspelt name must not be told to build itself: "did you mean" the known ones.
+        problem = KnownImages.scan(client=client).problem(image) if name else None
+        if name is None:
+            hint = f"pull or build {image} on this Docker host"
+        elif problem is None:
+            hint = f"build it with `huntline images build {name}`"
+        else:
+            hint = f"{problem}; `huntline images list` shows this host's images"
         raise AnalyticsError(f"image {image} not found", image=image, hint=hint) from error
 
 

@@ -70,3 +70,21 @@ def test_validate_fails_on_the_misspelt_image(
         "is built on this Docker host, and analytics_images/ has no folder susp_scorin/ to "
         "build it from (did you mean docker://susp_scoring?)",
     ]
+
+
+@pytest.mark.docker
+def test_the_run_time_hint_does_not_say_to_build_a_misspelt_image(
+    docker_client: object, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huntline.analytics.docker_runner import _inspect
+    from huntline.errors import AnalyticsError
+
+    monkeypatch.chdir(repo_root)
+    with pytest.raises(AnalyticsError) as caught:
+        _inspect(docker_client, "kestrel-analytics-susp_scorin")  # type: ignore[arg-type]
+    assert caught.value.message == "image kestrel-analytics-susp_scorin not found"
+    assert caught.value.hint == (
+        "kestrel-analytics-susp_scorin: no image kestrel-analytics-susp_scorin is built on this "
+        "Docker host, and analytics_images/ has no folder susp_scorin/ to build it from (did "
+        "you mean docker://susp_scoring?); `huntline images list` shows this host's images"
+    )
