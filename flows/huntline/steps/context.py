@@ -7,10 +7,9 @@ frozen and picklable: Prefect passes them between tasks, and only references to 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
+from huntline.quality.result import GateResult
 from huntline.storage import TableRef
 
 
@@ -53,4 +52,4 @@ class StepOutput(BaseModel):
     warnings: list[str] = []
     #: What a fetch kept but changed or skipped, by kind (``huntline.fetch.tally``).
     coerced: dict[str, int] = {}
-    gate: dict[str, Any] | None = None  # a quality gate's result (huntline.quality.GateResult)
+    gate: GateResult | None = None  # a quality gate's result

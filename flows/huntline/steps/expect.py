@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from huntline.book.steps.expect import EXPECT, ExpectStep
-from huntline.quality.result import GateResult
 from huntline.steps.base import Markdown, Report, StepAction
 from huntline.window import Window
 
@@ -54,7 +53,7 @@ def _run(
     return StepOutput(
         step_id=step_id,
         tables={step.expect: ref},
-        gate=result.model_dump(mode="json"),
+        gate=result,
         warnings=warnings,
     )
 
@@ -63,7 +62,8 @@ def _report(step_id: str, step: ExpectStep, output: StepOutput) -> Report:
     from huntline.errors import QualityError
     from huntline.quality.gate import enforce
 
-    result = GateResult.model_validate(output.gate)
+    result = output.gate
+    assert result is not None, "an expect step's output carries its gate"
     markdown = Markdown(
         key=f"{step_id}-gate-{step.expect}",
         text=result.markdown(),
