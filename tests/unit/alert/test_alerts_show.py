@@ -3,20 +3,19 @@ characters wide; each row is now a vertical record, empty columns counted, not p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from huntline import cli
-from huntline.alert import alert_groups, build_alerts, matching_rows
-from huntline.alert.alerts import RunInfo, evidence_frame
-from huntline.alert.ledger_store import ledger_store
-from huntline.alert.section import run_section
 from huntline.book import parse_book
+from huntline.steps.context import RunContext
+from huntline.steps.finish import alert_step
 from huntline.storage import open_store
 from huntline.tables import write_table
+from huntline.window import Window
 
 MOMENT = datetime(2023, 7, 18, 10, tzinfo=UTC)
 # A Sysmon process row after firepit's conversion: a long command line and many empty columns.
@@ -56,28 +55,13 @@ alert:
     )
     assert book.alert is not None
     root = f"file://{tmp_path / 'store'}"
-    store = open_store(root)
-    groups = alert_groups(matching_rows(pd.DataFrame([ROW]), book.alert), book.alert)
-    key = f"{book.id}/2023-07-18/run-1/alert/evidence.parquet"
-    info = RunInfo(
-        flow_run_id="run-1",
-        flow_run_url=None,
-        window_start=MOMENT,
-        window_stop=MOMENT,
-        evidence_uri=store.uri(key),
-        raised_at=MOMENT,
+    context = RunContext(
+        storage=root, hunt_id=str(book.id), run_date="2023-07-18", flow_run_id="run-1"
     )
-    records = build_alerts(book, groups, info)
-    write_table(store, key, evidence_frame(groups, records))
-    run_section(
-        ledger_store(store, str(book.id)),
-        book.alert,
-        records,
-        now=MOMENT,
-        run_id="run-1",
-        hunt_title=book.title,
-        dry_run=False,
+    procs = write_table(
+        open_store(root), context.key("00_get", "procs.parquet"), pd.DataFrame([ROW])
     )
+    alert_step(context, book, procs, MOMENT, Window(MOMENT - timedelta(hours=1), MOMENT))
     return root
 
 
