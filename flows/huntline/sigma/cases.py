@@ -216,6 +216,9 @@ def observation(entity: str, row: dict[str, Any]) -> list[dict[str, Any]]:
             target.setdefault("hashes", {})[parts[-1].strip("'")] = value
         else:
             target[parts[-1]] = value
+    for item in objects:  # an address object's type follows its value
+        if item["type"] == "ipv4-addr" and ":" in str(item.get("value", "")):
+            item["type"] = "ipv6-addr"
     return objects
 
 

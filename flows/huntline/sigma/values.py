@@ -37,11 +37,10 @@ _FLAGS = {
 
 @dataclass(frozen=True)
 class StixTest:
-    """``<entity>:<path> MATCHES '<regex>'`` (or another operator) for the pushed-down pattern."""
+    """``<entity>:<path> MATCHES '<regex>'``, one comparison of the pushed-down pattern."""
 
     path: str
     regex: str
-    operator: str = "MATCHES"
 
 
 def column_expression(column: str) -> str:

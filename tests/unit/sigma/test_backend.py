@@ -187,7 +187,7 @@ def test_numbers_cidr_and_fieldref() -> None:
         head=network,
     )
     assert conversion.entity == "network-traffic"
-    assert conversion.pattern == "[network-traffic:dst_ref.value ISSUBSET '10.0.0.0/8']"
+    assert conversion.pattern is None  # cidr is checked locally (stix2-matcher and IPv6)
     rows = pd.DataFrame(
         {
             "dst_ref.value": ["10.2.3.4", "10.2.3.4", "192.168.1.1"],
