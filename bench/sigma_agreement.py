@@ -23,6 +23,7 @@ OriginalFileName, IntegrityLevel, CurrentDirectory, Company, Product, Descriptio
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -83,10 +84,16 @@ def reference_db(events: list[dict[str, object]]) -> sqlite3.Connection:
     return db
 
 
+@functools.cache
+def reference_query(rule_path: Path) -> str:
+    """The SQLite backend's query for a rule, selecting the ProcessGuid."""
+    [query] = sqliteBackend().convert(SigmaCollection.from_yaml(rule_path.read_text()))
+    return str(query).replace("SELECT *", "SELECT ProcessGuid", 1)
+
+
 def reference_matches(db: sqlite3.Connection, rule_path: Path) -> set[str]:
     """ProcessGuids the SQLite backend's query selects (columns it lacks added as null)."""
-    [query] = sqliteBackend().convert(SigmaCollection.from_yaml(rule_path.read_text()))
-    query = query.replace("SELECT *", "SELECT ProcessGuid", 1)
+    query = reference_query(rule_path)
     for _ in range(20):
         try:
             return {row[0] for row in db.execute(query)}
