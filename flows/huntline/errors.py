@@ -62,6 +62,11 @@ class BookError(HuntlineError, ValueError):
         self.problems: list[str] = problems or []
 
 
+class PackError(BookError):
+    """A rule pack is invalid: unreadable, an unknown member, or members that disagree with
+    the pack (source, entity). ``problems`` lists every problem found."""
+
+
 class CompileError(HuntlineError, ValueError):
     """The steps of a valid book do not form a runnable plan (e.g. a variable read before set)."""
 

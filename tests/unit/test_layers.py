@@ -56,6 +56,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "attack",
                 "debris",
                 "replay",
+                "packs",
             }
         ),
     ),

@@ -13,6 +13,7 @@ changed therefore shows every alert as gone and new.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from huntline.book import HuntBook
 from huntline.book.steps import GetStep
 from huntline.compile import Plan, compile_book, resolve_windows
 from huntline.errors import ReplayError
@@ -30,9 +30,10 @@ from huntline.replay.covers import Coverage, coverage
 from huntline.run_history import manifest_keys, read_manifest
 from huntline.steps import finish
 from huntline.steps.book_checks import load_hunt
-from huntline.steps.context import RunContext, StepOutput
+from huntline.steps.context import RunContext
+from huntline.steps.given_tables import alert_table, run_with_tables
 from huntline.storage import ObjectStore, TableRef, key_of, open_store
-from huntline.tables import parquet_table, read_table, write_table
+from huntline.tables import parquet_bytes, parquet_table, read_table
 from huntline.window import Window
 
 __all__ = ["ReplayReport", "WindowReplay", "replay"]
@@ -173,22 +174,19 @@ def _replay_run(
             flow_run_id=f"replay-{manifest.flow_run_id}",
             dry_run=True,
         )
-        outputs: dict[str, StepOutput] = {}
-        for planned in plan.steps:
-            step = planned.step
-            if isinstance(step, GetStep):
-                cover = coverage(step, windows[planned.id], manifest)
-                if cover.reason is not None:
-                    return _refused(base, then, cover.reason)
-                key = context.key(planned.id, f"{step.get}.parquet")
-                ref = _stored_table(store, scratch, key, cover, step.entity)
-                outputs[planned.id] = StepOutput(step_id=planned.id, tables={step.get: ref})
-                continue
-            inputs = {var: outputs[sid].tables[var] for var, sid in planned.inputs.items()}
-            outputs[planned.id] = planned.action.run(
-                context, planned.id, step, inputs, windows.get(planned.id)
-            )
-        table = _producer(plan, outputs, book)
+
+        def table_for(step_id: str, step: GetStep) -> TableRef:
+            cover = coverage(step, windows[step_id], manifest)
+            if cover.reason is not None:
+                raise _NotCovered(cover.reason)
+            key = context.key(step_id, f"{step.get}.parquet")
+            return _stored_table(store, scratch, key, cover, step.entity)
+
+        try:
+            outputs = run_with_tables(plan, context, windows, table_for)
+        except _NotCovered as refused:
+            return _refused(base, then, str(refused))
+        table = alert_table(plan, outputs, book)
         raised = finish.alert_step(context, book, table, window.stop, window)
     now = tuple(alert.alert_id for alert in raised.alerts)
     titles = dict(then[1]) | {alert.alert_id: alert.title for alert in raised.alerts}
@@ -201,12 +199,8 @@ def _refused(
     return WindowReplay(base.run_id, base.start, base.stop, reason, then[0], (), then[1])
 
 
-def _producer(plan: Plan, outputs: dict[str, StepOutput], book: HuntBook) -> TableRef:
-    """The table the alert section reads: the last step that wrote its variable."""
-    assert book.alert is not None
-    variable = book.alert.on
-    writer = [p.id for p in plan.steps if variable in p.step.writes][-1]
-    return outputs[writer].tables[variable]
+class _NotCovered(Exception):
+    """A get step of the book is not covered by the stored run (its reason)."""
 
 
 def _stored_table(
@@ -220,7 +214,14 @@ def _stored_table(
         return cover.table.model_copy(update={"uri": scratch.uri(key)})
     table = parquet_table(data)
     kept = table.filter(compile_pattern(cover.select).table_mask(table, entity))
-    return write_table(scratch, key, kept.to_pandas())
+    selected = parquet_bytes(kept)  # small: one window's rows, written in one piece
+    scratch.put_bytes(key, selected)
+    return TableRef(
+        uri=scratch.uri(key),
+        rows=kept.num_rows,
+        columns=kept.column_names,
+        sha256=hashlib.sha256(selected).hexdigest(),
+    )
 
 
 def _stored_alerts(
