@@ -75,7 +75,7 @@ def store_week(folder: Path, windows: int, rows: int) -> tuple[Path, str, dateti
         )  # fmt: skip
         alerts = finish.alert_step(context, hunt.book, ref, stop, hunt.windows["00_get"])
         finish.write_manifest(
-            context, book_path=str(book), book=hunt.book, windows=hunt.windows,
+            context, book=hunt.loaded, windows=hunt.windows,
             steps=[output], alerts=alerts, status="completed",
         )  # fmt: skip
     return bundle, storage, first

@@ -26,9 +26,10 @@ from pydantic import Field
 from huntline.book import HuntBook
 from huntline.book.fields import Strict, WindowSpec
 from huntline.book.files import book_paths
+from huntline.book.loader import LoadedBook
 from huntline.book.steps import GetStep
 from huntline.errors import BookError, PackError
-from huntline.steps.book_checks import load_hunt
+from huntline.steps.book_checks import read_hunt
 from huntline.yamlfile import load_yaml
 
 __all__ = ["Member", "Pack", "load_pack"]
@@ -47,10 +48,14 @@ class PackFile(Strict):
 
 @dataclass(frozen=True)
 class Member:
-    """One member book and the file it came from."""
+    """One member book, as read once (its file, the sha256 of its bytes, the model)."""
 
     path: Path
-    book: HuntBook
+    loaded: LoadedBook
+
+    @property
+    def book(self) -> HuntBook:
+        return self.loaded.book
 
     @property
     def get(self) -> GetStep:
@@ -79,13 +84,13 @@ def load_pack(path: str | Path) -> Pack:
     members: list[Member] = []
     for file in _member_files(path, spec, problems):
         try:
-            book = load_hunt(file)
+            loaded = read_hunt(file)
         except BookError as error:
             problems.append(f"member {file}: {error.message}")
             problems.extend(f"  {problem}" for problem in error.problems)
             continue
-        problems.extend(_disagreements(file, book, spec))
-        members.append(Member(file, book))
+        problems.extend(_disagreements(file, loaded.book, spec))
+        members.append(Member(file, loaded))
     if not members and not problems:
         problems.append(f"{path}: the pack has no member books")
     if problems:

@@ -167,7 +167,7 @@ def _run_member(
             table = alert_table(plan, outputs, book)
             alerts = finish.alert_step(context, book, table, now, window)
         manifest = finish.write_manifest(
-            context, book_path=str(member.path), book=book, windows=windows,
+            context, book=member.loaded, windows=windows,
             steps=list(outputs.values()), alerts=alerts, status="completed",
         )  # fmt: skip
     except HuntlineError as error:
