@@ -33,7 +33,7 @@ def cmd_pack_run(args: argparse.Namespace) -> int:
     pack = load_pack(args.pack)
     report = run_pack(
         pack, args.storage, datetime.now(UTC), start=args.start, stop=args.stop,
-        dry_run=args.dry_run,
+        dry_run=args.dry_run, source=args.source,
     )  # fmt: skip
     if args.json:
         print(json.dumps(report.record(), indent=2))
@@ -76,6 +76,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--start", type=timestamp, help="window start (ISO 8601)")
     run.add_argument("--stop", type=timestamp, help="window stop (ISO 8601)")
     run.add_argument("--dry-run", action="store_true", help="compute alerts but deliver none")
+    run.add_argument("--source", help="data source for the shared fetch instead of the pack's")
     add_storage_option(run)
     add_json_option(run)
     run.set_defaults(handler=cmd_pack_run)

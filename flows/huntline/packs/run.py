@@ -101,8 +101,10 @@ def run_pack(
     stop: datetime | None = None,
     dry_run: bool = False,
     run_id: str | None = None,
+    source: str | None = None,
 ) -> PackReport:
     """Fetch once for ``pack`` and run every member over the result; see the module docstring.
+    ``source`` reads another data source than the pack's (as ``huntline run --source``).
 
     Raises:
         DataSourceError, FetchError: The shared fetch failed (no member can run).
@@ -113,7 +115,7 @@ def run_pack(
     store = open_store(storage)
     context = RunContext(
         storage=store.root, hunt_id=spec.pack, run_date=window.stop.date().isoformat(),
-        flow_run_id=run_id, dry_run=dry_run,
+        flow_run_id=run_id, dry_run=dry_run, source=source,
     )  # fmt: skip
     every = GetStep.model_validate(
         {"get": spec.entity.replace("-", "_"), "entity": spec.entity, "from": spec.source,
