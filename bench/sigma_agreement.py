@@ -157,24 +157,24 @@ def main() -> int:
     rules = process_creation_rules(data / "sigma", args.rules)
     recordings = sorted((data / "otrf").glob("*.zip"))[: args.recordings]
     pairs = agree = fired = 0
-    differences = []
+    seen: set[str] = set()
     for name, result, ours, theirs in compare(recordings, rules):
+        if name not in seen:  # progress, one line per recording
+            seen.add(name)
+            print(f"{name}: {agree} of {pairs} pairs agree so far", flush=True)
         pairs += 1
         fired += bool(theirs or ours)
         if ours == theirs:
             agree += 1
         else:
             assert result.conversion is not None
-            differences.append(
-                (name, result.path.name, len(ours), len(theirs), result.conversion.connector_fields)
-            )
+            difference = (name, result.path.name, len(ours), len(theirs))
+            print("  differs:", *difference, result.conversion.connector_fields, flush=True)
     print(
         f"{len(rules)} rules x {len(recordings)} recordings = {pairs} pairs, "
         f"{fired} with a match on either side, {agree} agree ({agree / max(pairs, 1):.2%}); "
         f"{time.perf_counter() - started:.0f} s"
     )
-    for difference in differences:
-        print("  differs:", *difference)
     return 0
 
 

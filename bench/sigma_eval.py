@@ -73,7 +73,8 @@ def main() -> int:
     theirs_hits = sum(len(reference_matches(db, result.path)) for result in rules)
     theirs = time.perf_counter() - started
     print(
-        f"{len(conditions)} rules over {len(repeat_table)} rows: huntline {ours:.1f} s "
+        f"{len(conditions)} rules over {len(repeat_table)} rows: "
+        f"huntline BatchEvaluator {ours:.1f} s "
         f"({hits} row matches), SQLite backend {theirs:.1f} s ({theirs_hits} distinct guids); "
         f"ratio {theirs / ours:.2f}x"
     )
