@@ -36,6 +36,7 @@ from huntline.cli import (
     server,
     sigma,
     testing,
+    worker,
 )
 from huntline.cli.console import err, error_record, escape, print_error
 from huntline.errors import HuntlineError
@@ -54,6 +55,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     testing.register,
     attack.register,
     sigma.register,
+    worker.register,
 )
 """Every command group, in the order ``huntline --help`` lists them."""
 

@@ -33,9 +33,10 @@ def cmd_server(args: argparse.Namespace) -> int:
             with sync_client() as client:
                 ensure_work_pool(client, args.pool)
                 ensure_zombie_automation(client)
-            pid = start_worker(home, started.api_url, args.pool, Path.cwd())
+            pid = start_worker(home, started.api_url, args.pool, Path.cwd(), kind=args.worker)
             out.print(
-                f"worker of pool {args.pool!r} running (pid {pid}, log {home / 'worker.log'})"
+                f"{args.worker} worker of pool {args.pool!r} running "
+                f"(pid {pid}, log {home / 'worker.log'})"
             )
         if not args.foreground:
             out.print("stop both with: huntline server stop")
@@ -82,6 +83,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "huntline's own PostgreSQL cluster under the state directory, bound to 127.0.0.1, "
         "for hundreds of hunts or several workers (needs Debian's postgresql package; "
         "also HUNTLINE_DATABASE)",
+    )
+    server.add_argument(
+        "--worker",
+        choices=["process", "pool"],
+        default="process",
+        help="process: Prefect's worker, a new interpreter per run (default); pool: "
+        "huntline worker, runs in long-lived processes",
     )
     server.add_argument(
         "--foreground", action="store_true", help="stay in the foreground; Ctrl-C stops both"

@@ -1,4 +1,6 @@
-"""The local ``process`` work-pool worker that ``huntline server start`` runs beside the server.
+"""The local work-pool worker that ``huntline server start`` runs beside the server: Prefect's
+``process`` worker (a new interpreter per flow run) or ``huntline worker`` (``pool``: long-lived
+processes, :mod:`huntline.prefect.pool_worker`).
 
 It runs from the repository root (deployments name their books relative to it), polls every
 second so an intel event reaches its retro-hunt in seconds, and is recorded under the state
@@ -33,12 +35,19 @@ def running_worker(home: Path) -> int | None:
 
 
 def start_worker(
-    home: Path, api_url: str, pool: str, workdir: Path, limit: int | None = None
+    home: Path,
+    api_url: str,
+    pool: str,
+    workdir: Path,
+    limit: int | None = None,
+    kind: str = "process",
 ) -> int:
-    """Start ``prefect worker start --pool POOL --type process`` in the background.
+    """Start ``prefect worker start --pool POOL --type process`` (``kind`` "process") or
+    ``huntline worker --pool POOL`` ("pool") in the background.
 
-    ``limit`` caps the flow runs it runs at once (``--limit``): a benchmark that makes hundreds
-    of runs due in the same second would otherwise start them all as processes together.
+    ``limit`` caps the flow runs it runs at once (``--limit``; the pool worker's
+    ``--processes``): a benchmark that makes hundreds of runs due in the same second would
+    otherwise start them all as processes together.
     """
     existing = running_worker(home)
     if existing is not None:
@@ -53,18 +62,7 @@ def start_worker(
     }
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "worker",
-                "start",
-                "--pool",
-                pool,
-                "--type",
-                "process",
-                *(["--limit", str(limit)] if limit is not None else []),
-            ],
+            _command(kind, pool, limit),
             cwd=workdir,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -72,8 +70,27 @@ def start_worker(
             env=environment,
             start_new_session=True,
         )
-    _record(home).write_text(json.dumps({"pid": process.pid, "log": str(log), "pool": pool}))
+    record = {"pid": process.pid, "log": str(log), "pool": pool, "kind": kind}
+    _record(home).write_text(json.dumps(record))
     return process.pid
+
+
+def _command(kind: str, pool: str, limit: int | None) -> list[str]:
+    if kind == "pool":
+        processes = ["--processes", str(limit)] if limit is not None else []
+        return [sys.executable, "-m", "huntline.cli", "worker", "--pool", pool, *processes]
+    return [
+        sys.executable,
+        "-m",
+        "prefect",
+        "worker",
+        "start",
+        "--pool",
+        pool,
+        "--type",
+        "process",
+        *(["--limit", str(limit)] if limit is not None else []),
+    ]
 
 
 def stop_worker(home: Path) -> bool:

@@ -1,0 +1,109 @@
+"""Runs per second and CPU-s per run of a worker, for trivial flow runs all due at once.
+
+Starts its own Prefect server (SQLite, a fresh PREFECT_HOME), one deployment of the do-nothing
+flow ``bench/schedule_noop.py``, N flow runs of it due now, then one worker
+(``huntline.prefect.worker.start_worker``: ``process`` is Prefect's process worker with
+``--limit``, ``pool`` is ``huntline worker`` with ``--processes``), and waits until every run is
+final. Reported:
+
+- runs/s: N over the seconds from the first run's start to the last run's end;
+- wall: from starting the worker to the last run's end (the pool worker's children start then);
+- CPU-s per run: the CPU time (user + system) of the worker and everything it started, reaped
+  when it stops (``RUSAGE_CHILDREN``), over N; it includes the worker's own start and polling.
+  The server's CPU is not in it.
+
+    .venv/bin/python bench/worker_cost.py --worker process --runs 40
+    .venv/bin/python bench/worker_cost.py --worker pool --runs 40
+
+Measured on the 2-core machine (shared; SQLite; 40 runs, 4 at once), 2026-12-07:
+see the figures in the report of issue 26 (filled in below after the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+POOL = "worker-cost"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", choices=["process", "pool"], default="pool")
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--limit", type=int, default=4, help="runs at once")
+    args = parser.parse_args()
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    work = Path(tempfile.mkdtemp(prefix="huntline-workercost-"))
+    os.environ["PREFECT_HOME"] = str(work / "client")
+    from huntline.prefect.server import start_local_server
+    from huntline.processes import stop_group
+
+    server = start_local_server(work / "prefect")
+    try:
+        os.environ["PREFECT_API_URL"] = server.api_url
+        measure(args, work)
+    finally:
+        if server.pid:
+            stop_group(server.pid, 30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from huntline.prefect.worker import start_worker, stop_worker
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        flow_id = client.create_flow_from_name("schedule-noop")
+        deployment = client.create_deployment(
+            flow_id=flow_id,
+            name="cost",
+            entrypoint="schedule_noop.py:noop",
+            work_pool_name=POOL,
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(BENCH)}}
+            ],
+        )
+        ids = [client.create_flow_run_from_deployment(deployment).id for _ in range(args.runs)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        start_worker(
+            work / "worker", str(client.api_url), POOL, BENCH, args.limit, kind=args.worker
+        )
+        while True:
+            runs = [client.read_flow_run(flow_run_id) for flow_run_id in ids]
+            if all(run.state is not None and run.state.is_final() for run in runs):
+                break
+            if time.monotonic() - started > 600:
+                raise SystemExit("runs not final after 600 s")
+            time.sleep(1)
+        wall = time.monotonic() - started
+        stop_worker(work / "worker")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    first = min(run.start_time for run in runs if run.start_time)
+    last = max(run.end_time for run in runs if run.end_time)
+    busy = (last - first).total_seconds()
+    states: dict[str, int] = {}
+    for run in runs:
+        name = run.state.name if run.state else "?"
+        states[name] = states.get(name, 0) + 1
+    print(
+        f"{args.worker} worker, {args.runs} runs, {args.limit} at once: {states}\n"
+        f"  runs/s {args.runs / busy:.2f} (first start to last end {busy:.1f} s; "
+        f"wall from worker start {wall:.1f} s)\n"
+        f"  CPU-s per run {cpu / args.runs:.2f} (worker tree {cpu:.1f} CPU-s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""``huntline worker``: a work-pool worker that runs flow runs in N long-lived processes.
+
+Why: Prefect's process worker (and ``serve()``, and the Docker and Kubernetes workers) start a
+fresh interpreter per flow run, which imports Prefect and huntline before doing any work. Measured
+here (``bench/worker_cost.py``, 2 cores, SQLite server, 40 trivial runs of one deployment made
+due at once), the process worker completes about 0.5 runs/s at about 1.2 CPU-s per run; this
+worker, with its children already warm, several times as many at a fraction of the CPU (the
+figures of the last measurement are in the bench script's docstring).
+
+What stays as it is: each book keeps its deployment (its schedule, concurrency limit, run
+history and UI); runs still go through Prefect's engine (:mod:`huntline.prefect.run_slot` calls
+``prefect.flow_engine``), so states, logs and artifacts show in the UI as with the process
+worker. What this module does is the worker's part, as Prefect's ``BaseWorker`` does it: it
+heartbeats to the pool, asks the server for the due runs of its pool
+(``get_scheduled_flow_runs_for_work_pool``) and claims each with a Pending state
+(``propose_state``), so two workers never run the same run (the server refuses the second
+claim). A claimed run goes to an idle child (``multiprocessing`` spawn: a clean interpreter,
+nothing inherited from the supervisor's threads).
+
+Faults stay local to one run: a child that dies is replaced and its run marked Crashed; a run
+past ``run_timeout`` has its child killed and replaced and is marked Crashed; a child is retired
+after ``recycle`` runs, so memory a run leaves behind is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import socket
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from threading import Event
+from typing import Any
+from uuid import UUID
+
+from huntline.prefect import run_slot
+
+logger = logging.getLogger("huntline.worker")
+
+POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 30.0
+#: How often children are checked (replies, deaths, time-outs) between polls of the server.
+TICK_SECONDS = 0.1
+
+
+@dataclass
+class Slot:
+    """One child and the run it has, if any."""
+
+    process: BaseProcess
+    conn: Connection
+    run: UUID | None = None
+    deadline: float = math.inf
+    runs: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    pool: str
+    processes: int = 4
+    #: Seconds a run may take before its child is killed and the run marked Crashed.
+    run_timeout: float = 3600.0
+    #: Runs a child does before it is replaced by a fresh one.
+    recycle: int = 200
+    poll_seconds: float = POLL_SECONDS
+
+
+class PoolWorker:
+    """The supervisor: polls the pool, hands runs to children, watches them."""
+
+    def __init__(self, client: Any, settings: Settings, workdir: str | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.workdir = workdir or os.getcwd()
+        self.name = f"huntline-{socket.gethostname()}-{os.getpid()}"
+        self.context = multiprocessing.get_context("spawn")
+        self.slots: list[Slot] = []
+
+    def run(self, stop: Event) -> None:
+        """Work until ``stop`` is set; then stop the children and mark their runs Crashed."""
+        self.slots = [self._spawn() for _ in range(self.settings.processes)]
+        logger.info(
+            "worker %s polls pool %r with %d processes",
+            self.name,
+            self.settings.pool,
+            len(self.slots),
+        )
+        next_poll = next_beat = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._heartbeat()
+                    next_beat = now + HEARTBEAT_SECONDS
+                self.supervise()
+                if now >= next_poll:
+                    self.claim_due_runs()
+                    next_poll = now + self.settings.poll_seconds
+                stop.wait(TICK_SECONDS)
+        finally:
+            self.shutdown()
+
+    def supervise(self) -> None:
+        """Collect finished runs; replace dead, hung and worn-out children."""
+        for index, slot in enumerate(self.slots):
+            if slot.run is not None and slot.conn.poll():
+                try:
+                    slot.conn.recv()
+                except EOFError:
+                    pass
+                else:
+                    self._finished(slot.run, None)
+                    slot.run, slot.deadline, slot.runs = None, math.inf, slot.runs + 1
+            if not slot.process.is_alive():
+                self._lost(slot, f"its worker process died (exit code {slot.process.exitcode})")
+                self.slots[index] = self._spawn()
+            elif slot.run is not None and time.monotonic() > slot.deadline:
+                slot.process.kill()
+                slot.process.join()
+                self._lost(slot, f"it ran longer than {self.settings.run_timeout:g} s (killed)")
+                self.slots[index] = self._spawn()
+            elif slot.run is None and slot.runs >= self.settings.recycle:
+                self._retire(slot)
+                self.slots[index] = self._spawn()
+
+    def claim_due_runs(self) -> None:
+        """Claim due runs of the pool (Pending) for the idle children, and hand them over."""
+        from prefect.states import Pending
+        from prefect.utilities.engine import propose_state_sync
+
+        idle = [slot for slot in self.slots if slot.run is None and slot.process.is_alive()]
+        if not idle:
+            return
+        try:
+            due = self.client.get_scheduled_flow_runs_for_work_pool(
+                work_pool_name=self.settings.pool, scheduled_before=_utcnow()
+            )
+        except Exception:  # the server may be restarting: poll again later
+            logger.exception("could not read the due runs of pool %r", self.settings.pool)
+            return
+        for response in due:
+            if not idle:
+                break
+            flow_run = response.flow_run
+            try:
+                state = propose_state_sync(self.client, Pending(), flow_run_id=flow_run.id)
+            except Exception as error:  # Abort: another worker has it, or it was cancelled
+                logger.info("did not claim flow run %s: %s", flow_run.id, error)
+                continue
+            if not state.is_pending():
+                continue
+            slot = idle.pop()
+            slot.run = flow_run.id
+            slot.deadline = time.monotonic() + self.settings.run_timeout
+            slot.conn.send(str(flow_run.id))
+            logger.info("flow run %s → process %s", flow_run.id, slot.process.pid)
+
+    def shutdown(self) -> None:
+        for slot in self.slots:
+            if slot.run is None:
+                self._retire(slot)
+            else:
+                slot.process.kill()
+                slot.process.join()
+                self._lost(slot, "its worker was stopped")
+        self.slots = []
+
+    def _spawn(self) -> Slot:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(
+            target=run_slot.serve, args=(child, self.workdir), name="huntline-run-slot"
+        )
+        process.start()
+        child.close()
+        return Slot(process, parent)
+
+    def _retire(self, slot: Slot) -> None:
+        with suppress(OSError):
+            slot.conn.send(None)
+        slot.process.join(10)
+        if slot.process.is_alive():
+            slot.process.kill()
+            slot.process.join()
+
+    def _lost(self, slot: Slot, why: str) -> None:
+        if slot.run is not None:
+            self._finished(slot.run, f"Flow run crashed: {why}.")
+        slot.conn.close()
+
+    def _finished(self, flow_run_id: UUID, crash: str | None) -> None:
+        """Mark the run Crashed if it did not reach a final state itself."""
+        from prefect.states import Crashed
+
+        try:
+            state = self.client.read_flow_run(flow_run_id).state
+            if state is not None and state.is_final():
+                return
+            message = crash or "Flow run crashed: it ended without a final state."
+            self.client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
+            logger.warning("flow run %s: %s", flow_run_id, message)
+        except Exception:
+            logger.exception("could not mark flow run %s crashed", flow_run_id)
+
+    def _heartbeat(self) -> None:
+        try:
+            self.client.send_worker_heartbeat(
+                self.settings.pool, self.name, heartbeat_interval_seconds=HEARTBEAT_SECONDS
+            )
+        except Exception:
+            logger.exception("heartbeat to pool %r failed", self.settings.pool)
+
+
+def _utcnow() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def serve_pool(settings: Settings) -> None:
+    """Run a worker in this process until SIGTERM or Ctrl-C, logging to stderr."""
+    import signal
+
+    from huntline.prefect.client import sync_client
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    with sync_client() as client:
+        PoolWorker(client, settings).run(stop)

@@ -1,0 +1,62 @@
+"""One long-lived child process of ``huntline worker``: it runs flow runs one after another,
+in-process, with Prefect's own engine.
+
+Why in-process: a process worker pays a fresh interpreter importing Prefect and huntline for
+every run (about 1.2 CPU-s for a trivial flow here, see :mod:`huntline.prefect.pool_worker`).
+Here that import happens once per child; each run is then what Prefect's own flow-run process
+does (``prefect.flow_engine``): load the run and its flow (the deployment's pull steps
+included), then ``run_flow`` with the run, so its states, logs and artifacts reach the API as
+with any worker.
+
+The supervisor sends a run id (a string) on the pipe, or None to stop; the child answers with
+the same id when the run is over, whatever its outcome. It never decides about crashes or
+time-outs: the supervisor owns those (it kills and replaces a child that hangs or dies).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from multiprocessing.connection import Connection
+from uuid import UUID
+
+logger = logging.getLogger("huntline.worker.slot")
+
+
+def serve(conn: Connection, workdir: str) -> None:
+    """Run the flow runs received on ``conn`` until None arrives or the pipe closes."""
+    import huntline.prefect  # noqa: F401  # Prefect's services for the stages, imported once
+
+    # Ctrl-C in the terminal reaches the whole group: the supervisor alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the supervisor is gone
+            return
+        if message is None:
+            return
+        try:
+            run_one(UUID(message))
+        finally:
+            os.chdir(workdir)  # the pull steps of a deployment change the directory
+        conn.send(message)
+
+
+def run_one(flow_run_id: UUID) -> None:
+    """Load the run and its flow and run it through Prefect's engine; never raises, since a
+    failing run is the engine's to report (the supervisor marks what stays unfinished)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.flow_engine import load_flow_and_flow_run, run_flow
+    from prefect.logging.handlers import APILogWorker
+
+    try:
+        flow_run, flow = load_flow_and_flow_run(flow_run_id)
+        run_flow(flow, flow_run=flow_run, return_type="state")
+    except Exception:  # one run's failure must not end the child
+        logger.exception("flow run %s ended with an error outside its flow", flow_run_id)
+    finally:
+        # The run's last log lines and events reach the API before the next run starts.
+        APILogWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=5)

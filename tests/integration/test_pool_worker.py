@@ -1,0 +1,129 @@
+"""Issue 26, item 1, on the real server: ``huntline worker`` (long-lived processes) runs a
+deployed book's flow run with Prefect's engine, its logs in the API; a run that hangs is killed
+at ``--run-timeout`` and marked Crashed while the book's run completes beside it, and the
+process that replaced the hung one runs the next run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+from huntline.processes import stop_group
+
+pytestmark = pytest.mark.server
+RUN_TIMEOUT = 45
+BOOK = """\
+id: 6a1f3c5e-7b9d-4e2f-8a0c-1d3e5f7a9b2c
+title: Pool worker
+window: {last: 1d}
+steps:
+  - get: procs
+    entity: process
+    from: file://hunts/data/sample_endpoint_bundle.json
+    where: "[process:pid > 0]"
+"""
+HANG = '''\
+import time
+
+from prefect import flow
+
+
+@flow(name="hang")
+def hang() -> None:
+    """Never ends on its own: the worker's run time-out must end it."""
+    time.sleep(3600)
+'''
+
+
+@pytest.fixture
+def project(repo_root: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "flows").mkdir(parents=True)
+    shutil.copy(repo_root / "flows/hunt.py", root / "flows/hunt.py")
+    (root / "flows/hang.py").write_text(HANG)
+    (root / "hunts/data").mkdir(parents=True)
+    shutil.copy(repo_root / "hunts/data/sample_endpoint_bundle.json", root / "hunts/data")
+    (root / "hunts/pool.yaml").write_text(BOOK)
+    return root
+
+
+@pytest.fixture
+def pool_worker(project: Path, prefect_server: Any, tmp_path: Path) -> Iterator[Path]:
+    """``huntline worker`` with two processes on the ``huntline`` pool; its log file."""
+    log = tmp_path / "pool-worker.log"
+    environment = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server.api_url,
+        "HUNTLINE_STORAGE": str(tmp_path / "store"),
+    }
+    command = [sys.executable, "-m", "huntline.cli", "worker", "--pool", "huntline"]
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [*command, "--processes", "2", "--run-timeout", str(RUN_TIMEOUT)],
+            cwd=project,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    yield log
+    stop_group(process.pid, 30)
+
+
+def wait_final(client: SyncPrefectClient, run_id: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.read_flow_run(run_id)
+        if run.state is not None and run.state.is_final():
+            return run
+        time.sleep(1)
+    raise TimeoutError(f"flow run {run_id} not final after {timeout:.0f} s: {run.state}")
+
+
+def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    client: SyncPrefectClient,
+    project: Path,
+    pool_worker: Path,
+) -> None:
+    deployed = cli("deploy")
+    assert deployed.returncode == 0, deployed.stderr
+    hunt = client.read_deployment_by_name("hunt/pool")
+    hang = client.create_deployment(
+        flow_id=client.create_flow_from_name("hang"),
+        name="hang",
+        entrypoint="flows/hang.py:hang",
+        work_pool_name="huntline",
+        pull_steps=[
+            {"prefect.deployments.steps.set_working_directory": {"directory": str(project)}}
+        ],
+    )
+    hung = client.create_flow_run_from_deployment(hang)
+    time.sleep(3)  # the hung run is claimed first: the book's run then runs beside it
+    first = client.create_flow_run_from_deployment(hunt.id)
+
+    done = wait_final(client, first.id, timeout=240)
+    assert done.state.is_completed(), (done.state, pool_worker.read_text()[-3000:])
+    logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[first.id])))
+    messages = "\n".join(log.message for log in logs)
+    assert "Finished in state Completed()" in messages, messages
+
+    crashed = wait_final(client, hung.id, timeout=RUN_TIMEOUT + 120)
+    assert crashed.state.is_crashed(), crashed.state
+    assert crashed.state.message == (
+        f"Flow run crashed: it ran longer than {RUN_TIMEOUT} s (killed)."
+    )
+
+    after = wait_final(client, client.create_flow_run_from_deployment(hunt.id).id, timeout=120)
+    assert after.state.is_completed(), (after.state, pool_worker.read_text()[-3000:])
+    assert "→ process" in pool_worker.read_text()
