@@ -90,6 +90,18 @@ def wait_final(client: SyncPrefectClient, run_id: Any, timeout: float) -> Any:
     raise TimeoutError(f"flow run {run_id} not final after {timeout:.0f} s: {run.state}")
 
 
+def logs_of(client: SyncPrefectClient, run_id: Any, awaited: str) -> str:
+    """The run's log lines, once ``awaited`` is among them or after 30 s: a run's last lines
+    reach the API in a batch after its final state (with any worker)."""
+    deadline = time.monotonic() + 30
+    while True:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        messages = "\n".join(log.message for log in logs)
+        if awaited in messages or time.monotonic() > deadline:
+            return messages
+        time.sleep(1)
+
+
 def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
     cli: Callable[..., subprocess.CompletedProcess[str]],
     client: SyncPrefectClient,
@@ -114,8 +126,7 @@ def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
 
     done = wait_final(client, first.id, timeout=240)
     assert done.state.is_completed(), (done.state, pool_worker.read_text()[-3000:])
-    logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[first.id])))
-    messages = "\n".join(log.message for log in logs)
+    messages = logs_of(client, first.id, "Finished in state Completed()")
     assert "Finished in state Completed()" in messages, messages
 
     crashed = wait_final(client, hung.id, timeout=RUN_TIMEOUT + 120)

@@ -2,10 +2,10 @@
 
 Why: Prefect's process worker (and ``serve()``, and the Docker and Kubernetes workers) start a
 fresh interpreter per flow run, which imports Prefect and huntline before doing any work. Measured
-here (``bench/worker_cost.py``, 2 cores, SQLite server, 40 trivial runs of one deployment made
-due at once), the process worker completes about 0.5 runs/s at about 1.2 CPU-s per run; this
-worker, with its children already warm, several times as many at a fraction of the CPU (the
-figures of the last measurement are in the bench script's docstring).
+(``bench/worker_cost.py``: the shared 2-core machine at load 8-14, SQLite, 40 trivial runs of
+one deployment due at once, 4 at a time): Prefect's process worker 0.16 runs/s and 4.12 CPU-s
+per run; this worker 0.93 runs/s and 0.51 CPU-s per run, its processes' start included. What
+remains per run is mostly the engine's API round trips (states, logs).
 
 What stays as it is: each book keeps its deployment (its schedule, concurrency limit, run
 history and UI); runs still go through Prefect's engine (:mod:`huntline.prefect.run_slot` calls
@@ -20,6 +20,10 @@ nothing inherited from the supervisor's threads).
 Faults stay local to one run: a child that dies is replaced and its run marked Crashed; a run
 past ``run_timeout`` has its child killed and replaced and is marked Crashed; a child is retired
 after ``recycle`` runs, so memory a run leaves behind is bounded.
+
+Not yet (issue 26): cancelling a run from the UI (this worker does not watch for Cancelling
+states, so the run goes on until it ends or times out), and the process pool's job variables
+(a deployment's ``env``): every run shares the worker's environment.
 """
 
 from __future__ import annotations
