@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from huntline.expressions import Condition, _column_name, _evaluate, evaluate
 
@@ -38,7 +40,7 @@ class BatchEvaluator:
         self.table = table
         self._masks: dict[str, Mask] = {}
         self._factorized: dict[str, tuple[np.ndarray, pd.DataFrame]] = {}
-        self._texts: dict[tuple[str, bool], list[str | None]] = {}
+        self._texts: dict[tuple[str, bool], pa.Array] = {}
 
     def evaluate(self, condition: Condition) -> pd.Series:
         """The rows that meet ``condition``: what :func:`huntline.expressions.evaluate` gives."""
@@ -98,9 +100,8 @@ class BatchEvaluator:
 
     def _text_test(self, node: ast.expr, source: ast.expr) -> Mask | None:
         """The verdicts on the distinct values (plus a null) of the text tests most rules are
-        made of, in plain Python over the lower-cased values (pandas costs more per call
-        than these take); None for any other test."""
-        needles: tuple[str, ...]
+        made of, as single Arrow kernels over the values lower-cased once (a pandas call costs
+        more in overhead than these take); None for any other test."""
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -111,14 +112,10 @@ class BatchEvaluator:
             and isinstance(node.args[1].value, str)
         ):
             name, needle = node.func.id, node.args[1].value
-            values = self._text(source, lower=name.startswith("i"))
-            needle = needle.lower() if name.startswith("i") else needle
-            test = _TEXT_TESTS[name]
-            return np.fromiter(
-                (value is not None and test(value, needle) for value in values),
-                dtype=bool,
-                count=len(values),
-            )
+            ignore_case = name.startswith("i")
+            values = self._text(source, lower=ignore_case)
+            verdicts = _TEXT_TESTS[name](values, needle.lower() if ignore_case else needle)
+            return _filled(verdicts)
         if (
             isinstance(node, ast.Compare)
             and len(node.ops) == 1
@@ -130,42 +127,43 @@ class BatchEvaluator:
             and node.left.args[0] is source
         ):
             right = node.comparators[0]
-            if isinstance(right, ast.Constant) and isinstance(right.value, str):
-                needles = (right.value,)
-            elif isinstance(right, ast.List) and all(
-                isinstance(item, ast.Constant) and isinstance(item.value, str)
-                for item in right.elts
-            ):
-                needles = tuple(item.value for item in right.elts)  # type: ignore[attr-defined]
-            else:
+            items = right.elts if isinstance(right, ast.List) else [right]
+            texts = [
+                item.value
+                for item in items
+                if isinstance(item, ast.Constant) and isinstance(item.value, str)
+            ]
+            if len(texts) != len(items):
                 return None
-            wanted = set(needles)
-            values = self._text(source, lower=True)
-            return np.fromiter((value in wanted for value in values), dtype=bool, count=len(values))
+            wanted = pa.array(texts, type=pa.string())
+            return _filled(pc.is_in(self._text(source, lower=True), value_set=wanted))
         return None
 
-    def _text(self, source: ast.expr, *, lower: bool) -> list[str | None]:
-        """The distinct values of a source as text (lower-cased once), plus a final null."""
+    def _text(self, source: ast.expr, *, lower: bool) -> pa.Array:
+        """The distinct values of a source as Arrow text (lower-cased once), plus a null."""
         key = (ast.dump(source), lower)
         if key not in self._texts:
             _, distinct = self._distinct(source)
-            text = distinct[_VALUE].astype("string")
-            if lower:
-                text = text.str.lower()
-            self._texts[key] = [
-                value if isinstance(value, str) else None for value in text.tolist()
-            ]
+            values = distinct[_VALUE].astype("string").tolist()
+            text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+            self._texts[key] = pc.utf8_lower(text) if lower else text
         return self._texts[key]
 
 
-_TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
-    "contains": str.__contains__,
-    "icontains": str.__contains__,
-    "startswith": str.startswith,
-    "istartswith": str.startswith,
-    "endswith": str.endswith,
-    "iendswith": str.endswith,
+_TEXT_TESTS: dict[str, Callable[[pa.Array, str], pa.Array]] = {
+    "contains": lambda values, text: pc.match_substring(values, text),
+    "icontains": lambda values, text: pc.match_substring(values, text),
+    "startswith": lambda values, text: pc.starts_with(values, text),
+    "istartswith": lambda values, text: pc.starts_with(values, text),
+    "endswith": lambda values, text: pc.ends_with(values, text),
+    "iendswith": lambda values, text: pc.ends_with(values, text),
 }
+
+
+def _filled(verdicts: pa.Array) -> Mask:
+    mask: Mask = pc.fill_null(verdicts, False).to_numpy(zero_copy_only=False)
+    return mask
+
 
 #: The column a test's one source is renamed to while it runs on the distinct values.
 _VALUE = "__value__"
