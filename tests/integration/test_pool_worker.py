@@ -1,12 +1,15 @@
 """Issue 26, item 1, on the real server: ``huntline worker`` (long-lived processes) runs a
 deployed book's flow run with Prefect's engine, its logs in the API; a run that hangs is killed
-at ``--run-timeout`` and marked Crashed while the book's run completes beside it, and the
-process that replaced the hung one runs the next run."""
+at ``--run-timeout`` and marked Crashed while, beside it, the book's run completes, a run is
+cancelled and a run whose process is killed is marked Crashed; the processes that replaced them
+run the next run."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+from prefect.states import Cancelling
 
 from huntline.processes import stop_group
 
@@ -90,6 +94,23 @@ def wait_final(client: SyncPrefectClient, run_id: Any, timeout: float) -> Any:
     raise TimeoutError(f"flow run {run_id} not final after {timeout:.0f} s: {run.state}")
 
 
+def wait_running(client: SyncPrefectClient, run_id: Any, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.read_flow_run(run_id).state
+        if state is not None and state.is_running():
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"flow run {run_id} not running after {timeout:.0f} s")
+
+
+def process_of(log: Path, run_id: Any) -> int:
+    """The pid of the worker process the run went to, from the worker's log line."""
+    found = re.search(rf"flow run {run_id} → process (\d+)", log.read_text())
+    assert found, log.read_text()[-3000:]
+    return int(found.group(1))
+
+
 def logs_of(client: SyncPrefectClient, run_id: Any, awaited: str) -> str:
     """The run's log lines, once ``awaited`` is among them or after 30 s: a run's last lines
     reach the API in a batch after its final state (with any worker)."""
@@ -128,6 +149,21 @@ def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
     assert done.state.is_completed(), (done.state, pool_worker.read_text()[-3000:])
     messages = logs_of(client, first.id, "Finished in state Completed()")
     assert "Finished in state Completed()" in messages, messages
+
+    # Beside the hung run: a run cancelled from the API, then one whose process is killed.
+    cancelled = client.create_flow_run_from_deployment(hang)
+    wait_running(client, cancelled.id)
+    client.set_flow_run_state(cancelled.id, Cancelling(), force=True)
+    stopped = wait_final(client, cancelled.id, timeout=60)
+    assert stopped.state.is_cancelled(), stopped.state
+    assert stopped.state.message == "Cancelled: the worker stopped the run's process."
+
+    killed = client.create_flow_run_from_deployment(hang)
+    wait_running(client, killed.id)
+    os.kill(process_of(pool_worker, killed.id), signal.SIGKILL)
+    dead = wait_final(client, killed.id, timeout=60)
+    assert dead.state.is_crashed(), dead.state
+    assert dead.state.message == "Flow run crashed: its worker process died (exit code -9)."
 
     crashed = wait_final(client, hung.id, timeout=RUN_TIMEOUT + 120)
     assert crashed.state.is_crashed(), crashed.state

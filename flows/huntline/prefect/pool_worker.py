@@ -21,9 +21,9 @@ Faults stay local to one run: a child that dies is replaced and its run marked C
 past ``run_timeout`` has its child killed and replaced and is marked Crashed; a child is retired
 after ``recycle`` runs, so memory a run leaves behind is bounded.
 
-Not yet (issue 26): cancelling a run from the UI (this worker does not watch for Cancelling
-states, so the run goes on until it ends or times out), and the process pool's job variables
-(a deployment's ``env``): every run shares the worker's environment.
+A run cancelled from the UI (Cancelling) has its child killed and replaced and is marked
+Cancelled. Not yet (issue 26): the process pool's job variables (a deployment's ``env``) are not
+applied: every run shares the worker's environment.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class PoolWorker:
                     next_beat = now + HEARTBEAT_SECONDS
                 self.supervise()
                 if now >= next_poll:
+                    self.cancel_runs()
                     self.claim_due_runs()
                     next_poll = now + self.settings.poll_seconds
                 stop.wait(TICK_SECONDS)
@@ -131,6 +132,38 @@ class PoolWorker:
             elif slot.run is None and slot.runs >= self.settings.recycle:
                 self._retire(slot)
                 self.slots[index] = self._spawn()
+
+    def cancel_runs(self) -> None:
+        """Stop the children whose run was cancelled (Cancelling, from the UI or the API) and
+        mark the run Cancelled, as Prefect's workers do by ending the run's process."""
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+        from prefect.states import Cancelled
+
+        busy = {slot.run: index for index, slot in enumerate(self.slots) if slot.run is not None}
+        if not busy:
+            return
+        try:
+            runs = self.client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(busy)))
+            )
+        except Exception:  # the server may be restarting: look again at the next poll
+            logger.exception("could not read the states of the runs in progress")
+            return
+        for flow_run in runs:
+            if flow_run.state is None or not flow_run.state.is_cancelling():
+                continue
+            index = busy[flow_run.id]
+            slot = self.slots[index]
+            slot.process.kill()
+            slot.process.join()
+            slot.conn.close()
+            message = "Cancelled: the worker stopped the run's process."
+            try:
+                self.client.set_flow_run_state(flow_run.id, Cancelled(message=message), force=True)
+            except Exception:
+                logger.exception("could not mark flow run %s cancelled", flow_run.id)
+            logger.info("flow run %s cancelled", flow_run.id)
+            self.slots[index] = self._spawn()
 
     def claim_due_runs(self) -> None:
         """Claim due runs of the pool (Pending) for the idle children, and hand them over."""
