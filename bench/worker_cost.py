@@ -11,6 +11,7 @@ final. Reported:
 - CPU-s per run: the CPU time (user + system) of the worker and everything it started, reaped
   when it stops (``RUSAGE_CHILDREN``), over N; it includes the worker's own start and polling.
   The server's CPU is not in it.
+- RSS: every 50 final runs, the resident size of the worker and of its child processes.
 
     .venv/bin/python bench/worker_cost.py --worker process --runs 40
     .venv/bin/python bench/worker_cost.py --worker pool --runs 40
@@ -82,9 +83,13 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         start_worker(
             work / "worker", str(client.api_url), POOL, BENCH, args.limit, kind=args.worker
         )
+        rss: list[tuple[int, list[int]]] = []
         while True:
             runs = [client.read_flow_run(flow_run_id) for flow_run_id in ids]
-            if all(run.state is not None and run.state.is_final() for run in runs):
+            final = sum(1 for run in runs if run.state is not None and run.state.is_final())
+            if final // 50 > len(rss):
+                rss.append((final, _tree_rss(work / "worker")))
+            if final == len(runs):
                 break
             if time.monotonic() - started > 600:
                 raise SystemExit("runs not final after 600 s")
@@ -106,6 +111,26 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         f"wall from worker start {wall:.1f} s)\n"
         f"  CPU-s per run {cpu / args.runs:.2f} (worker tree {cpu:.1f} CPU-s)"
     )
+    for final, sizes in rss:
+        print(f"  after {final:4} runs: RSS of the worker and its processes (MB) {sizes}")
+
+
+def _tree_rss(home: Path) -> list[int]:
+    """The resident sizes in MB of the recorded worker and its child processes."""
+    import json
+
+    pid = int(json.loads((home / "worker.json").read_text())["pid"])
+    sizes = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if status.parent.name == str(pid) or fields.get("PPid", "").strip() == str(pid):
+            sizes.append(int(fields.get("VmRSS", "0 kB").split()[0]) // 1024)
+    return sizes
 
 
 if __name__ == "__main__":

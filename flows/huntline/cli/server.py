@@ -86,10 +86,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     server.add_argument(
         "--worker",
-        choices=["process", "pool"],
-        default="process",
-        help="process: Prefect's worker, a new interpreter per run (default); pool: "
-        "huntline worker, runs in long-lived processes",
+        choices=["pool", "process"],
+        default="pool",
+        help="pool (the default): huntline worker, runs in 4 long-lived processes; process: "
+        "Prefect's process worker, a new interpreter per run",
     )
     server.add_argument(
         "--foreground", action="store_true", help="stay in the foreground; Ctrl-C stops both"
