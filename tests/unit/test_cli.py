@@ -138,3 +138,17 @@ def test_datasources_check_says_a_connector_error_once(
     err = capsys.readouterr().err
     assert "diagnosis: unreachable" in err
     assert not [r for r in caplog.records if "connector error occurred" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--processes", "0"), ("--run-timeout", "-5"), ("--recycle", "0")]
+)
+def test_worker_rejects_values_not_above_zero(
+    capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["worker", option, value])
+    assert exited.value.code == 2
+    assert f"huntline worker: error: argument {option}: must be above 0, not {value}" in (
+        capsys.readouterr().err
+    )
