@@ -4,6 +4,7 @@ the inputs in storage."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import threading
@@ -26,6 +27,7 @@ def test_cap_lets_one_container_run_at_a_time(
     prefect_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     monkeypatch.setenv("PREFECT_API_URL", prefect_server.api_url)
@@ -39,6 +41,11 @@ def test_cap_lets_one_container_run_at_a_time(
             spans.append((start, time.monotonic()))
 
     with temporary_settings({PREFECT_API_URL: prefect_server.api_url}):
+        # A hunt run earlier in the session may have created the limit with the default slots:
+        # start from none, so the limit is created here with $HUNTLINE_ANALYTICS_CONTAINERS.
+        with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
+            client.delete_global_concurrency_limit_by_name(cap.LIMIT_NAME)
+        cap._ensured.clear()
         try:
             # each thread runs in a copy of this context (as Prefect's task threads do), so it
             # sees the temporary settings
