@@ -4,8 +4,9 @@ Per backend (SQLite, PostgreSQL), starts its own Prefect server (``huntline.pref
 fresh PREFECT_HOME; for PostgreSQL, huntline's own cluster from ``huntline.prefect.postgres``, as
 ``huntline server start --database postgresql`` starts it), registers N deployments of the
 do-nothing flow ``bench/schedule_noop.py`` with cron ``*/5 * * * *`` through Prefect's client,
-starts one ``process`` worker (``huntline.prefect.worker``: polls every second, prefetch 5 s,
-``--limit``), then watches K cron ticks and a grace period after the last one. For every run due in
+starts one worker (``huntline.prefect.worker``; ``--worker process``: Prefect's, polls every second,
+prefetch 5 s, ``--limit``; ``--worker pool``: ``huntline worker``, ``--limit`` long-lived
+processes), then watches K cron ticks and a grace period after the last one. For every run due in
 those ticks it reads the state history and reports, relative to the run's expected start time:
 
 - slip: the run's ``start_time`` (Running) minus its expected start (the goal: p95 < 5 s);
@@ -84,6 +85,12 @@ def main() -> None:
     parser.add_argument(
         "--worker-limit", type=int, default=10, help="flow runs the worker runs at once"
     )
+    parser.add_argument(
+        "--worker",
+        choices=["process", "pool"],
+        default="process",
+        help="process: Prefect's process worker; pool: huntline worker (long-lived processes)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke: 20 deployments, */1, 1 tick")
     args = parser.parse_args()
     if args.quick:
@@ -130,7 +137,9 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
             f"{registration:.1f} s",
             flush=True,
         )
-        worker = start_worker(work / "worker", server.api_url, POOL, BENCH, args.worker_limit)
+        worker = start_worker(
+            work / "worker", server.api_url, POOL, BENCH, args.worker_limit, kind=args.worker
+        )
         stack.callback(_stop_worker, worker)
         # A tick at least a minute away: the scheduler service loops every 60 s.
         first = _next_tick(datetime.now(UTC) + timedelta(seconds=60), args.every)
