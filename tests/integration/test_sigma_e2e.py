@@ -9,6 +9,7 @@ import functools
 import gzip
 import http.server
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,34 @@ def test_a_converted_rule_alerts_over_a_stix_shifter_source(  # type: ignore[no-
     summary = json.loads(result.stdout)
     alerts = summary["alerts"]
     # the Sysmon event 1 and the Security 4688 of the same esentutl.exe: two STIX processes
+    assert len(alerts) >= 1
+    assert {alert["hunt_id"] for alert in alerts} == {RULE_ID}
+    assert {alert["severity"] for alert in alerts} == {"high"}
+    assert {"attack.t1003.002", "attack.credential-access"} <= set(alerts[0]["tags"])
+    assert all("esentutl" in str(alert["fields"].get("command_line")) for alert in alerts)
+
+
+def test_a_book_pointing_at_the_rule_alerts_as_the_converted_book(  # type: ignore[no-untyped-def]
+    huntline, shared_data: Path, recording_url: str, tmp_path: Path
+) -> None:
+    """``sigma: RULE`` (relative to the book's folder): the rule is converted as the book loads,
+    so the Sigma repository stays the source of truth."""
+    rule = os.path.relpath(shared_data / "sigma" / RULE, tmp_path)
+    book = tmp_path / "esentutl.yaml"
+    book.write_text(f"sigma: {rule}\nfrom: {recording_url}\nwindow: {{last: 1h}}\n")
+    result = huntline(
+        "run",
+        str(book),
+        "--json",
+        "--storage",
+        f"file://{tmp_path / 'store'}",
+        "--start",
+        "2020-10-19T00:00:00Z",
+        "--stop",
+        "2020-10-20T00:00:00Z",
+    )
+    assert result.returncode == 0, result.stderr
+    alerts = json.loads(result.stdout)["alerts"]
     assert len(alerts) >= 1
     assert {alert["hunt_id"] for alert in alerts} == {RULE_ID}
     assert {alert["severity"] for alert in alerts} == {"high"}

@@ -2,7 +2,8 @@
 
 ``huntline deploy`` (every book under ``hunts/``), ``huntline test`` and ``huntline attack``
 take the same paths, so the rule lives with the book: a file is a book when it holds ``id`` and
-``steps``; a book's tests (``BOOK.tests.yaml``) and other YAML (intel feeds) are not books.
+``steps``, or ``sigma`` (a book that points at a Sigma rule); a book's tests
+(``BOOK.tests.yaml``) and other YAML (intel feeds) are not books.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ TESTS_SUFFIX = ".tests.yaml"
 
 def book_paths(paths: Sequence[Path]) -> list[Path]:
     """The hunt books named by ``paths``: books themselves, and the books in folders (files
-    with ``id`` and ``steps``; tests files and other YAML such as intel feeds are not books)."""
+    with ``id`` and ``steps``, or ``sigma``; tests files and other YAML such as intel feeds
+    are not books)."""
     books: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -37,4 +39,4 @@ def _is_book(path: Path) -> bool:
         data = load_yaml(path, HuntlineError, "YAML file").data
     except HuntlineError:
         return False
-    return isinstance(data, dict) and "steps" in data and "id" in data
+    return isinstance(data, dict) and ("sigma" in data or ("steps" in data and "id" in data))

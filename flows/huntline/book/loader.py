@@ -56,6 +56,11 @@ def _known_keys() -> set[str]:
 #: at None for a problem already located in another file (``destinations.yaml``).
 BookCheck = Callable[[HuntBook], Iterable[tuple[Location | None, str]]]
 
+#: A book written in another form (``sigma: rule.yml``), rewritten by a layer above the book
+#: into the plain book data, with the lines of the values it made; raises a located
+#: :class:`BookError` when it cannot (:mod:`huntline.sigma.book_source`).
+BookSource = Callable[[YamlDocument], YamlDocument]
+
 
 @dataclass(frozen=True)
 class LoadedBook:
@@ -68,25 +73,38 @@ class LoadedBook:
     book: HuntBook
 
 
-def read_book(path: str | Path, checks: Sequence[BookCheck] = ()) -> LoadedBook:
+def read_book(
+    path: str | Path, checks: Sequence[BookCheck] = (), source: BookSource | None = None
+) -> LoadedBook:
     """Read a hunt book once: validate it (as :func:`load_book`) and hash the bytes read."""
     document = load_yaml(path, BookError, "hunt book")
+    if source is not None:
+        document = source(document)
     return LoadedBook(path=str(path), sha256=document.sha256, book=_checked(document, checks))
 
 
-def load_book(path: str | Path, checks: Sequence[BookCheck] = ()) -> HuntBook:
-    """Read and validate a hunt book; ``checks`` add the stages' checks (the book imports no
-    stage: :func:`huntline.steps.book_checks.load_hunt` hands in theirs).
+def load_book(
+    path: str | Path, checks: Sequence[BookCheck] = (), source: BookSource | None = None
+) -> HuntBook:
+    """Read and validate a hunt book; ``checks`` add the stages' checks and ``source`` expands
+    a book written in another form (the book imports no stage:
+    :func:`huntline.steps.book_checks.load_hunt` hands in theirs).
 
     Raises:
         BookError: listing every problem, each as ``FILE:LINE FIELD: what is wrong``.
     """
-    return read_book(path, checks).book
+    return read_book(path, checks, source).book
 
 
-def parse_book(text: str, file: str = "<string>", checks: Sequence[BookCheck] = ()) -> HuntBook:
+def parse_book(
+    text: str,
+    file: str = "<string>",
+    checks: Sequence[BookCheck] = (),
+    source: BookSource | None = None,
+) -> HuntBook:
     """Validate hunt book YAML ``text``; ``file`` names it in messages."""
-    return _checked(parse_yaml(text, file, BookError), checks)
+    document = parse_yaml(text, file, BookError)
+    return _checked(source(document) if source is not None else document, checks)
 
 
 def _checked(document: YamlDocument, checks: Sequence[BookCheck]) -> HuntBook:
