@@ -12,6 +12,7 @@ from huntline.book import load_book
 from huntline.book.files import book_paths
 from huntline.cli import main
 from huntline.errors import BookError
+from huntline.schedule.specs import desired_specs
 from huntline.steps.book_checks import load_hunt, read_hunt
 
 RULE = GOOD.replace("title: good", "title: good\nlevel: high\ntags: [attack.t1059.001]")
@@ -110,3 +111,15 @@ def test_sigma_with_steps_or_alert_is_an_error(folder: Path, key: str) -> None:
 def test_a_sigma_book_is_found_in_a_folder_and_a_rule_is_not(folder: Path) -> None:
     path = _book(folder, "sigma: rules/good.yml\n")
     assert book_paths([folder]) == [path]
+
+
+def test_deploy_plans_a_sigma_book_as_any_book(folder: Path) -> None:
+    _book(folder, "sigma: rules/good.yml\nschedule: {cron: '*/30 * * * *'}\n")
+    [spec] = desired_specs(folder, folder, None)
+    assert (spec.name, spec.parameters, spec.cron) == (
+        "book",
+        {"book": "book.yaml", "scheduled": True},
+        "*/30 * * * *",
+    )
+    assert spec.description == "good (book.yaml)"
+    assert "attack.t1059.001" in spec.tags
