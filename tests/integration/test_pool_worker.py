@@ -2,7 +2,7 @@
 deployed book's flow run with Prefect's engine, its logs in the API; a run that hangs is killed
 at ``--run-timeout`` and marked Crashed while, beside it, the book's run completes, a run is
 cancelled and a run whose process is killed is marked Crashed; the processes that replaced them
-run the next run."""
+run the next run. ``--recycle 1`` replaces a process after each run that ends by itself."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def pool_worker(project: Path, prefect_server: Any, tmp_path: Path) -> Iterator[
     command = [sys.executable, "-m", "huntline.cli", "worker", "--pool", "huntline"]
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [*command, "--processes", "2", "--run-timeout", str(RUN_TIMEOUT)],
+            [*command, "--processes", "2", "--run-timeout", str(RUN_TIMEOUT), "--recycle", "1"],
             cwd=project,
             env=environment,
             stdout=sink,
@@ -173,4 +173,4 @@ def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
 
     after = wait_final(client, client.create_flow_run_from_deployment(hunt.id).id, timeout=120)
     assert after.state.is_completed(), (after.state, pool_worker.read_text()[-3000:])
-    assert "→ process" in pool_worker.read_text()
+    assert re.search(r"process \d+ replaced after 1 runs", pool_worker.read_text())

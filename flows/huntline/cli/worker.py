@@ -49,7 +49,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     worker.add_argument(
         "--recycle",
         type=_positive(int),
-        default=200,
-        help="runs a process does before it is replaced, bounding memory (200)",
+        default=50,
+        help="runs a process does before it is replaced, bounding memory (50)",
     )
     worker.set_defaults(handler=cmd_worker)
