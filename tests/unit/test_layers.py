@@ -65,13 +65,6 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 """The layers, lowest first; each names the top-level modules and packages of huntline in it."""
 
-#: Modules outside the Prefect layer that still import Prefect, each with its reason.
-STILL_TO_MOVE = {
-    # A cron is checked by Prefect's own CronSchedule and vendored croniter, so what validate
-    # accepts is what the server accepts; no other cron parser is installed to ask instead.
-    "book/schedule.py",
-}
-
 LEVEL = {name: index for index, (_, names) in enumerate(LAYERS) for name in names}
 
 
@@ -125,7 +118,7 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
 
 
 def test_only_the_prefect_layer_imports_prefect() -> None:
-    assert {found.split(":")[0] for found in prefect_importers(PACKAGE)} == STILL_TO_MOVE
+    assert prefect_importers(PACKAGE) == []
 
 
 def test_the_checks_find_what_they_guard(tmp_path: Path) -> None:

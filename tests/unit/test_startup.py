@@ -1,10 +1,12 @@
 """What the ``huntline`` command imports to start: ``--help``, ``validate`` and ``compile`` must
 start in well under a second (``bench/startup.py`` measures it), so building the parser imports
-no Prefect, rich, pandas or intel models, and checking a book without a schedule imports no cron
-machinery (Prefect). Each check runs in a fresh interpreter, whose ``sys.modules`` tells."""
+no Prefect, rich, pandas or intel models, and checking a book, with or without a schedule,
+imports no Prefect (a cron is checked by croniter, see ``huntline.book.schedule``). Each check
+runs in a fresh interpreter, whose ``sys.modules`` tells."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -37,6 +39,11 @@ alert:
   when: name == 'whoami.exe'
   title: "whoami on {x_host}"
 """
+SCHEDULE = """\
+schedule:
+  cron: "*/30 * * * *"
+  timezone: Europe/Paris
+"""
 
 
 def imported_after(code: str) -> set[str]:
@@ -63,14 +70,15 @@ def test_help_imports_nothing_heavy() -> None:
     assert imported_after(code) == set()
 
 
-def test_checking_a_book_without_schedule_imports_no_prefect_nor_pandas(tmp_path: Path) -> None:
-    book = tmp_path / "book.yaml"
-    book.write_text(BOOK)
-    for command in ("validate", "compile"):
+def test_checking_a_book_imports_no_prefect_nor_pandas(tmp_path: Path) -> None:
+    plain, scheduled = tmp_path / "plain.yaml", tmp_path / "scheduled.yaml"
+    plain.write_text(BOOK)
+    scheduled.write_text(BOOK + SCHEDULE)
+    for command, book in itertools.product(("validate", "compile"), (plain, scheduled)):
         code = (
             "import contextlib, io\nfrom huntline.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             f"    assert main([{command!r}, {str(book)!r}]) == 0"
         )
         loaded = imported_after(code)
-        assert loaded <= {"rich", "huntline.book", "huntline.intel.model"}, (command, loaded)
+        assert loaded <= {"rich", "huntline.book", "huntline.intel.model"}, (command, book, loaded)
