@@ -8,9 +8,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
 from huntline.cli.console import add_json_option, add_storage_option, out, timestamp
 
 
@@ -26,6 +23,9 @@ def cmd_pack_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pack_run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
     from huntline.packs import load_pack, run_pack
 
     if (args.start is None) != (args.stop is None):
