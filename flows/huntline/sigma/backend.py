@@ -104,6 +104,8 @@ class HuntlineBackend(Backend):
         "text": "the STIX pattern and the local condition as text",
     }
     requires_pipeline: ClassVar[bool] = False
+    #: a correlation's base rule becomes a book too (huntline.sigma.correlation): finalized
+    finalize_correlation_subqueries: bool = True
     backend_processing_pipeline: ClassVar[ProcessingPipeline] = huntline_pipeline()
 
     # -- the tree ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
 from huntline.book.files import TESTS_SUFFIX
@@ -46,7 +47,7 @@ def book_for(
 ) -> dict[str, Any]:
     """The hunt book of a converted rule, as plain data."""
     rule, conversion = result.rule, result.conversion
-    assert isinstance(rule, SigmaRule) and conversion is not None
+    assert isinstance(rule, SigmaRule | SigmaCorrelationRule) and conversion is not None
     level = rule.level.name.lower() if rule.level else "medium"
     get: dict[str, Any] = {"get": VARIABLE, "entity": conversion.entity, "from": source}
     if conversion.pattern is not None:
@@ -71,6 +72,14 @@ def book_for(
             "fields": ALERT_FIELDS.get(conversion.entity, []),
         },
     }
+    if result.correlation is not None:  # see huntline.sigma.correlation for the window
+        found = result.correlation
+        book["window"] = {"last": found.window}
+        threshold: dict[str, Any] = {"count": found.count}
+        if found.distinct:
+            threshold["distinct"] = found.distinct
+        grouping = {"group_by": list(found.group_by)} if found.group_by else {}
+        book["alert"] |= {**grouping, "threshold": threshold}
     if schedule:
         book["schedule"] = {"cron": schedule, "timezone": "UTC"}
     return book
@@ -94,6 +103,8 @@ def tests_text(result: RuleResult) -> str | None:
     rows cannot be generated, see :mod:`huntline.sigma.cases`)."""
     conversion = result.conversion
     assert conversion is not None
+    if result.correlation is not None:
+        return None  # one generated row proves nothing about a threshold
     positive = positive_row(conversion.condition)
     negative = negative_row(conversion.condition, positive) if positive else None
     if positive is None or negative is None:

@@ -28,6 +28,7 @@ from sigma.rule import SigmaRule
 
 from huntline.errors import SigmaRuleError
 from huntline.sigma.backend import Conversion, HuntlineBackend
+from huntline.sigma.correlation import Correlation, CorrelationRefused, base_rule, correlation
 from huntline.yamlfile import parse_yaml_all
 
 #: The rule files a directory holds.
@@ -43,6 +44,8 @@ class RuleResult:
     rule: SigmaRule | SigmaCorrelationRule | None
     conversion: Conversion | None = None
     error: SigmaRuleError | None = None
+    #: A converted correlation's group-by and threshold (``conversion`` is its base rule's).
+    correlation: Correlation | None = None
 
     @property
     def logsource(self) -> str:
@@ -96,8 +99,19 @@ def convert_file(path: Path, backend: HuntlineBackend) -> Iterator[RuleResult]:
     except SigmaError as error:
         yield RuleResult(path, None, error=_error(path, _reason(error), str(error)))
         return
+    # a correlation's base rule is converted once, as part of the correlation's book (pySigma's
+    # pipeline changes a rule as it converts it): it is no hunt alone, as Sigma's default
+    # ``generate: false`` says; ``generate: true`` is not honoured
+    bases = {
+        id(reference.rule)
+        for rule in collection.rules
+        if isinstance(rule, SigmaCorrelationRule)
+        for reference in rule.rules or []
+        if hasattr(reference, "rule")
+    }
     for index, rule in enumerate(collection.rules):
-        yield _convert_rule(path, rule, backend, raw[index] if index < len(raw) else {})
+        if id(rule) not in bases:
+            yield _convert_rule(path, rule, backend, raw[index] if index < len(raw) else {})
 
 
 def _convert_rule(
@@ -114,12 +128,10 @@ def _convert_rule(
             message = f"field {field}: {message}"
         return RuleResult(path, rule, error=_error(path, _reason(first), message))
     if isinstance(rule, SigmaCorrelationRule):
-        kind = rule.type.name.lower()
-        return RuleResult(
-            path, rule, error=_error(path, "correlation rule", f"correlation rule ({kind})")
-        )
+        return _convert_correlation(path, rule, backend)
     try:
-        conversions = backend.convert_rule(rule)
+        # a correlation's base rule outputs nothing (``generate: false``) but keeps its result
+        conversions = backend.convert_rule(rule) or rule.get_conversion_result()
     except SigmaError as error:
         reason = _reason(error)
         message = str(error)
@@ -128,6 +140,28 @@ def _convert_rule(
             message = f"log source {source}: {message}"
         return RuleResult(path, rule, error=_error(path, reason, message))
     return RuleResult(path, rule, conversion=_one(conversions))
+
+
+def _convert_correlation(
+    path: Path, rule: SigmaCorrelationRule, backend: HuntlineBackend
+) -> RuleResult:
+    """A correlation: its base rule's conversion with the group-by and threshold, or why not
+    (:mod:`huntline.sigma.correlation`)."""
+    try:
+        base = base_rule(rule)
+        base_result = _convert_rule(path, base, backend, {})
+        if base_result.error is not None:
+            error = base_result.error
+            message = error.message.removeprefix(f"{path}: ")
+            return RuleResult(
+                path,
+                rule,
+                error=_error(path, str(error.context["reason"]), f"base rule: {message}"),
+            )
+        found = correlation(rule, base)
+    except CorrelationRefused as refused:
+        return RuleResult(path, rule, error=_error(path, refused.reason, refused.message))
+    return RuleResult(path, rule, conversion=base_result.conversion, correlation=found)
 
 
 def _one(conversions: list[Conversion]) -> Conversion:
