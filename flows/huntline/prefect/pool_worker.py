@@ -5,7 +5,11 @@ fresh interpreter per flow run, which imports Prefect and huntline before doing 
 (``bench/worker_cost.py``: the shared 2-core machine at load 8-14, SQLite, 40 trivial runs of
 one deployment due at once, 4 at a time): Prefect's process worker 0.16 runs/s and 4.12 CPU-s
 per run; this worker 0.93 runs/s and 0.51 CPU-s per run, its processes' start included. What
-remains per run is mostly the engine's API round trips (states, logs).
+remains per run is mostly the engine's API round trips (states, logs). With 20 deployments due
+in the same minute (``bench/schedule_load.py --quick --backend sqlite --worker-limit 4``), the
+start slip was p50 35.7 s, p95 past 60 s (3 of 20 unstarted) with the process worker, and p50
+9.8 s, p95 16.5 s (all started) with this one: the 5 s goal of issue 26 needs more processes or
+fewer API calls per run.
 
 What stays as it is: each book keeps its deployment (its schedule, concurrency limit, run
 history and UI); runs still go through Prefect's engine (:mod:`huntline.prefect.run_slot` calls
