@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inline_books import procs_book
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -73,23 +74,20 @@ ARTIFACTS = {"window", "manifest", "alerts"}
 #: Typed into the form's ``source``. BOOK reads a stix-shifter profile nobody configured, so the
 #: run only completes, with alerts, if the form's override reached the flow.
 SOURCE = "file://hunts/data/sample_endpoint_bundle.json"
-BOOK = """\
+BOOK = procs_book(
+    """\
 id: 8d2e4f1a-6b3c-4a5d-9e7f-0a1b2c3d4e5f
 title: Processes on endpoints (UI test)
 window:
   start: 2024-06-03T00:00:00Z
   stop: 2024-06-04T00:00:00Z
-steps:
-  - get: procs
-    entity: process
-    from: edr
-    where: "[process:pid > 0]"
-alert:
-  on: procs
+""",
+    """\
   when: exists(name)
   severity: low
   title: "Process {name}"
-"""
+""",
+)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from inline_books import procs_book
 
 from huntline import cli
 from huntline.alert import AlertRecord
@@ -14,19 +15,16 @@ from huntline.cli.book import _print_summary
 from huntline.prefect.hunt_flow import RunSummary
 from huntline.storage import TableRef
 
-BOOK = """
+BOOK = procs_book(
+    """
 id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Brackets [lab]
-steps:
-  - get: procs
-    entity: process
-    from: edr
-    where: "[process:pid > 0]"
-alert:
-  on: procs
+""",
+    """\
   when: command_line icontains '[x]'
   title: "{command_line}"
-"""
+""",
+)
 
 
 def test_compile_explain_keeps_patterns_conditions_and_titles(

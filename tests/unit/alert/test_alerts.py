@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pandas as pd
 import pytest
+from inline_books import procs_book
 
 from huntline.alert import alert_groups, alerts_frame, alerts_jsonl, build_alerts, matching_rows
 from huntline.alert.alerts import AlertRecord, RunInfo
@@ -14,22 +15,19 @@ from huntline.alert.templates import render_title
 from huntline.book import HuntBook, parse_book
 from huntline.errors import AlertError
 
-BOOK = """
+BOOK = procs_book(
+    """
 id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Suspicious processes
 tags: [attack.t1059.001]
-steps:
-  - get: procs
-    entity: process
-    from: edr
-    where: "[process:pid > 0]"
-alert:
-  on: procs
+""",
+    """\
   when: x_suspicious_score >= 2
   severity: high
   title: "{name} scored {x_suspicious_score} under {parent_ref.name}"
   fields: [pid]
-"""
+""",
+)
 RAISED = datetime(2024, 6, 3, tzinfo=UTC)
 
 

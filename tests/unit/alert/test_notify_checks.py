@@ -5,19 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from inline_books import procs_book
 
 from huntline.errors import BookError
 from huntline.steps.book_checks import parse_hunt
 
-BOOK = """id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
+BOOK = procs_book(
+    """id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Checks
-steps:
-  - get: procs
-    entity: process
-    from: edr
-    where: "[process:pid > 0]"
-alert:
-  on: procs
+""",
+    """\
   when: pid > 0
   title: "{name}"
   notify:
@@ -27,7 +24,8 @@ alert:
     - nosuchservice://host/x
     - jsonl:///tmp/alerts.jsonl
     - prefect-secret://pager-url
-"""
+""",
+)
 
 
 def test_unknown_names_and_malformed_urls_are_reported_at_their_line(
