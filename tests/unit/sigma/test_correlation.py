@@ -10,6 +10,7 @@ import pytest
 
 from huntline.book import load_book
 from huntline.cli import main
+from huntline.steps.book_checks import load_hunt
 
 RULES = Path(__file__).parents[2] / "files" / "sigma_correlation"
 
@@ -79,6 +80,6 @@ def test_a_group_by_field_without_a_column_is_refused(tmp_path: Path) -> None:
 def test_a_book_pointing_at_a_correlation_gets_its_threshold(tmp_path: Path) -> None:
     (tmp_path / "event_count.yml").write_text((RULES / "event_count.yml").read_text())
     (tmp_path / "book.yaml").write_text("sigma: event_count.yml\nfrom: edr\n")
-    book = load_book(tmp_path / "book.yaml")
+    book = load_hunt(tmp_path / "book.yaml")
     assert book.alert is not None and book.alert.threshold is not None
     assert (book.alert.group_by, book.alert.threshold.count) == (["creator_user_ref.user_id"], 3)
