@@ -18,13 +18,20 @@ def test_every_book_in_hunts_passes_its_tests(
     report = json.loads(result.stdout)
     failed = [case for case in report["cases"] if not case["passed"]]
     assert result.returncode == 0 and not failed, json.dumps(failed, indent=2) + result.stderr
-    books = {Path(case["book"]).name for case in report["cases"]}
-    library = {
-        p.name for p in (repo_root / "hunts").glob("*.yaml") if "steps:" in p.read_text()
-    } - {p.name for p in (repo_root / "hunts").glob("*.tests.yaml")}
+    hunts = repo_root / "hunts"
+    books = {Path(case["book"]).resolve().relative_to(hunts) for case in report["cases"]}
+    library = {  # every book in every folder (hunts/sigma/ too), tests files aside
+        p.relative_to(hunts)
+        for p in hunts.rglob("*.yaml")
+        if "steps:" in p.read_text() and not p.name.endswith(".tests.yaml")
+    }
     assert books == library, "every book in hunts/ has tests"
     for book in books:
-        counts = [len(c["alerts"]) for c in report["cases"] if Path(c["book"]).name == book]
+        counts = [
+            len(c["alerts"])
+            for c in report["cases"]
+            if Path(c["book"]).resolve().relative_to(hunts) == book
+        ]
         assert max(counts) > 0 and min(counts) == 0, f"{book}: a positive and a negative case"
 
 

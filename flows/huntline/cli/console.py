@@ -28,14 +28,20 @@ class _Console:
         self._stderr = stderr
         self._console: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    @property
+    def real(self) -> Any:
+        """The rich ``Console`` itself, for rich objects that take one (``Progress``, ``Live``):
+        they use it as a context manager, which attribute forwarding cannot provide."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(
                 stderr=self._stderr, highlight=False, soft_wrap=True, width=_WIDTH
             )
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 out: Any = _Console(stderr=False)

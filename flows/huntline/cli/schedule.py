@@ -163,7 +163,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         TaskProgressColumn(),
         TextColumn("{task.fields[note]}"),
     )
-    with Progress(*columns, console=err) as bar:
+    with Progress(*columns, console=err.real) as bar:
         task = bar.add_task("backfill", total=None, note="")
 
         def show(result: BackfillResult) -> None:
