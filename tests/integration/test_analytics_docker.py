@@ -169,7 +169,7 @@ def test_dropped_id_is_a_clear_error(
     no_leftovers()
 
 
-def test_missing_image_hints_at_the_build_command(
+def test_an_image_neither_built_nor_buildable_is_not_told_to_build_itself(
     docker_client: object, tmp_path: Path, procs: Path
 ) -> None:
     """Needs an engine to ask: without one the error is "cannot reach", another test."""
@@ -177,7 +177,10 @@ def test_missing_image_hints_at_the_build_command(
         run_container("docker://no_such_analytics", [procs], {}, tmp_path / "run")
     assert str(info.value) == (
         "image kestrel-analytics-no_such_analytics not found\n"
-        "  hint: build it with `huntline images build no_such_analytics`"
+        "  hint: kestrel-analytics-no_such_analytics: no image "
+        "kestrel-analytics-no_such_analytics is built on this Docker host, and analytics_images/ "
+        "has no folder no_such_analytics/ to build it from; `huntline images list` shows this "
+        "host's images"
     )
 
 
