@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from huntline.errors import ServerError
+from huntline.prefect.server_port import keep_port, kept_port
 from huntline.processes import free_port, stop_group
 
 #: Debian's PostgreSQL binaries (bookworm ships 15); ``HUNTLINE_PG_BIN`` points elsewhere.
@@ -131,7 +132,7 @@ def _start(home: Path, progress: Callable[[str], None]) -> int:
             "UTF8",
             log=log,
         )
-    port = _kept_port(home) or free_port()
+    port = kept_port(home) or free_port()
     progress(f"starting PostgreSQL on 127.0.0.1:{port} (log: {log})")
     with log.open("ab") as sink:
         postmaster = subprocess.Popen(
@@ -164,42 +165,32 @@ def _start(home: Path, progress: Callable[[str], None]) -> int:
             )
         time.sleep(0.5)
     _record(home).write_text(json.dumps({"pid": postmaster.pid, "port": port, "log": str(log)}))
-    (home / "port").write_text(f"{port}\n")
+    keep_port(home, port)
     if not _database_exists(binaries, port):
         _run(
             [],
             binaries / "createdb",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
+            *_client(port),
             DATABASE,
             log=log,
         )
     return port
 
 
+def _client(port: int) -> list[str]:
+    """How PostgreSQL's client programs reach the cluster: TCP on 127.0.0.1, as ``postgres``."""
+    return ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+
+
 def _ready(binaries: Path, port: int) -> bool:
-    probe = [str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]
+    probe = [str(binaries / "pg_isready"), "-q", *_client(port)]
     return subprocess.run(probe, capture_output=True).returncode == 0
 
 
 def _database_exists(binaries: Path, port: int) -> bool:
     query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"
     found = subprocess.run(
-        [
-            str(binaries / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-tAc",
-            query,
-        ],
+        [str(binaries / "psql"), *_client(port), "-tAc", query],
         capture_output=True,
         text=True,
     )
@@ -215,13 +206,6 @@ def _run(prefix: list[str], program: Path, *arguments: str, log: Path) -> None:
             f"{program.name} failed with exit code {done.returncode}",
             hint=f"see {log}; it said:\n{(done.stderr or done.stdout)[-2000:]}",
         )
-
-
-def _kept_port(home: Path) -> int | None:
-    try:
-        return int((home / "port").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _tail(log: Path) -> str:
