@@ -365,3 +365,40 @@ def worker(
     start_worker(home, prefect_server.api_url, "huntline", project)
     yield home
     stop_worker(home)
+
+
+@pytest.fixture
+def pg_state() -> Iterator[Path]:
+    """A state directory the ``postgres`` user can reach (pytest's tmp dirs are 0700)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="huntline-pg-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def huntline_in(
+    repo_root: Path, pg_state: Path
+) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """``huntline`` from the repository root with ``pg_state`` as its state directory and no
+    configured server, so it starts (and finally stops) its own."""
+    import os
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    environment.update(HUNTLINE_STATE_DIR=str(pg_state), HUNTLINE_STORAGE=str(pg_state / "store"))
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "huntline.cli", *args],
+            cwd=repo_root,
+            env={**environment, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    yield run
+    run("server", "stop")

@@ -5,11 +5,9 @@ user meets when PostgreSQL is missing, cannot start, or cannot reach the state d
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,36 +19,6 @@ pytestmark = pytest.mark.server
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@pytest.fixture
-def state() -> Iterator[Path]:
-    """A state directory the ``postgres`` user can reach (pytest's tmp dirs are 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="huntline-pg-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def huntline_in(repo_root: Path, state: Path) -> Iterator[Run]:
-    """``huntline`` from the repository root with ``state`` as its state directory and no
-    configured server, so it starts (and finally stops) its own."""
-    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    environment.update(HUNTLINE_STATE_DIR=str(state), HUNTLINE_STORAGE=str(state / "store"))
-
-    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "huntline.cli", *args],
-            cwd=repo_root,
-            env={**environment, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    yield run
-    run("server", "stop")
-
-
 def _flow_runs(port: int) -> int:
     query = "SELECT count(*) FROM flow_run"
     psql = [f"{DEFAULT_BIN}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
@@ -60,13 +28,13 @@ def _flow_runs(port: int) -> int:
 
 
 def test_a_hunt_runs_on_a_server_backed_by_huntlines_postgresql(
-    huntline_in: Run, state: Path
+    huntline_in: Run, pg_state: Path
 ) -> None:
     started = huntline_in("server", "start", "--database", "postgresql", "--no-worker")
     assert started.returncode == 0, started.stderr
     assert "(database: postgresql)" in started.stdout
     assert "creating huntline's PostgreSQL cluster in" in started.stderr
-    port = running_postgres(state / "postgres")
+    port = running_postgres(pg_state / "postgres")
     assert port is not None
 
     hunt = huntline_in("run", "hunts/suspicious_processes.yaml", "--json")
@@ -82,7 +50,7 @@ def test_a_hunt_runs_on_a_server_backed_by_huntlines_postgresql(
 
     stopped = huntline_in("server", "stop")
     assert stopped.stdout.strip() == "stopped the server"
-    assert running_postgres(state / "postgres") is None  # stopped with the server
+    assert running_postgres(pg_state / "postgres") is None  # stopped with the server
 
 
 def test_postgresql_not_installed_is_a_clear_error(huntline_in: Run) -> None:
@@ -101,15 +69,15 @@ def test_postgresql_not_installed_is_a_clear_error(huntline_in: Run) -> None:
     ]
 
 
-def test_postgresql_that_does_not_start_names_its_log(huntline_in: Run, state: Path) -> None:
-    data = state / "postgres" / "data"
+def test_postgresql_that_does_not_start_names_its_log(huntline_in: Run, pg_state: Path) -> None:
+    data = pg_state / "postgres" / "data"
     data.mkdir(parents=True)
     (data / "PG_VERSION").write_text("9\n")  # a cluster of another major version
     done = huntline_in("server", "start", "--database", "postgresql", "--no-worker")
     assert done.returncode == 1
     assert "error: PostgreSQL did not start on 127.0.0.1:" in done.stderr
-    assert f"hint: see {state / 'postgres' / 'postgres.log'}; last output:" in done.stderr
-    said = (state / "postgres" / "postgres.log").read_text().strip().splitlines()[-1]
+    assert f"hint: see {pg_state / 'postgres' / 'postgres.log'}; last output:" in done.stderr
+    said = (pg_state / "postgres" / "postgres.log").read_text().strip().splitlines()[-1]
     assert said in done.stderr  # what PostgreSQL said, not only where to read it
 
 

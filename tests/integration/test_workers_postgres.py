@@ -1,0 +1,211 @@
+"""Issue 26, item 3: two ``huntline worker`` processes, each in its own working directory as on
+two hosts, share one work pool on a PostgreSQL-backed server and one S3 store (moto). The
+worker that runs a hunt is killed with its processes (``kill -9`` of its process group: a lost
+machine) while the hunt fetches from a bundle server that holds the answer back. The server
+marks the run Crashed (no heartbeat: :mod:`huntline.prefect.zombies`), puts it back in the pool,
+the other worker runs it to completion, and each alert reaches the webhook exactly once and is
+marked delivered in the ledger.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import command_runner
+from receivers import webhook_receiver
+
+from huntline.alert.ledger_store import ledger_store
+from huntline.processes import stop_group
+from huntline.storage import open_store
+
+pytestmark = pytest.mark.server
+HUNT_ID = "3c9e0b7a-5d21-4f6e-9a8b-2f4c6d8e0a13"
+#: The zombie automation's interval here: Prefect's shortest heartbeat is 30 s, so 12 s beats
+#: (36 s without one) still never crash a live run, and a lost one is crashed in about a minute.
+BEAT_SECONDS = 12
+
+
+class HeldBundle(http.server.SimpleHTTPRequestHandler):
+    """Serves the sample bundle; the first request waits until ``release`` is set."""
+
+    arrived = threading.Event()
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        if not type(self).arrived.is_set():
+            type(self).arrived.set()
+            type(self).release.wait(300)
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def held_bundle_server(root: Path) -> Iterator[tuple[str, type[HeldBundle]]]:
+    handler = type(
+        "Held", (HeldBundle,), {"arrived": threading.Event(), "release": threading.Event()}
+    )
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        handler.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def write_project(root: Path, repo_root: Path, bundle_url: str, hook_url: str) -> None:
+    (root / "flows").mkdir(parents=True)
+    shutil.copy(repo_root / "flows/hunt.py", root / "flows/hunt.py")
+    (root / "hunts").mkdir()
+    (root / "hunts/lost.yaml").write_text(
+        f"""id: {HUNT_ID}
+title: Shells, on whichever worker is left
+window:
+  start: 2024-06-03T00:00:00Z
+  stop: 2024-06-04T00:00:00Z
+steps:
+  - get: procs
+    entity: process
+    from: {bundle_url}/sample_endpoint_bundle.json
+    where: "[process:pid > 0]"
+alert:
+  on: procs
+  when: name in ['cmd.exe', 'powershell.exe']
+  severity: high
+  title: "{{name}} (pid {{pid}})"
+  notify: ["{hook_url}"]
+"""
+    )
+
+
+def start_worker(api_url: str, home: Path, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``huntline worker`` with one process, in ``home`` (its working directory, scratch and
+    log), in a process group of its own."""
+    home.mkdir(parents=True)
+    command = [sys.executable, "-m", "huntline.cli", "worker", "--pool", "huntline"]
+    with (home / "worker.log").open("ab") as sink:
+        return subprocess.Popen(
+            [*command, "--processes", "1"],
+            cwd=home,
+            env={
+                **environment,
+                "PREFECT_API_URL": api_url,
+                "HUNTLINE_SCRATCH": str(home / "scratch"),
+                "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+            },
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(1)
+    raise TimeoutError(f"{what}: not after {timeout:.0f} s")
+
+
+def test_a_killed_worker_s_run_is_crashed_and_finished_by_the_other(
+    huntline_in: Callable[..., subprocess.CompletedProcess[str]],
+    pg_state: Path,
+    repo_root: Path,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from huntline.prefect.server import running_local_server
+    from huntline.prefect.zombies import ensure_zombie_automation
+
+    started = huntline_in("server", "start", "--database", "postgresql", "--no-worker")
+    assert started.returncode == 0, started.stderr
+    server = running_local_server(pg_state / "prefect")
+    assert server is not None and server.database == "postgresql"
+    storage = f"s3://{s3_bucket}/hunts"
+    environment = {**os.environ, "HUNTLINE_STORAGE": storage}
+    bundles = repo_root / "hunts/data"
+
+    with held_bundle_server(bundles) as (bundle_url, held), webhook_receiver() as hook:
+        project = tmp_path / "project"
+        write_project(project, repo_root, bundle_url, hook.url)
+        deployed = command_runner(project, server.api_url, {"HUNTLINE_STORAGE": storage})("deploy")
+        assert deployed.returncode == 0, deployed.stderr
+        workers = {
+            name: start_worker(server.api_url, tmp_path / name, environment) for name in "ab"
+        }
+        try:
+            with (
+                temporary_settings({PREFECT_API_URL: server.api_url}),
+                get_client(sync_client=True) as client,
+            ):
+                ensure_zombie_automation(client, heartbeat_seconds=BEAT_SECONDS)
+                deployment = client.read_deployment_by_name("hunt/lost")
+                run = client.create_flow_run_from_deployment(deployment.id)
+                assert held.arrived.wait(180), "no worker fetched the bundle"
+                time.sleep(3)  # the run's first heartbeat has gone out
+
+                def owner() -> str | None:
+                    for name in workers:
+                        log = (tmp_path / name / "worker.log").read_text()
+                        if f"flow run {run.id} → process" in log:
+                            return name
+                    return None
+
+                victim = wait_for(owner, "the worker that claimed the run", 10)
+                survivor = "b" if victim == "a" else "a"
+                os.killpg(workers[victim].pid, signal.SIGKILL)
+                workers[victim].wait(10)
+                held.release.set()
+
+                def final() -> Any:
+                    state = client.read_flow_run(run.id).state
+                    return state if state is not None and state.is_final() else None
+
+                state = wait_for(final, "the run's end", 300)
+                history = client.read_flow_run_states(run.id)
+        finally:
+            for process in workers.values():
+                if process.poll() is None:
+                    stop_group(process.pid, 30)
+
+        survivor_log = (tmp_path / survivor / "worker.log").read_text()
+        assert state.is_completed(), (state, survivor_log[-3000:])
+        names = [(entry.type.value, entry.name) for entry in history]
+        crashed = [entry for entry in history if entry.is_crashed()]
+        assert len(crashed) == 1, names
+        assert crashed[0].message == (
+            f"no heartbeat for {3 * BEAT_SECONDS} s: the process that ran this flow run died"
+        )
+        retry = names.index(("SCHEDULED", "AwaitingRetry"))
+        assert names.index(("CRASHED", "Crashed")) < retry < len(names) - 1, names
+        assert re.search(rf"flow run {run.id} → process", survivor_log)
+
+        ledger, _ = ledger_store(open_store(storage), HUNT_ID).read()
+        entries = list(ledger.entries())
+        assert entries and all(entry.status == "delivered" for entry in entries), entries
+        assert sorted(hook.keys()) == sorted(entry.key for entry in entries)  # once each
