@@ -100,6 +100,7 @@ def retry_automation() -> Any:
                 name="AwaitingRetry",
                 state=StateType.SCHEDULED,
                 message="retried: the worker that ran it was lost (no heartbeat)",
+                force=False,
             )
         ],
     )
