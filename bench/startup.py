@@ -4,6 +4,7 @@
 
     python bench/startup.py                  # 7 runs of each command, the fastest counts
     python bench/startup.py --runs 15 --book hunts/beaconing.yaml
+    python bench/startup.py --runs 3 --all   # validate and compile of every book in hunts/
 
 Each command runs as a fresh interpreter calling ``huntline.cli.main`` (what the ``huntline``
 script does), so the time includes the interpreter's start and every import. Reported per command:
@@ -42,9 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--book", default="hunts/suspicious_processes.yaml")
+    parser.add_argument("--all", action="store_true", help="every book in hunts/, one a line")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONPATH", str(ROOT / "flows"))
     cli = [sys.executable, "-c", "import sys; from huntline.cli import main; sys.exit(main())"]
+    print(f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    if args.all:
+        every_book(cli, args.runs)
+        return
     commands = {
         "python (floor)": [sys.executable, "-c", "pass"],
         "huntline --help": [*cli, "--help"],
@@ -55,6 +61,22 @@ def main() -> None:
     for name, command in commands.items():
         wall, cpu = measure(command, args.runs)
         print(f"{name:<26} {wall:>7.2f} {cpu:>7.2f}", flush=True)
+
+
+def every_book(cli: list[str], runs: int) -> None:
+    """The fastest CPU seconds of ``validate`` and ``compile`` of each book in ``hunts/``."""
+    books = sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.glob("hunts/**/*.yaml")
+        if path.name != "intel.yaml" and not path.name.endswith((".tests.yaml", ".pack.yaml"))
+    )
+    print(f"{'book':<60} {'validate':>8} {'compile':>8}   (cpu s, fastest of {runs})")
+    worst = [0.0, 0.0]
+    for book in books:
+        cpus = [measure([*cli, command, book], runs)[1] for command in ("validate", "compile")]
+        worst = [max(pair) for pair in zip(worst, cpus, strict=True)]
+        print(f"{book:<60} {cpus[0]:>8.2f} {cpus[1]:>8.2f}", flush=True)
+    print(f"{'slowest':<60} {worst[0]:>8.2f} {worst[1]:>8.2f}")
 
 
 if __name__ == "__main__":

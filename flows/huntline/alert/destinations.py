@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huntline.alert.sink_registry import redact
-from huntline.coroutines import run_coroutine
 from huntline.errors import AlertError
 from huntline.fetch.sources.secrets import SECRET_SCHEME
 from huntline.schemes import has_scheme
@@ -116,6 +115,8 @@ def destination_url(destination: Destination) -> str:
     create = (
         f"create it: prefect block create secret, or Secret(value='json://...').save({block!r})"
     )
+
+    from huntline.coroutines import run_coroutine  # asyncio: not on validate's path
 
     try:
         value = run_coroutine(load_secret(block))

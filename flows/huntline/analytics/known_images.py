@@ -62,6 +62,13 @@ class KnownImages:
         return f" (did you mean {close[0]}?)" if close else ""
 
 
+def buildable(reference: str, root: Path = DEFAULT_ROOT) -> bool:
+    """Whether ``root`` has the folder that builds ``reference``'s analytics image: such a
+    reference can run here whatever the engine holds, so checking it needs no engine (the
+    Docker client's import and its calls are most of a ``validate``)."""
+    return contract.analytics_name(contract.image_for(reference)) in list_images(root)
+
+
 def _built_tags(client: Any) -> frozenset[str] | None:
     """Every tag on the local Docker engine, or None when no engine answers."""
     try:

@@ -8,14 +8,15 @@ type's properties, references dereferenced into ``<ref>.<property>`` (``parent_r
 other column (``proces_name``, ``parent.name``) can never match: it used to pass ``validate``
 and fail the first scheduled run. The properties and the types a reference may point to come
 from the ``stix2`` library's own definitions of STIX 2.0 and 2.1 (their union: data sources
-speak either version), not from a hand-written copy of the specification.
+speak either version), read into :mod:`huntline.book.sco_table` by
+:mod:`huntline.book.sco_generate` so that checking a book imports no ``stix2``.
 """
 
 from __future__ import annotations
 
 import difflib
-from functools import cache
-from typing import Any
+
+from huntline.book.sco_table import PROPERTIES
 
 #: Columns every entity table has, beside the type's own properties.
 ENTITY_COLUMNS = frozenset({"id", "type", "first_observed", "last_observed", "number_observed"})
@@ -23,40 +24,11 @@ ENTITY_COLUMNS = frozenset({"id", "type", "first_observed", "last_observed", "nu
 CUSTOM_PREFIX = "x_"
 
 
-@cache
-def _definitions() -> dict[str, dict[str, Any]]:
-    """STIX version -> SCO type -> the stix2 class defining it."""
-    import stix2.registry
-
-    stix2.registry._collect_stix2_mappings()
-    return {
-        version: dict(maps["observables"])
-        for version, maps in stix2.registry.STIX2_OBJ_MAPS.items()
-    }
-
-
-@cache
 def properties(sco_type: str) -> dict[str, frozenset[str] | None]:
     """The properties of ``sco_type`` in STIX 2.0 or 2.1, each with the types it may reference
     (None for a property that is not a single reference, or whose targets are open-ended).
     Empty for a type neither version defines (a custom ``x-`` type)."""
-    from stix2.properties import ObjectReferenceProperty, ReferenceProperty
-
-    found: dict[str, set[str] | None] = {}
-    for observables in _definitions().values():
-        cls = observables.get(sco_type)
-        for name, prop in (cls._properties if cls else {}).items():
-            targets: set[str] | None = None
-            if isinstance(prop, ObjectReferenceProperty) and prop.valid_types:
-                targets = set(prop.valid_types)
-            elif isinstance(prop, ReferenceProperty) and prop.auth_type == 0 and prop.specifics:
-                targets = set(prop.specifics)  # auth_type 0: the types allowed
-            if name.endswith("_ref") and targets is not None:
-                known = found.get(name)
-                found[name] = targets | (known or set())
-            else:
-                found.setdefault(name, None)
-    return {name: frozenset(t) if t else None for name, t in found.items()}
+    return PROPERTIES.get(sco_type, {})
 
 
 def column_problem(sco_type: str, column: str) -> str | None:

@@ -30,28 +30,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from huntline.analytics.known_images import KnownImages
     from huntline.book.files import TESTS_SUFFIX
-    from huntline.booktest.spec import load_tests
     from huntline.cli.host_checks import host_findings, prefect_secret_blocks
     from huntline.compile import prepare_hunt
-    from huntline.intel.model import load_feeds
-    from huntline.schedule.specs import check_feeds
     from huntline.steps.book_checks import step_warnings
 
     failures = 0
     now = datetime.now(UTC)
-    images, blocks = functools.cache(KnownImages.scan), prefect_secret_blocks()
+    images, blocks = functools.cache(KnownImages.scan), functools.cache(prefect_secret_blocks)
     for path in args.paths:
         try:
+            # Each kind of file's checker is imported when one is met: validate starts quickly.
             if path.endswith(TESTS_SUFFIX):  # a book's tests (`hunts/*.yaml` globs them too)
+                from huntline.booktest.spec import load_tests
+
                 load_tests(Path(path))
                 out.print(f"[green]✓[/] {escape(path)}")
                 continue
             if Path(path).name == "intel.yaml":  # the intel feeds, beside the books
+                from huntline.intel.model import load_feeds
+
                 load_feeds(path)
                 out.print(f"[green]✓[/] {escape(path)}")
                 continue
             hunt = prepare_hunt(path, now)
-            check_feeds(hunt.book, path)
+            if hunt.book.intel is not None:
+                from huntline.schedule.specs import check_feeds
+
+                check_feeds(hunt.book, path)
             found = host_findings(hunt.book, path, images, blocks)
             if found.problems:
                 count = f"{len(found.problems)} problem{'s' if len(found.problems) > 1 else ''}"

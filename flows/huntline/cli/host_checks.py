@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from huntline.analytics.known_images import KnownImages
+from huntline.analytics.known_images import KnownImages, buildable
 from huntline.book import ApplyStep, HuntBook
 from huntline.errors import HuntlineError
 
@@ -41,14 +41,19 @@ class HostFindings:
 
 
 def host_findings(
-    book: HuntBook, path: str, known: Callable[[], KnownImages], blocks: SecretBlocks | None
+    book: HuntBook,
+    path: str,
+    known: Callable[[], KnownImages],
+    servers: Callable[[], SecretBlocks | None],
 ) -> HostFindings:
     """Check ``book``'s images and secret destinations; each finding names ``path`` and the
-    field (``hunts/x.yaml steps[1].apply: ...``). ``known`` gives the host's images: it asks
-    the Docker engine, so it is called only for a book that names an image."""
+    field (``hunts/x.yaml steps[1].apply: ...``). ``known`` gives the host's images and
+    ``servers`` the Prefect server's Secret blocks: they ask the Docker engine and the server,
+    so each is called only for a book that needs it (an image no folder of
+    ``analytics_images/`` builds; a secret destination), which keeps ``validate`` quick."""
     found = HostFindings()
     for index, step in enumerate(book.steps):
-        if isinstance(step, ApplyStep) and _docker(step.apply):
+        if isinstance(step, ApplyStep) and _docker(step.apply) and not buildable(step.apply):
             images = known()
             problem = images.problem(step.apply)
             # Certain only for an analytics name, with an engine to ask: a registry reference
@@ -61,6 +66,7 @@ def host_findings(
     if book.alert is not None:
         for index, block in secret_destinations(book.alert.notify):
             at = f"{path} alert.notify[{index}]"
+            blocks = servers()
             if blocks is None:
                 found.warnings.append(
                     f"{at}: Prefect Secret block {block!r} not checked: no Prefect server "
