@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from inline_books import custom_type_book
 
 from huntline.alert import alert_groups, build_alerts, matching_rows
 from huntline.alert.alerts import RunInfo, evidence_frame
@@ -28,22 +29,14 @@ MOMENT = datetime(2024, 6, 3, tzinfo=UTC)
 def test_alerts_list_and_show_read_an_s3_ledger(
     s3_bucket: str, repo_root: Path, tmp_path: Path
 ) -> None:
-    book = parse_book(
-        f"""id: 3e9d1c2b-4a5f-4b6c-8d7e-9f0a1b2c3d4e
-title: S3 ledger
-steps:
-  - get: procs
-    entity: x-test-proc                 # a custom type: its columns are the test's
-    from: edr
-    where: "[x-test-proc:pid > 0]"
-alert:
-  on: procs
+    head = "id: 3e9d1c2b-4a5f-4b6c-8d7e-9f0a1b2c3d4e\ntitle: S3 ledger\n"
+    alert = f"""\
   when: score > 1
   group_by: host
   title: "{{count}} bad processes on {{host}}"
   notify: ["jsonl://{tmp_path}/sent.jsonl"]
 """
-    )
+    book = parse_book(custom_type_book(head, alert))
     assert book.alert is not None
     root = f"s3://{s3_bucket}/hunts"
     store = open_store(root)

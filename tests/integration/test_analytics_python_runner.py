@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from image_testing import dns_server, network_traffic, sans_answer, sans_server, write_mmdb
 
+from huntline.analytics.docker_runner import ContainerLimits
 from huntline.analytics.merge import merge_output_file
 from huntline.analytics.python_runner import resolve, run_python
 from huntline.errors import AnalyticsError
@@ -147,8 +148,8 @@ def test_a_hang_is_killed_at_the_timeout(traffic: Path, tmp_path: Path) -> None:
     lines: list[str] = []
     started = time.monotonic()
     with pytest.raises(AnalyticsError) as info:
-        run_python(f"python://{script}", [traffic], {}, tmp_path / "run", timeout=3,
-                   on_log=lines.append)  # fmt: skip
+        run_python(f"python://{script}", [traffic], {}, tmp_path / "run",
+                   ContainerLimits(timeout=3), on_log=lines.append)  # fmt: skip
     assert time.monotonic() - started < 30
     assert info.value.message == f"analytics python://{script} timed out after 3 s and was killed"
     assert lines == ["started"] and info.value.context["logs"] == "started"

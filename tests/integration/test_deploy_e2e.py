@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inline_books import scheduled_book
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -27,18 +28,9 @@ from huntline.schedule.coverage import load_coverage
 from huntline.storage import open_store
 
 pytestmark = pytest.mark.server
-EVERY_MINUTE = """\
-id: 0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63
-title: Every minute
-tags: [attack.execution]
-window: {last: 1m}
-schedule: {cron: "* * * * *", timezone: UTC, overlap: 30s, max_catchup: 1h}
-steps:
-  - get: procs
-    entity: process
-    from: file://hunts/data/sample_endpoint_bundle.json
-    where: "[process:pid > 0]"
-"""
+EVERY_MINUTE = scheduled_book(
+    "0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63", "Every minute", head="tags: [attack.execution]\n"
+)
 
 
 WATCH = 'watch: {cron: "7 */2 * * *", timezone: Europe/Paris}'

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inline_books import scheduled_book
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import Scheduled
@@ -27,17 +28,9 @@ from huntline.window import Window
 
 pytestmark = pytest.mark.server
 HUNT_ID = "3c5e7a9b-1d2f-4a6b-8c0d-2e4f6a8b0c1d"
-BOOK = f"""\
-id: {HUNT_ID}
-title: Late runs
-window: {{last: 1m}}
-schedule: {{cron: "0 3 1 1 *", timezone: UTC, overlap: 30s, max_catchup: 1h}}
-steps:
-  - get: procs
-    entity: process
-    from: file://hunts/data/sample_endpoint_bundle.json
-    where: "[process:pid > 0]"
-"""
+BOOK = scheduled_book(
+    HUNT_ID, "Late runs", '{cron: "0 3 1 1 *", timezone: UTC, overlap: 30s, max_catchup: 1h}'
+)
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from huntline.analytics import contract
-from huntline.analytics.docker_runner import ContainerResult, prepare_workdir
+from huntline.analytics.docker_runner import ContainerLimits, ContainerResult, prepare_workdir
 from huntline.analytics.harvest import harvest, read_regular
 from huntline.analytics.logstream import split_lines
 from huntline.analytics.python_call import CALL_FILE, FAILURE_FILE
@@ -54,7 +54,6 @@ from huntline.errors import AnalyticsError
 SCHEME = "python://"
 DEFAULT_FUNCTION = "analytics"
 IMAGES_ROOT = Path("analytics_images")
-DEFAULT_TIMEOUT = 600.0
 
 
 def resolve(reference: str, root: Path = IMAGES_ROOT) -> tuple[str, str]:
@@ -84,20 +83,22 @@ def run_python(
     input_files: Sequence[Path],
     params: Mapping[str, object],
     workdir: Path,
+    limits: ContainerLimits | None = None,
     *,
-    timeout: float = DEFAULT_TIMEOUT,
     on_log: LineSink | None = None,
 ) -> ContainerResult:
     """Call the analytics function of ``reference`` on ``input_files`` in a child process.
+    Of ``limits`` only the timeout applies: the child has no memory, CPU, network or user limit.
 
     Raises:
         AnalyticsError: the module or function cannot be loaded, a parameter is not among the
             module's ``PARAMETERS`` (when it declares them), the function raised (its message
             and traceback are in the error and its ``logs``), it returned something the
-            contract does not allow, it ran longer than ``timeout`` seconds (it is killed), or
+            contract does not allow, it ran longer than the timeout (it is killed), or
             the child process died.
     """
     module, function = resolve(reference)
+    timeout = (limits or ContainerLimits()).timeout
     environment = {**os.environ, **contract.env_for(params)}
     prepare_workdir(workdir, input_files)
     for leftover in (CALL_FILE, FAILURE_FILE):

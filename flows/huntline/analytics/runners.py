@@ -5,7 +5,8 @@ An ``apply:`` reference names its runner by scheme: ``python://plot`` runs in a 
 book validates the scheme against :data:`RUNNERS` when it loads, so a typo (``pyhton://``) is a
 located error listing the runners that exist, not a run-time failure after the fetch.
 
-A new runner is one module with a class satisfying :class:`AnalyticsRunner` plus one
+A new runner is one module with a class satisfying :class:`AnalyticsRunner` (or, for a
+function with the arguments of :meth:`AnalyticsRunner.run`, a :class:`BuiltInRunner`) plus one
 registration: ``RUNNERS.add(...)`` here, or, from another package, an entry point in the group
 ``huntline.runners`` naming an instance (:mod:`huntline.registry`). Every runner passes the
 same contract test
@@ -15,7 +16,9 @@ Docker SDK, pandas) only when they run, so loading a book stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,7 +42,8 @@ class AnalyticsRunner(Protocol):
         scheme: The scheme of the references it runs (``docker`` for ``docker://NAME``).
     """
 
-    scheme: str
+    @property
+    def scheme(self) -> str: ...  # read-only: a plain attribute satisfies it too
 
     def target(self, reference: str) -> str:
         """What runs for ``reference``, as recorded in the manifest (an image, a module)."""
@@ -72,16 +76,22 @@ class AnalyticsRunner(Protocol):
         ...
 
 
-class DockerRunner:
-    """``docker://NAME``, ``NAME`` or a full image: a locked-down container (docker_runner)."""
+@dataclass(frozen=True)
+class BuiltInRunner:
+    """A runner of this package. ``run`` imports ``module`` and calls its ``function`` with the
+    Protocol's arguments only when a step runs, so loading a book imports none of the
+    machinery (the Docker SDK, pandas); ``targets`` turns a reference into what runs."""
 
-    scheme = "docker"
+    scheme: str
+    module: str
+    function: str
+    targets: Callable[[str], str] = str
 
     def target(self, reference: str) -> str:
-        return image_for(reference)
+        return self.targets(reference)
 
     def explain(self, reference: str) -> str:
-        return f"image {image_for(reference)}"
+        return f"image {self.target(reference)}"
 
     def run(
         self,
@@ -91,34 +101,15 @@ class DockerRunner:
         workdir: Path,
         limits: ContainerLimits,
     ) -> ContainerResult:
-        from huntline.analytics.docker_runner import run_container
+        run: Callable[..., ContainerResult] = getattr(import_module(self.module), self.function)
+        return run(reference, input_files, params, workdir, limits)
 
-        return run_container(reference, input_files, params, workdir, limits)
 
-
-class PythonRunner:
-    """``python://module:function``: Kestrel's python interface in a child process
-    (python_runner). The timeout applies; memory, CPU, network and user limits do not."""
-
-    scheme = "python"
-
-    def target(self, reference: str) -> str:
-        return reference
-
-    def explain(self, reference: str) -> str:
-        return f"image {reference}"
-
-    def run(
-        self,
-        reference: str,
-        input_files: Sequence[Path],
-        params: Mapping[str, object],
-        workdir: Path,
-        limits: ContainerLimits,
-    ) -> ContainerResult:
-        from huntline.analytics.python_runner import run_python
-
-        return run_python(reference, input_files, params, workdir, timeout=limits.timeout)
+#: ``docker://NAME``, ``NAME`` or a full image: a locked-down container (docker_runner).
+DOCKER = BuiltInRunner("docker", "huntline.analytics.docker_runner", "run_container", image_for)
+#: ``python://module:function``: Kestrel's python interface in a child process
+#: (python_runner). The timeout applies; memory, CPU, network and user limits do not.
+PYTHON = BuiltInRunner("python", "huntline.analytics.python_runner", "run_python")
 
 
 def _is_runner(item: object) -> bool:
@@ -132,7 +123,7 @@ RUNNERS: Registry[AnalyticsRunner] = Registry(
     display=lambda scheme: f"{scheme}{SEPARATOR}",
 )
 """Every analytics runner, by scheme."""
-for _runner in (DockerRunner(), PythonRunner()):
+for _runner in (DOCKER, PYTHON):
     RUNNERS.add(_runner.scheme, _runner)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from huntline.window import Window, parse_duration
 
@@ -32,23 +32,26 @@ def _listed(value: Any) -> Any:
 OneOrMore = Annotated[list[T], BeforeValidator(_listed)]
 
 
+def _duration(value: str) -> str:
+    parse_duration(value)  # a ValueError naming what is wrong, reported at the field's line
+    return value
+
+
+#: A duration such as ``30m``, ``2h`` or ``1d`` (:func:`~huntline.window.parse_duration`),
+#: checked when the book loads and kept as written.
+DurationText = Annotated[str, AfterValidator(_duration)]
+
+
 class WindowSpec(Strict):
     """A book's ``window:``: either ``last: 24h`` (relative to the run) or absolute
     ``start``/``stop``. :meth:`resolve` turns it into the one :class:`~huntline.window.Window`,
     which also checks and normalises absolute ends, so the rules live there only."""
 
-    last: str | None = Field(
+    last: DurationText | None = Field(
         default=None, description="Relative window, e.g. 24h", examples=["24h"]
     )
     start: datetime | None = Field(default=None, description="Absolute start (ISO 8601)")
     stop: datetime | None = Field(default=None, description="Absolute stop (ISO 8601)")
-
-    @field_validator("last")
-    @classmethod
-    def _check_last(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> WindowSpec:

@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from huntline.book.fields import DurationText
 from huntline.linear_regex import HINT, regex_problem
 from huntline.registry import Registry
 from huntline.window import parse_duration
@@ -284,14 +285,8 @@ class Fresh(Check):
 
     main: ClassVar[str | None] = "within"
     check: Literal["fresh"] = Field(default="fresh", exclude=True)
-    within: str = Field(description="A duration such as 30m, 2h or 1d")
+    within: DurationText = Field(description="A duration such as 30m, 2h or 1d")
     column: str = Field(default="last_observed", min_length=1)
-
-    @field_validator("within")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @property
     def max_age(self) -> timedelta:

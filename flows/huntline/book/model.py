@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from huntline.book.fields import VARIABLE_NAME, OneOrMore, Strict, WindowSpec
+from huntline.book.fields import VARIABLE_NAME, DurationText, OneOrMore, Strict, WindowSpec
 from huntline.book.schedule import IntelUse, Schedule
 from huntline.book.steps import Step
 from huntline.book.template import parse_template
@@ -85,7 +85,7 @@ class Alert(Strict):
         default_factory=list,
         description="Columns of the dedup key (default: group_by, else the entity id)",
     )
-    suppress_for: str = Field(
+    suppress_for: DurationText = Field(
         default="24h", description="Repeats of a notified key within this long do not notify"
     )
     notify: OneOrMore[Annotated[str, Field(min_length=1)]] = Field(
@@ -111,12 +111,6 @@ class Alert(Strict):
     def _check_template(cls, value: str | None) -> str | None:
         if value is not None:
             parse_template(value)  # a TemplateError is a ValueError: pydantic reports it
-        return value
-
-    @field_validator("suppress_for")
-    @classmethod
-    def _check_suppress_for(cls, value: str) -> str:
-        parse_duration(value)
         return value
 
     @property

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 
 from huntline.book.cron_fields import cron_problem
-from huntline.book.fields import OneOrMore, Strict
-from huntline.window import parse_duration
+from huntline.book.fields import DurationText, OneOrMore, Strict
 
 CRON_FIELDS = 5
 
@@ -101,16 +100,10 @@ class Schedule(Cron):
     (``window.last``) plus ``overlap`` before its scheduled time, and catching up a gap in the
     coverage record of at most ``max_catchup``."""
 
-    overlap: str = Field(default="5m", description="Extra look-back so windows overlap")
-    max_catchup: str = Field(
+    overlap: DurationText = Field(default="5m", description="Extra look-back so windows overlap")
+    max_catchup: DurationText = Field(
         default="24h", description="The largest gap a run covers after missed runs"
     )
-
-    @field_validator("overlap", "max_catchup")
-    @classmethod
-    def _check_duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class IntelUse(Strict):
@@ -119,10 +112,4 @@ class IntelUse(Strict):
     feeds: OneOrMore[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]] = Field(
         min_length=1, description="Feeds of hunts/intel.yaml", examples=[["sample"]]
     )
-    lookback: str = Field(default="30d", description="How far back a retro-hunt searches")
-
-    @field_validator("lookback")
-    @classmethod
-    def _check_lookback(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    lookback: DurationText = Field(default="30d", description="How far back a retro-hunt searches")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from huntline.analytics.contract import REFERENCE_HINT, param_value, reference_problem
-from huntline.analytics.runners import DockerRunner, runner_for, scheme_of, scheme_problem
+from huntline.analytics.runners import DOCKER, runner_for, scheme_of, scheme_problem
 from huntline.book.steps.apply import APPLY, ApplyStep
 from huntline.book.steps.base import Location
 from huntline.steps.base import Link, Report, StepAction
@@ -31,7 +31,7 @@ def _runner_checks(step: ApplyStep) -> list[tuple[Location, str]]:
     the engine can be asked for; a typo (``pyhton://``) is a located error when the book loads,
     not a failure after the fetch."""
     problem = scheme_problem(step.apply)
-    if problem is None and scheme_of(step.apply) == DockerRunner.scheme:
+    if problem is None and scheme_of(step.apply) == DOCKER.scheme:
         problem = reference_problem(step.apply)
         problem = f"{problem}; {REFERENCE_HINT}" if problem else None
     return [(("apply",), problem)] if problem else []

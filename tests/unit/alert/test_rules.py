@@ -6,25 +6,25 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from inline_books import custom_type_book
 
 from huntline.alert import alert_groups, build_alerts, matching_rows
 from huntline.alert.alerts import KEY_COLUMN, RunInfo, evidence_frame
 from huntline.book import parse_book
 from huntline.errors import AlertError
 
-HEAD = """
+HEAD = custom_type_book(
+    """
 id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
 title: Beacons
-steps:
-  - get: conns
-    entity: x-test-conn                     # a custom type: its columns are the test's
-    from: edr
-    where: "[x-test-conn:dst_port > 0]"
-alert:
-  on: conns
+""",
+    """\
   when: score >= 1
   title: "{host} talked to {count} peers"
-"""
+""",
+    variable="conns",
+    key="dst_port",
+)
 MOMENT = datetime(2024, 6, 3, tzinfo=UTC)
 INFO = RunInfo(
     flow_run_id="r",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 import pandas as pd
+from inline_books import custom_type_book
 
 from huntline.alert import alert_groups, build_alerts, matching_rows
 from huntline.alert.alerts import AlertRecord, RunInfo
@@ -21,26 +22,21 @@ from huntline.book import parse_book
 from huntline.book.model import HuntBook
 from huntline.storage import open_store
 
+HEAD = """
+id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
+title: Section
+"""
 T0 = datetime(2024, 6, 3, tzinfo=UTC)
 FAST = RetryPolicy(tries=2, backoff=0.01)
 
 
 def book(notify: list[str], extra: str = "") -> HuntBook:
-    text = f"""
-id: 5d0a3c1e-3f0b-4f43-9a5e-1b2f6f0c9a71
-title: Section
-steps:
-  - get: procs
-    entity: x-test-proc                     # a custom type: its columns are the test's
-    from: edr
-    where: "[x-test-proc:pid > 0]"
-alert:
-  on: procs
+    alert = f"""\
   when: score >= 1
   title: "{{name}} on {{host}}"
   notify: {orjson.dumps(notify).decode()}
 {extra}"""
-    return parse_book(text)
+    return parse_book(custom_type_book(HEAD, alert))
 
 
 def procs(*hosts: str) -> pd.DataFrame:

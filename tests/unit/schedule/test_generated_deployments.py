@@ -9,6 +9,7 @@ import difflib
 from pathlib import Path
 
 import pytest
+from inline_books import scheduled_book
 
 from huntline.cli import main
 from huntline.cli.schedule import DEFAULT_POOL
@@ -16,17 +17,9 @@ from huntline.schedule.ownership import project_of
 from huntline.schedule.project import PROJECT, render_project
 from huntline.schedule.specs import GENERATED, REGENERATE, load_specs, render_specs
 
-BOOK = """\
-id: 0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63
-title: Every minute
-window: {last: 1m}
-schedule: {cron: "* * * * *", timezone: UTC}
-steps:
-  - get: procs
-    entity: process
-    from: file://x.json
-    where: "[process:pid > 0]"
-"""
+BOOK = scheduled_book(
+    "0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63", "Every minute", '{cron: "* * * * *", timezone: UTC}'
+)
 
 
 @pytest.mark.parametrize("generated", [GENERATED, PROJECT], ids=str)

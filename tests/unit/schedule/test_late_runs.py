@@ -6,22 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from inline_books import scheduled_book
+
 from huntline.schedule.coverage import record_coverage
 from huntline.schedule.prepare import RunRequest, prepare_run
 from huntline.storage import open_store
 from huntline.window import Window
 
 HUNT_ID = "0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63"
-BOOK = f"""\
-id: {HUNT_ID}
-title: Every minute
-window: {{last: 1m}}
-schedule: {{cron: "* * * * *", timezone: UTC, overlap: 30s, max_catchup: 1h}}
-steps:
-  - get: procs
-    entity: process
-    from: file://hunts/data/sample_endpoint_bundle.json
-"""
+BOOK = scheduled_book(HUNT_ID, "Every minute")
 NOW = datetime(2026, 12, 7, 12, 10, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
