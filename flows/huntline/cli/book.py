@@ -1,4 +1,5 @@
-"""``huntline validate|compile|run``: the commands that take a hunt book."""
+"""``huntline validate|compile|run``: the commands that take a hunt book, or a rule pack
+(:mod:`huntline.cli.pack`; ``huntline pack validate|run`` are their aliases)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from huntline.cli.console import (
     quiet_expected_errors,
     timestamp,
 )
+from huntline.cli.pack import cmd_pack_compile, cmd_pack_run, is_pack, validate_pack
 from huntline.errors import BookError, HuntlineError
 
 if TYPE_CHECKING:
@@ -52,6 +54,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 load_feeds(path)
                 out.print(f"[green]✓[/] {escape(path)}")
                 continue
+            if is_pack(path):  # a rule pack: it and every member book
+                shown, warnings = validate_pack(path, images, blocks)
+                out.print(f"[green]✓[/] {escape(shown)}")
+                for warning in warnings:
+                    out.print(f"  [yellow]warning:[/] {escape(warning)}")
+                continue
             hunt = prepare_hunt(path, now)
             if hunt.book.intel is not None:
                 from huntline.schedule.specs import check_feeds
@@ -75,6 +83,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from huntline.compile import explain, prepare_hunt
 
+    if is_pack(args.book):
+        return cmd_pack_compile(args)
+
     hunt = prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
     book = hunt.book
     rows = explain(hunt.plan, hunt.windows)
@@ -95,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from huntline.compile import prepare_hunt
     from huntline.prefect.server import ensure_server
 
+    if is_pack(args.book):  # a pack runs in this process: one fetch, then every member
+        return cmd_pack_run(args)
     # Fail on a broken book before any server or flow run is involved.
     prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
@@ -186,11 +199,21 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     compile_.add_argument("--explain", action="store_true", help="explain the plan (the default)")
     compile_.set_defaults(handler=cmd_compile)
 
-    run = commands.add_parser("run", parents=[window], help="run a hunt book through Prefect")
+    run_options = argparse.ArgumentParser(add_help=False)
+    add_storage_option(run_options)
+    run_options.add_argument(
+        "--dry-run", action="store_true", help="compute alerts but deliver none"
+    )
+    run_options.add_argument(
+        "--source", help="data source for every get step instead of the book's"
+    )
+    run = commands.add_parser(
+        "run",
+        parents=[window, run_options],
+        help="run a hunt book through Prefect, or a pack (one fetch, every member; exit 1 if a "
+        "member failed)",
+    )
     run.add_argument("book", metavar="BOOK")
-    add_storage_option(run)
-    run.add_argument("--dry-run", action="store_true", help="compute alerts but deliver none")
-    run.add_argument("--source", help="data source for every get step instead of the book's")
     run.add_argument(
         "--indicators",
         type=_indicators,
@@ -199,6 +222,16 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         'e.g. \'{"ipv4": ["1.2.3.4"]}\'',
     )
     run.set_defaults(handler=cmd_run)
+
+    pack = commands.add_parser(
+        "pack", help="rule packs: many books sharing one fetch per source and window"
+    ).add_subparsers(dest="pack_command", required=True)
+    pack_validate = pack.add_parser("validate", help="huntline validate PACK")
+    pack_validate.add_argument("paths", nargs="+", metavar="PACK")
+    pack_validate.set_defaults(handler=cmd_validate)
+    pack_run = pack.add_parser("run", parents=[window, run_options], help="huntline run PACK")
+    pack_run.add_argument("book", metavar="PACK")
+    pack_run.set_defaults(handler=cmd_run)
 
 
 def _indicators(text: str) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ from huntline.cli.console import (
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from huntline.window import Window
 
 DEFAULT_POOL = "huntline"
 
@@ -104,23 +107,28 @@ def _write(files: dict[Path, str]) -> None:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
+    from huntline.cli.pack import is_pack, pack_identity
     from huntline.schedule.coverage import load_coverage
     from huntline.steps.book_checks import load_hunt
     from huntline.storage import open_store
 
-    book = load_hunt(args.book)
-    coverage = load_coverage(open_store(args.storage), str(book.id))
+    if is_pack(args.book):  # a pack's runs cover windows under the pack's id
+        hunt_id, title = pack_identity(args.book)
+    else:
+        book = load_hunt(args.book)
+        hunt_id, title = str(book.id), book.title
+    coverage = load_coverage(open_store(args.storage), hunt_id)
     # Gaps are the holes between the first and the last covered instant.
     gaps = coverage.gaps(coverage.span) if coverage.span else []
     if args.json:
         document = {
-            "hunt": str(book.id),
+            "hunt": hunt_id,
             "covered": [[a.isoformat(), b.isoformat()] for a, b in coverage.intervals],
             "gaps": [[g.start.isoformat(), g.stop.isoformat()] for g in gaps],
         }
         print(json.dumps(document, indent=2))
         return 0
-    table = new_table(title=f"coverage of {escape(book.title)}")
+    table = new_table(title=f"coverage of {escape(title)}")
     table.add_column("from")
     table.add_column("to")
     table.add_column("")
@@ -135,27 +143,13 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    from huntline.prefect.server import ensure_server
-    from huntline.schedule.backfill import BackfillResult, plan_range, run_planned
-    from huntline.window import Window
+    from huntline.cli.pack import is_pack
+    from huntline.schedule.backfill import BackfillResult, run_planned
 
-    planned = plan_range(  # a bad range or book fails here, before any server starts
-        args.book, args.start, args.stop, concurrency=args.concurrency, storage=args.storage
-    )
-    server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
-    from huntline.prefect.hunt_flow import hunt
-
-    quiet_expected_errors()
-
-    def run_window(window: Window) -> bool:
-        state = hunt(
-            book=args.book,
-            start=window.start,
-            stop=window.stop,
-            storage=args.storage,
-            return_state=True,
-        )
-        return bool(state.is_completed())
+    if is_pack(args.book):  # a pack runs in this process, no server: one fetch per window
+        planned, run_window, where = _pack_backfill(args)
+    else:
+        planned, run_window, where = _book_backfill(args)
 
     columns = (
         TextColumn("backfill"),
@@ -177,14 +171,54 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         )
     out.print(
         f"backfill of {escape(args.book)}: {len(result.completed)} window(s) run, "
-        f"{len(result.skipped)} already covered, {len(result.failed)} failed; "
-        f"runs on {server.ui_url}"
+        f"{len(result.skipped)} already covered, {len(result.failed)} failed; {where}"
     )
     for window in result.failed:
         out.print(
             f"  failed: {window.start.isoformat()} .. {window.stop.isoformat()} (rerun to retry)"
         )
     return 1 if result.failed else 0
+
+
+def _book_backfill(args: argparse.Namespace) -> tuple[Any, Callable[[Window], bool], str]:
+    """A book's backfill: its planned windows, each run as a flow run, and where they show."""
+    from huntline.prefect.server import ensure_server
+    from huntline.schedule.backfill import plan_range
+
+    planned = plan_range(  # a bad range or book fails here, before any server starts
+        args.book, args.start, args.stop, concurrency=args.concurrency, storage=args.storage
+    )
+    server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
+    from huntline.prefect.hunt_flow import hunt
+
+    quiet_expected_errors()
+
+    def run_window(window: Window) -> bool:
+        state = hunt(
+            book=args.book,
+            start=window.start,
+            stop=window.stop,
+            storage=args.storage,
+            return_state=True,
+        )
+        return bool(state.is_completed())
+
+    return planned, run_window, f"runs on {server.ui_url}"
+
+
+def _pack_backfill(args: argparse.Namespace) -> tuple[Any, Callable[[Window], bool], str]:
+    """A pack's backfill: its planned windows (by the pack's look-back and coverage record),
+    each a pack run in this process (huntline runs list shows the members' runs)."""
+    from huntline.cli.pack import pack_backfill_runner
+    from huntline.errors import ScheduleError
+    from huntline.packs import read_pack_file
+    from huntline.schedule.backfill import plan_windows
+
+    if args.concurrency < 1:
+        raise ScheduleError(f"--concurrency must be at least 1, got {args.concurrency}")
+    spec = read_pack_file(args.book)
+    planned = plan_windows(spec.pack, spec, args.start, args.stop, storage=args.storage)
+    return planned, pack_backfill_runner(args), "pack runs in this process (huntline runs list)"
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -212,17 +246,19 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     deploy.set_defaults(handler=cmd_deploy)
 
     backfill = commands.add_parser(
-        "backfill", help="run a hunt over a past range, window by window (resumable)"
+        "backfill", help="run a hunt or a pack over a past range, window by window (resumable)"
     )
-    backfill.add_argument("book")
+    backfill.add_argument("book", metavar="BOOK_OR_PACK")
     backfill.add_argument("--from", dest="start", type=timestamp, required=True, help="ISO 8601")
     backfill.add_argument("--to", dest="stop", type=timestamp, required=True, help="ISO 8601")
     backfill.add_argument("--concurrency", type=int, default=2, help="windows at once (2)")
     add_storage_option(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 
-    coverage = commands.add_parser("coverage", help="the windows a hunt's runs covered, and gaps")
-    coverage.add_argument("book")
+    coverage = commands.add_parser(
+        "coverage", help="the windows a hunt's (or a pack's) runs covered, and gaps"
+    )
+    coverage.add_argument("book", metavar="BOOK_OR_PACK")
     add_storage_option(coverage)
     add_json_option(coverage)
     coverage.set_defaults(handler=cmd_coverage)

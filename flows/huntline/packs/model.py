@@ -12,8 +12,11 @@
     # members: [../a.yaml, ../b.yaml]  # a list of books
 
 Each member is an ordinary hunt book with exactly one ``get`` step, of the pack's entity, from
-the pack's source; anything else is a :class:`~huntline.errors.PackError` listing every member
-that disagrees, with what it says. A member path that does not exist is named too.
+the pack's source, whose pattern the local evaluator can evaluate on that entity's table (the
+pack selects each member's rows locally); anything else is a
+:class:`~huntline.errors.PackError` listing every member that disagrees, each problem at the
+member's ``file:line field`` (the member's own book problems with them). A member path that
+does not exist is named too.
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from pydantic import Field
 from huntline.book import HuntBook
 from huntline.book.fields import Strict, WindowSpec
 from huntline.book.files import book_paths
-from huntline.book.loader import LoadedBook
+from huntline.book.loader import BookCheck, LoadedBook, read_book
 from huntline.book.steps import GetStep
-from huntline.errors import BookError, PackError
-from huntline.steps.book_checks import read_hunt
+from huntline.book.steps.base import Location
+from huntline.errors import BookError, PackError, PatternError
+from huntline.patterns import compile_pattern
+from huntline.steps import action_of
+from huntline.steps.book_checks import STAGE_CHECKS, sigma_book
 from huntline.yamlfile import load_yaml
 
-__all__ = ["Member", "Pack", "load_pack"]
+__all__ = ["Member", "Pack", "PackFile", "load_pack", "read_pack_file"]
 
 
 class PackFile(Strict):
@@ -79,17 +85,17 @@ def load_pack(path: str | Path) -> Pack:
             another entity or from another source than the pack (every problem listed).
     """
     path = Path(path)
-    spec = load_yaml(path, PackError, "pack").model(PackFile, PackError, "pack")
+    spec = read_pack_file(path)
     problems: list[str] = []
     members: list[Member] = []
+    checks = (*STAGE_CHECKS, _agrees_with(spec))
     for file in _member_files(path, spec, problems):
         try:
-            loaded = read_hunt(file)
+            loaded = read_book(file, checks, sigma_book)
         except BookError as error:
-            problems.append(f"member {file}: {error.message}")
+            problems.append(f"member {error.message}")
             problems.extend(f"  {problem}" for problem in error.problems)
             continue
-        problems.extend(_disagreements(file, loaded.book, spec))
         members.append(Member(file, loaded))
     if not members and not problems:
         problems.append(f"{path}: the pack has no member books")
@@ -99,6 +105,15 @@ def load_pack(path: str | Path) -> Pack:
             hint="every member has one get step with the pack's entity and source",
         )  # fmt: skip
     return Pack(path, spec, tuple(members))
+
+
+def read_pack_file(path: str | Path) -> PackFile:
+    """The pack file alone, its members not read (what ``huntline coverage`` needs).
+
+    Raises:
+        PackError: The file is unreadable or not a valid pack.
+    """
+    return load_yaml(Path(path), PackError, "pack").model(PackFile, PackError, "pack")
 
 
 def _member_files(path: Path, spec: PackFile, problems: list[str]) -> list[Path]:
@@ -119,15 +134,41 @@ def _member_files(path: Path, spec: PackFile, problems: list[str]) -> list[Path]
     return files
 
 
-def _disagreements(file: Path, book: HuntBook, spec: PackFile) -> list[str]:
-    gets = [step for step in book.steps if isinstance(step, GetStep)]
-    if len(gets) != 1:
-        return [f"member {file}: has {len(gets)} get steps; a pack member has exactly one"]
-    step, found = gets[0], []
-    if step.entity != spec.entity:
-        found.append(f"member {file}: fetches {step.entity}, the pack {spec.entity}")
-    if list(step.sources) != [spec.source]:
-        found.append(f"member {file}: reads {', '.join(step.sources)}, the pack {spec.source}")
-    if step.limit is not None:
-        found.append(f"member {file}: limit: {step.limit} cannot be shared by a pack")
-    return found
+def _agrees_with(spec: PackFile) -> BookCheck:
+    """The book check a member passes: one ``get`` step, of the pack's entity and source, with
+    a pattern the local evaluator can evaluate on that entity's table."""
+
+    def check(book: HuntBook) -> list[tuple[Location | None, str]]:
+        gets = [(i, step) for i, step in enumerate(book.steps) if isinstance(step, GetStep)]
+        if len(gets) != 1:
+            return [(("steps",), f"has {len(gets)} get steps; a pack member has exactly one")]
+        index, step = gets[0]
+        found: list[tuple[Location | None, str]] = []
+        if step.entity != spec.entity:
+            found.append(
+                (
+                    ("steps", index, "entity"),
+                    f"fetches {step.entity}; the pack fetches {spec.entity}",
+                )
+            )
+        if list(step.sources) != [spec.source]:
+            sources = ", ".join(step.sources)
+            found.append(
+                (("steps", index, "from"), f"reads {sources}; the pack reads {spec.source}")
+            )
+        if step.limit is not None:
+            found.append((("steps", index, "limit"), "a pack's shared fetch cannot be cut"))
+        if any(where == ("where",) for where, _ in action_of(step).checks(step)):
+            return found  # the book's own check named what is wrong with the pattern
+        try:
+            types = compile_pattern(step.where).types
+        except PatternError as error:
+            why = f"the pack evaluates it locally and cannot: {error.message}"
+            found.append((("steps", index, "where"), why))
+        else:
+            if step.entity == spec.entity and spec.entity not in types:
+                why = f"compares no {spec.entity} property, so it cannot select the pack's rows"
+                found.append((("steps", index, "where"), why))
+        return found
+
+    return check

@@ -1,19 +1,17 @@
 """One pack run: one fetch, then every member over it, each as if it had run alone.
 
-The covering fetch is the "every entity" pattern of the pack's type
-(:func:`huntline.book.observables.every_entity_pattern`), run once as an ordinary ``get`` under
-the pack's id (``<root>/<pack>/<date>/<run>/00_get/<entity>.parquet``). Why not the OR of the
-members' patterns: stix-shifter's translation cost grows very fast with the pattern's size
-(about 9 s at 2,000 operators, FIELD-NOTES), and a pack of hundreds of rules would need it split
-into many queries; one "all of this entity" pull is one query whatever the pack's size, and
-each member's own pattern then selects its rows locally (:mod:`huntline.patterns`). The cost is
-the rows no member wants, fetched once.
+The covering fetch (:mod:`.cover`: the OR of the members' patterns in chunks, or every entity
+of the type) runs once as an ordinary ``get`` under the pack's id
+(``<root>/<pack>/<date>/<run>/00_get/<entity>.parquet``); each member's own pattern then
+selects its rows locally (:mod:`huntline.patterns`).
 
 Each member then runs in its own context: ``hunt_id`` is the member's id, so its alert ids
 (dedup keys), suppression and ledger (``<root>/<member>/ledger``) are its own, exactly as when it
 runs alone; its selected table, later steps, alerts and manifest are stored under its own
 prefix. A member that fails (a failed quality gate, a condition reading a missing column) is
-reported with its error and the others go on.
+reported with its error and the others go on. A run that is no dry run and where no member
+failed adds its window to the pack's coverage record (``<root>/<pack>/coverage``, as a book's
+run does), which ``huntline coverage PACK`` shows and ``huntline backfill PACK`` skips.
 """
 
 from __future__ import annotations
@@ -25,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from huntline.book.observables import every_entity_pattern
 from huntline.book.steps import GetStep
 from huntline.compile import compile_book, resolve_windows
-from huntline.errors import HuntlineError
+from huntline.errors import CompileError, HuntlineError
+from huntline.packs.cover import Cover, covering_fetch
 from huntline.packs.model import Member, Pack
 from huntline.patterns import compile_pattern
+from huntline.schedule.coverage import record_coverage
 from huntline.steps import finish
 from huntline.steps.context import RunContext
 from huntline.steps.get import fetch_step
@@ -39,7 +38,7 @@ from huntline.storage import ObjectStore, TableRef, key_of, open_store
 from huntline.tables import parquet_bytes, parquet_table
 from huntline.window import Window
 
-__all__ = ["MemberResult", "PackReport", "run_pack"]
+__all__ = ["MemberResult", "PackReport", "pack_cover", "pack_window", "run_pack"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ class PackReport:
     window: Window
     fetched: TableRef
     fetch_seconds: float
+    cover: Cover
     members: tuple[MemberResult, ...] = field(default_factory=tuple)
 
     def record(self) -> dict[str, Any]:
@@ -74,7 +74,13 @@ class PackReport:
                 "start": self.window.start.isoformat(),
                 "stop": self.window.stop.isoformat(),
             },
-            "fetched": {"uri": self.fetched.uri, "rows": self.fetched.rows},
+            "fetched": {
+                "uri": self.fetched.uri,
+                "rows": self.fetched.rows,
+                "cover": self.cover.kind,
+                "queries": len(self.cover.queries),
+                "why": self.cover.reason,
+            },
             "fetch_seconds": round(self.fetch_seconds, 3),
             "members": [
                 {
@@ -110,28 +116,47 @@ def run_pack(
         DataSourceError, FetchError: The shared fetch failed (no member can run).
     """
     spec = pack.spec
-    window = _window(pack, now, start, stop)
+    window = pack_window(pack, now, start, stop)
     run_id = run_id or uuid.uuid4().hex
     store = open_store(storage)
     context = RunContext(
         storage=store.root, hunt_id=spec.pack, run_date=window.stop.date().isoformat(),
         flow_run_id=run_id, dry_run=dry_run, source=source,
     )  # fmt: skip
-    every = GetStep.model_validate(
+    cover = pack_cover(pack, source)
+    step = GetStep.model_validate(
         {"get": spec.entity.replace("-", "_"), "entity": spec.entity, "from": spec.source,
-         "where": every_entity_pattern(spec.entity)}
+         "where": cover.where}
     )  # fmt: skip
     began = time.perf_counter()
-    fetched = fetch_step(context, "00_get", every, window).tables[every.get]
+    fetched = fetch_step(context, "00_get", step, window, cover.queries).tables[step.get]
     fetch_seconds = time.perf_counter() - began
     shared = parquet_table(store.get_bytes(key_of(store, fetched.uri)))
     members = tuple(
         _run_member(store, member, shared, window, run_id, dry_run, now) for member in pack.members
     )
-    return PackReport(spec.pack, run_id, window, fetched, fetch_seconds, members)
+    if not dry_run and not any(member.error for member in members):
+        record_coverage(store, spec.pack, window)
+    return PackReport(spec.pack, run_id, window, fetched, fetch_seconds, cover, members)
 
 
-def _window(pack: Pack, now: datetime, start: datetime | None, stop: datetime | None) -> Window:
+def pack_cover(pack: Pack, source: str | None = None) -> Cover:
+    """The covering fetch of ``pack`` (from ``source`` instead of the pack's, if given)."""
+    members = [(member.path.name, member.get.where) for member in pack.members]
+    return covering_fetch(pack.spec.entity, source or pack.spec.source, members)
+
+
+def pack_window(
+    pack: Pack, now: datetime, start: datetime | None = None, stop: datetime | None = None
+) -> Window:
+    """The window a run of ``pack`` at ``now`` covers: ``start``/``stop`` if given (both or
+    neither, as for a book), else the pack's ``window:``.
+
+    Raises:
+        CompileError: Only one of ``start`` and ``stop`` is given.
+    """
+    if (start is None) != (stop is None):
+        raise CompileError("give both --start and --stop, or neither")
     if start is not None and stop is not None:
         return Window(start, stop)
     return pack.spec.window.resolve(now)

@@ -1,7 +1,7 @@
 """Backfill: run a hunt over a past range, window by window, like a retrohunt.
 
-The range is split into windows of the book's look-back (``window.last``). Windows the
-coverage record already holds are skipped, so a backfill that was interrupted (Ctrl-C, a
+The range is split into windows of the book's look-back (``window.last``), or a rule pack's.
+Windows the coverage record already holds are skipped, so a backfill that was interrupted (Ctrl-C, a
 killed process) resumes where it stopped without redoing finished windows: each completed
 window run adds itself to the record. At most ``concurrency`` windows run at once, each as its
 own flow run; a cancel stops scheduling new windows and waits for the running ones.
@@ -13,13 +13,25 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
-from huntline.book import HuntBook
+from huntline.book.fields import WindowSpec
 from huntline.errors import ScheduleError
 from huntline.schedule.coverage import Coverage, load_coverage
 from huntline.steps.book_checks import load_hunt
 from huntline.storage import open_store
 from huntline.window import Window, parse_duration
+
+
+class Windowed(Protocol):
+    """What a backfill splits by: a hunt book, or a rule pack's file."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def window(self) -> WindowSpec: ...
+
 
 #: Runs the hunt over one window and returns whether it completed.
 WindowRunner = Callable[[Window], bool]
@@ -34,7 +46,7 @@ class BackfillResult:
 
 
 def plan_backfill(
-    book: HuntBook, start: datetime, stop: datetime, coverage: Coverage, now: datetime
+    book: Windowed, start: datetime, stop: datetime, coverage: Coverage, now: datetime
 ) -> tuple[list[Window], list[Window]]:
     """The windows to run and those already covered; errors on a reversed or future range."""
     if start >= stop:
@@ -52,7 +64,7 @@ def plan_backfill(
         raise ScheduleError(
             f"{book.title}: a backfill splits the range by the book's look-back, and its window "
             "is absolute",
-            hint="give the book window: {last: 1h} (or run it once over the range)",
+            hint="give it window: {last: 1h} (or run it once over the range)",
         )
     step = parse_duration(book.window.last)
     todo: list[Window] = []
@@ -75,11 +87,18 @@ def plan_range(
 ) -> BackfillResult:
     """The backfill's windows, with those already covered marked skipped; nothing runs yet,
     so a bad range or book fails before a server is started or a window is run."""
-    if concurrency < 1:
+    if concurrency < 1:  # before the book is read: the cheapest error first
         raise ScheduleError(f"--concurrency must be at least 1, got {concurrency}")
     book = load_hunt(book_path)
-    coverage = load_coverage(open_store(storage), str(book.id))
-    todo, done = plan_backfill(book, start, stop, coverage, datetime.now(UTC))
+    return plan_windows(str(book.id), book, start, stop, storage=storage)
+
+
+def plan_windows(
+    hunt_id: str, hunt: Windowed, start: datetime, stop: datetime, *, storage: str | None = None
+) -> BackfillResult:
+    """:func:`plan_range` for a hunt read already (a book, or a pack under its pack id)."""
+    coverage = load_coverage(open_store(storage), hunt_id)
+    todo, done = plan_backfill(hunt, start, stop, coverage, datetime.now(UTC))
     return BackfillResult(windows=[*done, *todo], skipped=done)
 
 

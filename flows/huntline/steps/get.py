@@ -9,7 +9,7 @@ when a step runs, not when a book loads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from huntline.book.steps.get import GET, GetStep
@@ -43,8 +43,17 @@ def _run(
     return fetch_step(context, step_id, step, window)
 
 
-def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window) -> StepOutput:
+def fetch_step(
+    context: RunContext,
+    step_id: str,
+    step: GetStep,
+    window: Window,
+    queries: Sequence[str] | None = None,
+) -> StepOutput:
     """Fetch one ``get`` step from all its sources at once into one parquet object.
+
+    ``queries`` are sent instead of ``step.where`` (a pack's OR split in chunks); the rows
+    kept are still those that satisfy ``step.where``.
 
     Pages are flattened as they arrive and spooled to local disk, so memory stays bounded by
     the page size. If a source fails part way, what was fetched so far is kept under
@@ -63,7 +72,8 @@ def fetch_step(context: RunContext, step_id: str, step: GetStep, window: Window)
     store = open_store(context.storage)
     # A retro-hunt's indicators fill the pattern's templates, in chunks; a run may override
     # the sources.
-    step, queries = retro_step(step, context.indicators, context.source)
+    step, retro = retro_step(step, context.indicators, context.source)
+    queries = list(queries or retro)
     query = with_window(step.where, window)
     # One spool for every source: each observed-data carries its x_datasource, so an entity
     # seen by several sources (or chunks) merges into one row naming them all.

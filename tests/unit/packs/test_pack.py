@@ -126,7 +126,9 @@ def test_members_that_disagree_are_all_named(pack_dir: Path, repo_root: Path) ->
     assert str(error.value) == (
         f"{listed}: invalid pack\n"
         f"  {listed}: members: nowhere.yaml: no such book\n"
-        f"  member {folder / 'network.yaml'}: fetches network-traffic, the pack process\n"
+        f"  member {folder / 'network.yaml'}: 1 problem\n"
+        f"    {folder / 'network.yaml'}:6 steps[0].entity: fetches network-traffic; the pack "
+        "fetches process\n"
         "  hint: every member has one get step with the pack's entity and source"
     )
 
