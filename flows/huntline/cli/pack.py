@@ -41,7 +41,9 @@ def is_pack(path: str) -> bool:
 
 
 def validate_pack(
-    path: str, images: Callable[[], KnownImages], blocks: SecretBlocks | None
+    path: str,
+    images: Callable[[], KnownImages],
+    blocks: Callable[[], SecretBlocks | None],
 ) -> tuple[str, list[str]]:
     """Check a pack and every member as ``huntline validate`` checks a book; return the line
     to print and the members' warnings.
