@@ -29,6 +29,7 @@ from huntline.cli import (
     datasources,
     images,
     intel,
+    pool,
     replay,
     runs,
     schedule,
@@ -54,6 +55,7 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[Any]], None], ...] = 
     attack.register,
     sigma.register,
     worker.register,
+    pool.register,
 )
 """Every command group, in the order ``huntline --help`` lists them."""
 

@@ -31,7 +31,8 @@ def cmd_server(args: argparse.Namespace) -> int:
             from huntline.prefect.zombies import ensure_zombie_automation
 
             with sync_client() as client:
-                ensure_work_pool(client, args.pool)
+                if args.worker != "docker":  # huntline pool create docker makes that one
+                    ensure_work_pool(client, args.pool)
                 ensure_zombie_automation(client)
             pid = start_worker(home, started.api_url, args.pool, Path.cwd(), kind=args.worker)
             out.print(
@@ -86,10 +87,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     server.add_argument(
         "--worker",
-        choices=["pool", "process"],
+        choices=["pool", "process", "docker"],
         default="pool",
         help="pool (the default): huntline worker, runs in 4 long-lived processes; process: "
-        "Prefect's process worker, a new interpreter per run",
+        "Prefect's process worker, a new interpreter per run; docker: Prefect's Docker worker, "
+        "a container per run (for a pool made by huntline pool create docker)",
     )
     server.add_argument(
         "--foreground", action="store_true", help="stay in the foreground; Ctrl-C stops both"

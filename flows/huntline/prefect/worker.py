@@ -42,8 +42,8 @@ def start_worker(
     limit: int | None = None,
     kind: str = "process",
 ) -> int:
-    """Start ``prefect worker start --pool POOL --type process`` (``kind`` "process") or
-    ``huntline worker --pool POOL`` ("pool") in the background.
+    """Start ``prefect worker start --pool POOL --type KIND`` (``kind`` "process" or "docker",
+    Prefect's own workers) or ``huntline worker --pool POOL`` ("pool") in the background.
 
     ``limit`` caps the flow runs it runs at once (``--limit``; the pool worker's
     ``--processes``): a benchmark that makes hundreds of runs due in the same second would
@@ -88,7 +88,7 @@ def _command(kind: str, pool: str, limit: int | None) -> list[str]:
         "--pool",
         pool,
         "--type",
-        "process",
+        kind,
         *(["--limit", str(limit)] if limit is not None else []),
     ]
 
