@@ -32,7 +32,7 @@ pytestmark = pytest.mark.server
 def project(repo_root: Path, tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "flows").mkdir(parents=True)
-    for entrypoint in ("hunt.py", "intel_watch.py"):
+    for entrypoint in ("hunt.py", "intel_watch.py", "pack.py"):
         shutil.copy(repo_root / "flows" / entrypoint, root / "flows" / entrypoint)
     shutil.copytree(repo_root / "hunts", root / "hunts")
     shutil.copy(repo_root / PROJECT, root / PROJECT)
@@ -122,5 +122,8 @@ def test_prefect_deploy_all_registers_what_huntline_deploy_registers(
         retro = by_huntline["intel-retro-processes"]
         assert retro["triggers"] and retro["schedules"] == []
         assert by_huntline["intel-watch"]["flow"] == "intel-watch"
+        # the Sigma books are deployed through their pack only
+        assert by_huntline["sigma-processes"]["flow"] == "pack"
+        assert not any(name.startswith("proc-creation-") for name in names)
     finally:
         remove(client, names)

@@ -8,6 +8,8 @@
     source: edr                        # every member's get step reads this source
     entity: process                    # ... this entity type
     window: {last: 1h}                 # the window every member runs over
+    schedule: {cron: "*/30 * * * *"}   # optional: huntline deploy runs the pack on it, as one
+                                       # deployment with a book's gap-free scheduled windows
     members: hunts/sigma/              # a folder of books (relative to the pack file), or
     # members: [../a.yaml, ../b.yaml]  # a list of books
 
@@ -24,12 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from huntline.book import HuntBook
 from huntline.book.fields import Strict, WindowSpec
 from huntline.book.files import book_paths
 from huntline.book.loader import BookCheck, LoadedBook, read_book
+from huntline.book.schedule import Schedule
 from huntline.book.steps import GetStep
 from huntline.book.steps.base import Location
 from huntline.errors import BookError, PackError, PatternError
@@ -50,6 +53,17 @@ class PackFile(Strict):
     entity: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="The one entity type")
     window: WindowSpec = Field(description="The window every member runs over")
     members: str | list[str] = Field(description="A folder of books, or a list of book files")
+    schedule: Schedule | None = Field(
+        default=None, description="Run the pack on a cron schedule, as a book's schedule:"
+    )
+
+    @model_validator(mode="after")
+    def _schedule_needs_lookback(self) -> PackFile:
+        if self.schedule is not None and self.window.last is None:
+            raise ValueError(
+                "a scheduled pack needs a relative window (window: {last: 35m}), its look-back"
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,10 @@ def _schema(flow: str) -> dict[str, Any]:
         from huntline.prefect.hunt_flow import hunt
 
         return parameter_schema(hunt.fn).model_dump(exclude_unset=True)
+    if flow == "pack":
+        from huntline.prefect.pack_flow import pack
+
+        return parameter_schema(pack.fn).model_dump(exclude_unset=True)
     from huntline.prefect.intel_flow import intel_watch
 
     return parameter_schema(intel_watch.fn).model_dump(exclude_unset=True)

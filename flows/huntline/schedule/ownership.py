@@ -34,6 +34,7 @@ PROJECT_TAG = "huntline-project:"
 MODULE_ENTRYPOINTS = {
     "hunt": "huntline.prefect.hunt_flow:hunt",
     "intel-watch": "huntline.prefect.intel_flow:intel_watch",
+    "pack": "huntline.prefect.pack_flow:pack",
 }
 
 

@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Literal
 
 from huntline.book import HuntBook, parse_duration
+from huntline.book.schedule import Schedule
 from huntline.schedule.coverage import Coverage
 from huntline.window import Window
 
-WindowKind = Literal["given", "retro", "scheduled", "book"]
+WindowKind = Literal["given", "retro", "scheduled", "book", "pack"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class RunWindow:
             "retro": "the retro-hunt look-back",
             "scheduled": "the scheduled window",
             "book": "the book's window",
+            "pack": "the pack's window",
         }[self.kind]
         text = f"{what}" + (f" {_span(self.window)}" if self.window else "")
         if self.caught_up:
@@ -67,8 +69,15 @@ def decide_window(
         return RunWindow("retro", Window.last(parse_duration(book.intel.lookback), now=now))
     if scheduled_at is None or book.schedule is None or book.window.last is None:
         return RunWindow("book")
-    schedule = book.schedule
-    reach = parse_duration(book.window.last) + parse_duration(schedule.overlap)
+    return scheduled_window(book.schedule, book.window.last, scheduled_at, coverage)
+
+
+def scheduled_window(
+    schedule: Schedule, lookback: str, scheduled_at: datetime, coverage: Coverage | None
+) -> RunWindow:
+    """The window of a scheduled run with look-back ``lookback``: a book's, or a rule pack's
+    (:mod:`huntline.prefect.pack_flow`), whose coverage record is the pack's own."""
+    reach = parse_duration(lookback) + parse_duration(schedule.overlap)
     normal = Window(scheduled_at - reach, scheduled_at)
     last = coverage.covered_until(normal.start) if coverage is not None else None
     if coverage is None or last is None or coverage.covers(normal.start) or last >= normal.start:

@@ -1,4 +1,5 @@
-"""The deployments the hunt books ask for, as plain data: one per book plus the intel watcher.
+"""The deployments the hunt books ask for, as plain data: one per book plus the intel watcher
+(and one per rule pack, in place of its members' own: :mod:`.pack_specs`).
 
 Every hunt deployment runs the one generic flow ``flows/hunt.py:hunt`` with its book as a
 parameter; they differ only in parameters, schedule, tags and triggers. A book with
@@ -11,71 +12,26 @@ fingerprint of itself, stored as the deployment's version, so deploying again ca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
 
 from huntline.book import HuntBook
-from huntline.book.files import book_paths
+from huntline.book.files import hunt_files
 from huntline.errors import ScheduleError
-from huntline.intel.events import EVENT, resource_id
 from huntline.intel.model import FeedsFile, load_feeds
+from huntline.schedule.deployment_spec import MANAGED_TAG as MANAGED_TAG
+from huntline.schedule.deployment_spec import DeploymentSpec as DeploymentSpec
 from huntline.schedule.ownership import Project
+from huntline.schedule.pack_specs import pack_spec
 from huntline.steps.book_checks import load_hunt
 
 HUNT_ENTRYPOINT = "flows/hunt.py:hunt"
 WATCH_ENTRYPOINT = "flows/intel_watch.py:intel_watch"
 WATCH_NAME = "intel-watch"
-MANAGED_TAG = "huntline"
 #: The generated deployments, relative to the repository root, and how to regenerate them.
 GENERATED = Path("deployments/huntline.yaml")
 REGENERATE = "huntline deploy --write-only"
-
-
-class DeploymentSpec(BaseModel):
-    """One deployment as huntline wants it on the server."""
-
-    name: str
-    flow: str
-    entrypoint: str
-    parameters: dict[str, Any]
-    description: str
-    tags: list[str]
-    cron: str | None = None
-    timezone: str = "UTC"
-    concurrency_limit: int = 1
-    feeds: list[str] = []  # intel feeds whose updates trigger a run
-
-    @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
-
-    def triggers(self) -> list[dict[str, Any]]:
-        """The deployment triggers, in the shape of ``prefect.yaml``'s ``triggers:``."""
-        return [
-            {
-                "type": "event",
-                "name": f"{self.name}: intel from {resource_id(feed)}",
-                "enabled": True,
-                "match": {"prefect.resource.id": resource_id(feed)},
-                "expect": [EVENT],
-                "posture": "Reactive",
-                "threshold": 1,
-                "parameters": {
-                    **self.parameters,
-                    # A plain "{{ … }}" keeps the payload's JSON type (a dict of lists).
-                    "indicators": "{{ event.payload.indicators }}",
-                    "intel_feed": "{{ event.payload.feed }}",
-                    "intel_parquet": "{{ event.payload.parquet }}",
-                    "scheduled": False,
-                },
-            }
-            for feed in self.feeds
-        ]
 
 
 def deployment_name(book: Path) -> str:
@@ -151,8 +107,17 @@ def watch_spec(
 def desired_specs(
     hunts: Path, root: Path, feeds: FeedsFile | None, project: Project | None = None
 ) -> list[DeploymentSpec]:
-    """One spec per book under ``hunts``, plus the intel watcher if there is a feeds file."""
-    specs = [book_spec(book, root, feeds, project) for book in book_paths([hunts])]
+    """One spec per book under ``hunts``, one per rule pack (whose members get none of their
+    own: :mod:`.pack_specs`), plus the intel watcher if there is a feeds file."""
+    from huntline.packs.model import load_pack  # pyarrow: not when a book is validated
+
+    books, pack_files = hunt_files([hunts])
+    packs = [load_pack(path) for path in pack_files]  # validates every member
+    members = {member.path.resolve() for pack in packs for member in pack.members}
+    specs = [
+        book_spec(book, root, feeds, project) for book in books if book.resolve() not in members
+    ]
+    specs += [pack_spec(pack, root, project) for pack in packs]
     if feeds is not None:
         specs.append(watch_spec(hunts / "intel.yaml", root, feeds, project))
     names = [spec.name for spec in specs]
