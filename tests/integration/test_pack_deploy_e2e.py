@@ -218,8 +218,8 @@ def test_a_deployed_pack_runs_on_schedule_with_one_query_and_the_members_alerts(
         summaries = {name: future.result() for name, future in alone.items()}
     assert run.state.is_failed(), run.state  # the broken member fails the run, alone
     assert run.state.message.startswith("1 of 7 member(s) failed: Broken rule "), run.state
-    coverage = load_coverage(open_store(str(tmp_path / "store")), "sigma-live")
-    assert coverage.covers(start) and coverage.covers(stop - timedelta(seconds=1))
+    # a member failed: the window stays out of the pack's coverage, for the next run to catch up
+    assert load_coverage(open_store(str(tmp_path / "store")), "sigma-live").intervals == []
 
     [table] = [a for a in artifacts_of(str(run.id)) if a["key"] == "members"]
     rows = {row["member"]: row for row in json.loads(table["data"])}

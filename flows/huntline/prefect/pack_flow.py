@@ -9,9 +9,10 @@ overhead a thousand times over for a pack of a thousand rules, which is what pac
 What the run shows: its window (a markdown artifact, as a hunt run), a table artifact with one
 row per member (rows matched, alerts, time, error), a log line per member that alerted or
 failed. A member that failed does not stop the others; the run then ends ``Failed`` with a
-message naming the failed members, after every other member has raised its alerts and after
-the window is recorded as covered (the fetch succeeded; a member that fails on its rule would
-fail again on a re-fetch, and its error is in the table and the log).
+message naming the failed members, after every other member has raised its alerts. Such a run
+leaves its window out of the pack's coverage record (:func:`~huntline.packs.run_pack`), so the
+next scheduled run catches it up, by at most the schedule's ``max_catchup``; the other members'
+alerts are not raised twice, their ledgers dedup them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from prefect.states import Completed, Failed
 from huntline.debris import clean_up
 from huntline.packs import Pack, PackReport, load_pack, run_pack
 from huntline.packs.run import MemberResult
-from huntline.schedule.coverage import record_coverage
 from huntline.schedule.late_runs import SKIPPED
 from huntline.schedule.pack_window import decide_pack_window
 from huntline.storage import open_store
@@ -103,8 +103,6 @@ def pack(
     run_id = str(flow_run.get_id() or "local")
     report = pack_task(loaded, storage, now, decided.window, dry_run, run_id, source)
     _publish(report)
-    if not dry_run:
-        record_coverage(store, loaded.spec.pack, decided.window)
     failed = [member for member in report.members if member.error]
     if failed:
         names = ", ".join(member.title for member in failed[:NAMED_FAILURES])

@@ -3,9 +3,10 @@ schedule, look-back and coverage record.
 
 A window given to the run is used as is; a scheduled run ends at its scheduled time and catches
 up a gap in the pack's coverage record (``<pack>/coverage/intervals.json``, keyed by the pack's
-id: the pack queries the source, so the pack is what covers a window); otherwise the pack's
-``window:`` applies, relative to now. A late scheduled run whose window is covered already is
-skipped, as a book's is (:mod:`.late_runs`).
+id: the pack queries the source, so the pack is what covers a window, and
+:func:`huntline.packs.run_pack` adds a window to it when no member failed); otherwise the
+pack's ``window:`` applies, relative to now (:func:`huntline.packs.pack_window`). A late
+scheduled run whose window is covered already is skipped, as a book's is (:mod:`.late_runs`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from huntline.errors import ScheduleError
-from huntline.packs.model import Pack
+from huntline.packs import Pack, pack_window
 from huntline.schedule.coverage import load_coverage
 from huntline.schedule.late_runs import covered_already
 from huntline.schedule.run_window import RunWindow, scheduled_window
@@ -40,16 +40,16 @@ def decide_pack_window(
     stop: datetime | None = None,
     scheduled_at: datetime | None = None,
 ) -> PackWindow:
-    """The window of one pack run; see the module docstring."""
+    """The window of one pack run; see the module docstring.
+
+    Raises:
+        CompileError: Only one of ``start`` and ``stop`` is given.
+    """
     spec = pack.spec
-    if start is not None or stop is not None:
-        if start is None or stop is None:
-            raise ScheduleError("a pack run needs both start and stop, or neither")
-        window = Window(start, stop)
-        return PackWindow(RunWindow("given", window), window)
-    if scheduled_at is None or spec.schedule is None or spec.window.last is None:
-        window = spec.window.resolve(now)
-        return PackWindow(RunWindow("pack", window), window)
+    if start is not None or stop is not None or scheduled_at is None or spec.schedule is None:
+        window = pack_window(pack, now, start, stop)
+        return PackWindow(RunWindow("pack" if start is None else "given", window), window)
+    assert spec.window.last is not None  # a scheduled pack has a look-back (PackFile)
     coverage = load_coverage(store, spec.pack)
     decided = scheduled_window(spec.schedule, spec.window.last, scheduled_at, coverage)
     assert decided.window is not None  # a scheduled window is always known
