@@ -1,8 +1,9 @@
 """Issue 26, item 1, on the real server: ``huntline worker`` (long-lived processes) runs a
 deployed book's flow run with Prefect's engine, its logs in the API; a run that hangs is killed
 at ``--run-timeout`` and marked Crashed while, beside it, the book's run completes, a run is
-cancelled and a run whose process is killed is marked Crashed; the processes that replaced them
-run the next run. ``--recycle 1`` replaces a process after each run that ends by itself."""
+cancelled, a run whose process is killed is marked Crashed and a run that leaks memory is killed
+at ``--max-memory`` and marked Crashed; the processes that replaced them run the next run.
+``--recycle 1`` replaces a process after each run that ends by itself."""
 
 from __future__ import annotations
 
@@ -49,12 +50,30 @@ def hang() -> None:
 '''
 
 
+LEAK = '''\
+import time
+
+from prefect import flow
+
+
+@flow(name="leak")
+def leak() -> None:
+    """Holds 20 MB more every 0.1 s, up to 2 GB: the worker's memory cap must end it."""
+    held = []
+    for _ in range(100):
+        held.append(bytearray(20 * 2**20))
+        time.sleep(0.1)
+'''
+MAX_MEMORY_MB = 1000
+
+
 @pytest.fixture
 def project(repo_root: Path, tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "flows").mkdir(parents=True)
     shutil.copy(repo_root / "flows/hunt.py", root / "flows/hunt.py")
     (root / "flows/hang.py").write_text(HANG)
+    (root / "flows/leak.py").write_text(LEAK)
     (root / "hunts/data").mkdir(parents=True)
     shutil.copy(repo_root / "hunts/data/sample_endpoint_bundle.json", root / "hunts/data")
     (root / "hunts/pool.yaml").write_text(BOOK)
@@ -73,7 +92,11 @@ def pool_worker(project: Path, prefect_server: Any, tmp_path: Path) -> Iterator[
     command = [sys.executable, "-m", "huntline.cli", "worker", "--pool", "huntline"]
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [*command, "--processes", "2", "--run-timeout", str(RUN_TIMEOUT), "--recycle", "1"],
+            [
+                *command,
+                *("--processes", "2", "--run-timeout", str(RUN_TIMEOUT), "--recycle", "1"),
+                *("--max-memory", str(MAX_MEMORY_MB)),
+            ],
             cwd=project,
             env=environment,
             stdout=sink,
@@ -132,14 +155,17 @@ def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
     deployed = cli("deploy")
     assert deployed.returncode == 0, deployed.stderr
     hunt = client.read_deployment_by_name("hunt/pool")
-    hang = client.create_deployment(
-        flow_id=client.create_flow_from_name("hang"),
-        name="hang",
-        entrypoint="flows/hang.py:hang",
-        work_pool_name="huntline",
-        pull_steps=[
-            {"prefect.deployments.steps.set_working_directory": {"directory": str(project)}}
-        ],
+    hang, leak = (
+        client.create_deployment(
+            flow_id=client.create_flow_from_name(name),
+            name=name,
+            entrypoint=f"flows/{name}.py:{name}",
+            work_pool_name="huntline",
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(project)}}
+            ],
+        )
+        for name in ("hang", "leak")
     )
     hung = client.create_flow_run_from_deployment(hang)
     time.sleep(3)  # the hung run is claimed first: the book's run then runs beside it
@@ -164,6 +190,12 @@ def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
     dead = wait_final(client, killed.id, timeout=60)
     assert dead.state.is_crashed(), dead.state
     assert dead.state.message == "Flow run crashed: its worker process died (exit code -9)."
+
+    leaked = wait_final(client, client.create_flow_run_from_deployment(leak).id, timeout=120)
+    assert leaked.state.is_crashed(), leaked.state
+    assert leaked.state.message == (
+        f"Flow run crashed: its process grew past {MAX_MEMORY_MB} MB of memory (killed)."
+    )
 
     crashed = wait_final(client, hung.id, timeout=RUN_TIMEOUT + 120)
     assert crashed.state.is_crashed(), crashed.state

@@ -16,6 +16,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             processes=args.processes,
             run_timeout=args.run_timeout,
             recycle=args.recycle,
+            max_memory_mb=args.max_memory,
         )
     )
     return 0
@@ -51,5 +52,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         type=_positive(int),
         default=50,
         help="runs a process does before it is replaced, bounding memory (50)",
+    )
+    worker.add_argument(
+        "--max-memory",
+        type=_positive(float),
+        default=2048.0,
+        metavar="MB",
+        help="resident memory of a process past which it is killed (its run marked Crashed) "
+        "or, idle, replaced (2048)",
     )
     worker.set_defaults(handler=cmd_worker)

@@ -22,10 +22,12 @@ claim). A claimed run goes to an idle child (``multiprocessing`` spawn: a clean 
 nothing inherited from the supervisor's threads).
 
 Faults stay local to one run: a child that dies is replaced and its run marked Crashed; a run
-past ``run_timeout`` has its child killed and replaced and is marked Crashed; a child is retired
-after ``recycle`` runs, so memory a run leaves behind is bounded. That matters: 300 trivial runs
-through 4 children (``bench/worker_cost.py --runs 300``: 1.00 runs/s, 0.31 CPU-s per run) grew
-each child from about 145 MB to about 300 MB, about 2.6 MB per run; the cause is not found yet.
+past ``run_timeout``, or whose child's resident memory passes ``max_memory_mb`` (a leak), has
+its child killed and replaced and is marked Crashed; a child is retired after ``recycle`` runs,
+or when it is idle and past ``max_memory_mb``, so memory a run leaves behind is bounded. That
+matters: 300 trivial runs through 4 children (``bench/worker_cost.py --runs 300``: 1.00 runs/s,
+0.31 CPU-s per run) grew each child from about 145 MB to about 300 MB, about 2.6 MB per run; the
+cause is not found yet.
 
 A run cancelled from the UI (Cancelling) has its child killed and replaced and is marked
 Cancelled. Not yet (issue 26): the process pool's job variables (a deployment's ``env``) are not
@@ -56,6 +58,7 @@ POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 30.0
 #: How often children are checked (replies, deaths, time-outs) between polls of the server.
 TICK_SECONDS = 0.1
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass
@@ -79,6 +82,9 @@ class Settings:
     #: trivial run (measured, 145 MB after 15 runs, 300 MB after 75), so 50 keeps each under
     #: about 250 MB, for a new process's start (about 2 CPU-s) every 50 runs.
     recycle: int = 50
+    #: Resident memory (MB) past which a child is killed (its run marked Crashed) or, idle,
+    #: replaced: one run that leaks must not take the machine's memory from the others.
+    max_memory_mb: float = 2048.0
     poll_seconds: float = POLL_SECONDS
 
 
@@ -133,9 +139,15 @@ class PoolWorker:
                 self._lost(slot, f"its worker process died (exit code {slot.process.exitcode})")
                 self.slots[index] = self._spawn()
             elif slot.run is not None and time.monotonic() > slot.deadline:
-                slot.process.kill()
-                slot.process.join()
-                self._lost(slot, f"it ran longer than {self.settings.run_timeout:g} s (killed)")
+                self._kill(slot, f"it ran longer than {self.settings.run_timeout:g} s (killed)")
+                self.slots[index] = self._spawn()
+            elif _rss_mb(slot.process.pid) > self.settings.max_memory_mb:
+                limit = f"{self.settings.max_memory_mb:g} MB"
+                if slot.run is not None:
+                    self._kill(slot, f"its process grew past {limit} of memory (killed)")
+                else:
+                    logger.info("process %s replaced: past %s of memory", slot.process.pid, limit)
+                    self._retire(slot)
                 self.slots[index] = self._spawn()
             elif slot.run is None and slot.runs >= self.settings.recycle:
                 logger.info("process %s replaced after %d runs", slot.process.pid, slot.runs)
@@ -211,9 +223,7 @@ class PoolWorker:
             if slot.run is None:
                 self._retire(slot)
             else:
-                slot.process.kill()
-                slot.process.join()
-                self._lost(slot, "its worker was stopped")
+                self._kill(slot, "its worker was stopped")
         self.slots = []
 
     def _spawn(self) -> Slot:
@@ -232,6 +242,11 @@ class PoolWorker:
         if slot.process.is_alive():
             slot.process.kill()
             slot.process.join()
+
+    def _kill(self, slot: Slot, why: str) -> None:
+        slot.process.kill()
+        slot.process.join()
+        self._lost(slot, why)
 
     def _lost(self, slot: Slot, why: str) -> None:
         if slot.run is not None:
@@ -259,6 +274,16 @@ class PoolWorker:
             )
         except Exception:
             logger.exception("heartbeat to pool %r failed", self.settings.pool)
+
+
+def _rss_mb(pid: int | None) -> float:
+    """The resident memory of process ``pid`` in MB (Linux's /proc; 0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * PAGE_BYTES / 2**20
 
 
 def _utcnow() -> Any:
