@@ -161,20 +161,15 @@ def prepare_hunt(
 ) -> PreparedHunt:
     """Load the book at ``path``, compile it and resolve its windows for a run at ``now``.
 
-    The CLI and the flow both start here, so a book that ``huntline compile`` accepts is the
-    book the flow runs, and every error comes out the same way.
+    The CLI starts here, and a flow with no hunt handed over reads and compiles the same way
+    (:func:`huntline.schedule.prepare.prepare_run`), so a book that ``huntline compile``
+    accepts is the book the flow runs, and every error comes out the same way.
 
     Raises:
         BookError: the book cannot be read or is invalid.
         CompileError: its steps do not form a plan, or only one of ``start``/``stop`` is given.
         WindowError: the run's window is empty or reversed.
     """
-    return prepare_loaded(read_hunt(path), now, start, stop)
-
-
-def prepare_loaded(
-    loaded: LoadedBook, now: datetime, start: datetime | None = None, stop: datetime | None = None
-) -> PreparedHunt:
-    """:func:`prepare_hunt` for a book read already (a run reads its book once)."""
+    loaded = read_hunt(path)
     plan = compile_book(loaded.book)
     return PreparedHunt(plan=plan, windows=resolve_windows(plan, now, start, stop), loaded=loaded)

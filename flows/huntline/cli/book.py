@@ -105,26 +105,29 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from huntline.compile import prepare_hunt
     from huntline.prefect.server import ensure_server
+    from huntline.schedule.prepare import checked_hunt
 
     if is_pack(args.book):  # a pack runs in this process: one fetch, then every member
         return cmd_pack_run(args)
-    # Fail on a broken book before any server or flow run is involved.
-    prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
+    # Fail on a broken book before any server or flow run is involved; the flow then runs
+    # this very read and plan (checked_hunt), not the file read again.
+    checked = prepare_hunt(args.book, datetime.now(UTC), args.start, args.stop)
     server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
     from huntline.prefect.client import flow_result
     from huntline.prefect.hunt_flow import hunt
 
     quiet_expected_errors()
-    state = hunt(
-        book=args.book,
-        start=args.start,
-        stop=args.stop,
-        dry_run=args.dry_run,
-        storage=args.storage,
-        source=args.source,
-        indicators=args.indicators,
-        return_state=True,
-    )
+    with checked_hunt(checked):
+        state = hunt(
+            book=args.book,
+            start=args.start,
+            stop=args.stop,
+            dry_run=args.dry_run,
+            storage=args.storage,
+            source=args.source,
+            indicators=args.indicators,
+            return_state=True,
+        )
     flow_run_id = str(state.state_details.flow_run_id)
     url = server.flow_run_url(flow_run_id)
     summary: RunSummary = flow_result(state, url, "hunt")

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from huntline.book import loader
-from huntline.schedule.prepare import RunRequest, prepare_run
+from huntline.compile import prepare_hunt
+from huntline.errors import BookError
+from huntline.schedule.prepare import RunRequest, checked_hunt, prepare_run
 from huntline.storage import open_store
 
 BOOKS = Path(__file__).parents[2] / "files" / "books"
@@ -35,3 +37,35 @@ def test_a_run_reads_its_book_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert reads == [str(book)]
     assert prepared.hunt.loaded.sha256 == original
     assert prepared.hunt.loaded.book is prepared.hunt.book
+
+
+def test_a_run_handed_a_checked_hunt_reads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``huntline run`` checks the book, then hands that read and plan to its flow
+    (:func:`checked_hunt`): the book is read once in all, and an edit after the check changes
+    nothing the run does or records."""
+    book = tmp_path / "valid.yaml"
+    shutil.copy(BOOKS / "valid.yaml", book)
+    original = hashlib.sha256(book.read_bytes()).hexdigest()
+    reads: list[str] = []
+    load_yaml = loader.load_yaml
+
+    def counted(path: str | Path, *args: object) -> object:
+        reads.append(str(path))
+        return load_yaml(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "load_yaml", counted)
+    checked = prepare_hunt(str(book), NOW)
+    book.write_text("not: a book\n")
+    with checked_hunt(checked):
+        prepared = prepare_run(str(book), NOW, RunRequest(), open_store(tmp_path.as_uri()))
+    assert reads == [str(book)]
+    assert prepared.hunt.plan is checked.plan and prepared.hunt.loaded.sha256 == original
+    other = tmp_path / "other.yaml"  # a run of another file reads that file
+    shutil.copy(BOOKS / "valid.yaml", other)
+    with checked_hunt(checked):
+        prepare_run(str(other), NOW, RunRequest(), open_store(tmp_path.as_uri()))
+    assert reads == [str(book), str(other)]
+    with pytest.raises(BookError):  # and outside the block, the edited file is read
+        prepare_run(str(book), NOW, RunRequest(), open_store(tmp_path.as_uri()))
