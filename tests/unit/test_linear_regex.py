@@ -17,7 +17,7 @@ from stix2matcher import matcher
 from huntline.errors import DataSourceError
 from huntline.expressions import evaluate, parse_condition
 from huntline.fetch.sources.bundle import match_all
-from huntline.fetch.stix import linear_match
+from huntline.fetch.stix import matcher_patches
 from huntline.linear_regex import RegexError, compile_linear
 
 EVIL = "(a+)+$"
@@ -60,8 +60,8 @@ def test_condition_matches_evil_regex_fast() -> None:
 
 def test_stix_shifter_bundle_matching_is_linear_too() -> None:
     """stix-shifter's stix_bundle connector builds stix2-matcher's own MatchListener."""
-    linear_match.install()
-    assert matcher.MatchListener.exitPropTestRegex is linear_match._exit_prop_test_regex
+    matcher_patches.install_matcher()
+    assert matcher.MatchListener.exitPropTestRegex is matcher_patches._exit_regex
     started = time.monotonic()
     found = matcher.match(f"[process:name MATCHES '{EVIL}']", OBSERVED[:1], stix_version="2.0")
     assert found == [] and time.monotonic() - started < 1

@@ -33,7 +33,7 @@ equality (DuckDB 3.9 M), 9.9 M rows/s for a regex AND an inequality on a referen
 equal, needs no second engine (DuckDB is not a huntline dependency) and no SQL translation of
 STIX's type rules, and Arrow is already how huntline holds every table.
 LIKE and MATCHES run in Arrow's RE2 (the engine stix2-matcher's MATCHES runs in here too,
-:mod:`huntline.fetch.stix.linear_match`).
+:mod:`huntline.fetch.stix.matcher_patches`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from stix_shifter_modules.stix_bundle.stix_transmission.connector import Connect
 
 from huntline.fetch.sources.bundle import read_observed_data
 from huntline.fetch.sources.matcher import reference_match
-from huntline.fetch.stix import local_match
+from huntline.fetch.stix import matcher_patches
 
 WINDOW = " START t'2000-01-01T00:00:00.000Z' STOP t'2100-01-01T00:00:00.000Z'"
 
@@ -28,8 +28,8 @@ def test_the_connector_keeps_what_stix2_matcher_binds(pattern: str, tmp_path: Pa
     path = tmp_path / "bundle.json"
     stixgen.write_bundle(path, 800, seed=3, match_fraction=0.1)
     observed = read_observed_data(path)
-    local_match.install()
-    local_match.install()  # idempotent
+    matcher_patches.install_connector()
+    matcher_patches.install_connector()  # idempotent
     connector = Connector({"url": "http://127.0.0.1:9/b.json", "options": {}}, {})
     kept = {obs["id"] for obs in connector.match(pattern, observed)}
     assert kept == reference_match(pattern, observed)

@@ -8,18 +8,16 @@ only the first (``stix2matcher.matcher.match`` stops at the first).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from stix2matcher import matcher as stix2matcher
 
-from huntline import networks
 from huntline.fetch.base import ObservedData
-from huntline.fetch.stix import linear_match
+from huntline.fetch.stix import matcher_patches
 
-linear_match.install()  # MATCHES in linear time, here and in stix-shifter's stix_bundle
+matcher_patches.install_matcher()  # MATCHES in linear time, subnet tests for IPv6 too
 
 __all__ = ["reference_match"]
 
@@ -46,40 +44,19 @@ def _compiled(pattern: str) -> Any:
 
 
 class _Listener(stix2matcher.MatchListener):  # type: ignore[misc]
-    """stix2-matcher's listener with START/STOP fixed for the installed grammar, and ISSUBSET /
-    ISSUPERSET for both address families.
+    """stix2-matcher's listener with START/STOP fixed for the installed grammar (its MATCHES
+    and subnet tests are :mod:`huntline.fetch.stix.matcher_patches`').
 
     stix2-patterns 2.x parses STIX 2.0 START/STOP operands as timestamp literals (t'...'), but
     stix2-matcher 3.0.0 looks them up as string literals and fails with AttributeError. Here the
-    two timestamps are read from the tokens' text instead.
-
-    stix2-matcher's subnet tests know IPv4 only: an IPv6 address in the data, or an IPv6 range
-    in the pattern, raised "Invalid IPv4 address". They follow :mod:`huntline.networks` here:
-    a value of the other family, or no address, is not inside.
+    two timestamps are read from the tokens' text instead. (stix-shifter's ``stix_bundle``
+    connector patches the same method of stix2-matcher's own class when it is imported; a
+    subclass keeps this one whatever was imported first.)
     """
 
     def exitStartStopQualifier(self, ctx: Any) -> None:
         start, stop = (_timestamp_literal(ctx.TimestampLiteral(i).getText()) for i in (0, 1))
         self._MatchListener__push((start, stop), "exitStartStopQualifier")
-
-    def exitPropTestIsSubset(self, ctx: Any) -> None:
-        outer = networks.network(_string_literal(ctx))
-        self._network_test(ctx, lambda value: networks.contains(outer, value))
-
-    def exitPropTestIsSuperset(self, ctx: Any) -> None:
-        inner = networks.network(_string_literal(ctx))
-        self._network_test(ctx, lambda value: networks.contained_by(value, inner))
-
-    def _network_test(self, ctx: Any, inside: Callable[[Any], bool]) -> None:
-        negated = bool(ctx.NOT())
-        label = "exitPropTestIsSubset"
-        values = self._MatchListener__pop(label)
-        passed = stix2matcher._obs_map_prop_test(values, lambda v: inside(v) != negated)
-        self._MatchListener__push(passed, label)
-
-
-def _string_literal(ctx: Any) -> str:
-    return str(stix2matcher._literal_terminal_to_python_val(ctx.StringLiteral()))
 
 
 def _timestamp_literal(text: str) -> datetime:

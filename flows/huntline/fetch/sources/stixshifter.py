@@ -36,7 +36,6 @@ from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window, page_size_or
-from huntline.fetch.sources import matcher_networks
 from huntline.fetch.sources.bundle import observation_or_none
 from huntline.fetch.sources.connectors import (
     REREADS_EVERY_PAGE,
@@ -49,10 +48,8 @@ from huntline.fetch.sources.pattern import with_window
 from huntline.fetch.sources.profiles import Profile
 from huntline.fetch.sources.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
 from huntline.fetch.sources.secrets import SecretLoader, resolve_secrets
-from huntline.fetch.stix import local_match
+from huntline.fetch.stix import matcher_patches
 
-# the stix_bundle connector matches with stix2-matcher in this process: IPv6 too
-matcher_networks.install()
 log = logging.getLogger(__name__)
 
 IDENTITY_NAMESPACE = uuid.UUID("5d6b1c9e-2f0a-4a57-9f1e-6c1b0d6f7a01")
@@ -122,7 +119,7 @@ class StixShifterSource:
         if problem is not None:
             raise problem
         if profile.connector == "stix_bundle":
-            local_match.install()  # HTTP bundles matched by huntline.patterns
+            matcher_patches.install_connector()  # HTTP bundles matched by huntline.patterns
         options = _query_options(profile, limit)
         connection = {**profile.connection, "options": options}
         caller = Caller(
