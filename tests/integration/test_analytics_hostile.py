@@ -4,7 +4,9 @@ must read neither: the step fails with an error naming the image and the path, a
 the host file reaches object storage.
 
 Before the fix, the stored ``01_apply/report.html`` was byte-identical to the host's
-``/etc/shadow`` and a linked ``0.parquet.gz`` was merged into the variable.
+``/etc/shadow`` and a linked ``0.parquet.gz`` was merged into the variable. The same image also
+writes a 10 GiB output, a display over a lowered bound, and 5,000 output files: the host copied
+and read all of it before outputs were bounded (issue 22, the last gap).
 """
 
 from __future__ import annotations
@@ -102,3 +104,40 @@ def test_an_output_fifo_fails_at_once(hostile: str, tmp_path: Path, docker_clien
     assert time.monotonic() - started < 60
     left = docker_client.containers.list(all=True, filters={"ancestor": IMAGE})
     assert left == [], "the container is removed whatever its outputs"
+
+
+def test_a_huge_output_is_refused_before_a_byte_is_read(hostile: str, tmp_path: Path) -> None:
+    """A 10 GiB output (sparse: it costs the disk nothing) would have been copied to the host's
+    disk (not sparse there) and then read into memory: it is measured first and refused unread
+    (copying it takes several seconds of CPU; the whole step here takes about one)."""
+    started = time.process_time()
+    error, root = run_hostile(tmp_path, {"WHAT": "huge"})
+    assert str(error) == (
+        f"analytics {IMAGE} wrote more than 1,024 MiB under /data/output and /data/display "
+        "(stopped copying at /data/output/0.parquet.gz)\n"
+        "  hint: if the analytics really writes this much, raise HUNTLINE_ANALYTICS_OUTPUT_MB"
+    )
+    assert time.process_time() - started < 5
+    assert not (root / "h/d/r/01_apply/procs.parquet").exists()
+    assert (root / "h/d/r/01_apply/container.log").read_text() == "wrote huge\n"
+
+
+def test_the_output_bound_is_a_setting(
+    hostile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUNTLINE_ANALYTICS_OUTPUT_MB", "1")
+    error, root = run_hostile(tmp_path, {"WHAT": "big"})
+    assert str(error).splitlines()[0] == (
+        f"analytics {IMAGE} wrote more than 1 MiB under /data/output and /data/display "
+        "(stopped copying at /data/display/report.html)"
+    )
+    assert not list(root.rglob("report.html"))
+
+
+def test_thousands_of_output_files_are_refused(hostile: str, tmp_path: Path) -> None:
+    error, _ = run_hostile(tmp_path, {"WHAT": "many"})
+    assert str(error) == (
+        f"analytics {IMAGE} wrote more than 1,000 files in /data/output\n"
+        "  hint: the contract asks for one output per input and one display "
+        "(HUNTLINE_ANALYTICS_OUTPUT_FILES)"
+    )

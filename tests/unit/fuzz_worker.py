@@ -30,7 +30,7 @@ def check(book: str, number: int) -> dict[str, Any]:
     from huntline.steps import action_of, finish
     from huntline.steps.context import RunContext
 
-    result: dict[str, Any] = {"rows": {}, "run_error": None, "crash": None}
+    result: dict[str, Any] = {"rows": {}, "run_error": None, "crash": None, "coerced": {}}
     started = time.process_time()
     errors, output = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(output):
@@ -53,6 +53,8 @@ def check(book: str, number: int) -> dict[str, Any]:
                 window = hunt.windows.get(planned.id)
                 step = action_of(planned.step).run(context, planned.id, planned.step, reads, window)
                 tables.update(step.tables)
+                for what, n in step.coerced.items():
+                    result["coerced"][what] = result["coerced"].get(what, 0) + n
             result["rows"] = {name: ref.rows for name, ref in tables.items()}
             alert = hunt.book.alert
             if alert is not None and alert.on in tables:

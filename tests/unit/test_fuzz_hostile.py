@@ -1,7 +1,8 @@
 """Fuzz (issue 22): books and bundles generated from the grammar and by mutation, each through
 ``huntline validate`` and a short run (its own ``file://`` bundle, no analytics) in a child
 process with a memory limit and a time budget. Each must end in success or a clear error at
-its file and line: never a traceback, a hang, or a row lost without a word.
+its file and line: never a traceback, a hang, or a row lost without a word (an observation's
+"0" key given twice must be counted).
 
 The example counts are small so CI stays quick (about a minute); raise ``FUZZ_EXAMPLES`` to
 search longer.
@@ -222,23 +223,43 @@ SETTINGS = settings(
 )
 
 
-def write_case(folder: Path, book: bytes, processes: list[dict[str, Any]]) -> Path:
-    (folder / "bundle.json").write_text(json.dumps(bundle(processes)))
+#: Given first under a repeated "0" key, so the last value read is the generated process.
+DECOY = json.dumps({"type": "process", "name": "hidden.exe", "pid": 1})
+
+
+def write_case(
+    folder: Path,
+    book: bytes,
+    processes: list[dict[str, Any]],
+    repeated: frozenset[int] = frozenset(),
+) -> Path:
+    """The book and its bundle; the observations numbered in ``repeated`` give their "0" key
+    twice (a decoy first), which the run must count."""
+    text, *observations = json.dumps(bundle(processes)).split('"objects": {"0": ')
+    for n, rest in enumerate(observations):
+        twice = f'{DECOY}, "0": ' if n in repeated else ""
+        text += '"objects": {"0": ' + twice + rest
+    (folder / "bundle.json").write_text(text)
     path = folder / "book.yaml"
     path.write_bytes(book.replace(BUNDLE.encode(), str(folder / "bundle.json").encode()))
     return path
 
 
 @SETTINGS
-@given(book=books(), processes=st.lists(PROCESS, min_size=1, max_size=8))
+@given(
+    book=books(),
+    processes=st.lists(PROCESS, min_size=1, max_size=8),
+    repeated=st.frozensets(st.integers(min_value=0, max_value=7), max_size=3),
+)
 def test_generated_books_and_bundles(
     worker: Worker,
     tmp_path_factory: pytest.TempPathFactory,
     book: dict[str, Any],
     processes: list[dict[str, Any]],
+    repeated: frozenset[int],
 ) -> None:
     text = yaml.safe_dump(book, sort_keys=False).encode()
-    path = write_case(tmp_path_factory.mktemp("fuzz"), text, processes)
+    path = write_case(tmp_path_factory.mktemp("fuzz"), text, processes, repeated)
     answer = worker.check(path)
     assert_clean(answer, path)
     every = book["steps"][0]["where"] == EVERY_PROCESS and "start" in book["window"]
@@ -249,6 +270,9 @@ def test_generated_books_and_bundles(
         occurrences = {observation_digest(obs) for obs in bundle(processes)["objects"]}
         if answer["run_error"] is None:
             assert answer["rows"] == {"procs": len(occurrences)}, answer
+            # a "0" given twice drops its first value, and the run says so
+            dropped = len({n for n in repeated if n < len(processes)})
+            assert answer["coerced"].get("bundle.duplicate keys", 0) == dropped, answer
         else:
             assert answer["run_error"].strip() and "Traceback" not in answer["run_error"]
 

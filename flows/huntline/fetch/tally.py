@@ -4,7 +4,8 @@ A source can hand over values that do not fit their STIX type (a ``pid`` of ``"a
 ``"0x1410"``), observations without a ``type``, or junk in a bundle's or an observation's
 ``objects`` (a number, a dict without ``type``). huntline keeps what it can (:mod:`.stix.coerce`)
 and counts the rest here; the ``get`` step reports the counts in its output and the run's
-manifest (``StepOutput.coerced``) and as a warning.
+manifest (``StepOutput.coerced``) and as a warning. What needs naming one by one (a key repeated
+in a bundle, :mod:`.sources.json_keys`) is also noted as a line of its own (:func:`note`).
 
 The counter travels in a context variable, not through every signature: the bundle parser runs
 in a worker thread and the C collector calls back into Python, and both see the counter that
@@ -18,15 +19,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["add", "count", "describe", "tallied"]
+__all__ = ["Tally", "add", "count", "describe", "note", "tallied"]
 
-_TALLY: ContextVar[Counter[str] | None] = ContextVar("huntline_fetch_tally", default=None)
+
+class Tally(Counter[str]):
+    """Counts by what was coerced or skipped, and the lines that name cases one by one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[str] = []
+
+
+_TALLY: ContextVar[Tally | None] = ContextVar("huntline_fetch_tally", default=None)
 
 
 @contextmanager
-def tallied() -> Iterator[Counter[str]]:
+def tallied() -> Iterator[Tally]:
     """Count what the fetch inside the block coerced or skipped, by what it was."""
-    counter: Counter[str] = Counter()
+    counter = Tally()
     token = _TALLY.set(counter)
     try:
         yield counter
@@ -41,10 +51,19 @@ def count(what: str, n: int = 1) -> None:
         counter[what] += n
 
 
-def add(counts: Counter[str]) -> None:
+def note(line: str) -> None:
+    """Add a line naming one case to the open tally (nothing when none is open)."""
+    counter = _TALLY.get()
+    if counter is not None:
+        counter.notes.append(line)
+
+
+def add(counts: Tally) -> None:
     """Add ``counts`` (a nested :func:`tallied`'s) to the open tally."""
     for what, n in counts.items():
         count(what, n)
+    for line in counts.notes:
+        note(line)
 
 
 #: What each kind of entry means, for the warning.
@@ -56,6 +75,10 @@ _MEANINGS = {
     "process.same process": (
         "process records of one process creation (Sysmon 1 and Security 4688) were merged into "
         "one row (x_merged_ids)"
+    ),
+    "bundle.duplicate keys": (
+        "keys were repeated within one JSON object of a bundle: as every JSON reader does, the "
+        "last value was read and the earlier ones dropped (each is named in a warning)"
     ),
     "observed-data.objects": (
         "items of an observation's 'objects' are not SCOs (no 'type') and were skipped"

@@ -98,6 +98,7 @@ def fetch_step(
     )
     if counted:  # never lose or change a value silently
         warnings.append(f"step {step_id} ({step.get}): {tally.describe(dict(counted))}")
+    warnings.extend(counted.notes)
     return StepOutput(
         step_id=step_id,
         tables={step.get: ref},

@@ -1,7 +1,9 @@
 """Link /data/display/report.html and /data/output/0.parquet.gz to $LINK_TO (a host path).
 
 WHAT picks the attack: ``display``, ``output`` or ``both`` (the default); ``fifo`` makes the
-output a FIFO, which a runner that opens it blocking would wait on for ever.
+output a FIFO, which a runner that opens it blocking would wait on for ever; ``huge`` writes a
+10 GiB (sparse) output, ``big`` a 3 MiB display, and ``many`` 5,000 files in /data/output, for
+the host to copy and read.
 """
 
 import os
@@ -14,4 +16,13 @@ if what in ("output", "both"):
     os.symlink(target, "/data/output/0.parquet.gz")
 if what == "fifo":
     os.mkfifo("/data/output/0.parquet.gz")
-print(f"linked {what} to {target}")
+if what == "huge":
+    with open("/data/output/0.parquet.gz", "wb") as output:
+        output.truncate(10 * 2**30)
+if what == "big":
+    with open("/data/display/report.html", "wb") as display:
+        display.write(b"<p>" * 2**20)
+if what == "many":
+    for n in range(5000):
+        open(f"/data/output/x{n}", "wb").close()
+print(f"linked {what} to {target}" if what in ("display", "output", "both") else f"wrote {what}")

@@ -130,3 +130,57 @@ def test_python_runner_refuses_links_its_function_made(tmp_path: Path, host_file
         run_python(f"python://{module}", [procs], {"OUT": out}, workdir, on_log=lambda _: None)
     expected = f"analytics python://{module} wrote /data/output/0.parquet.gz as a symbolic link"
     assert str(caught.value) == expected + f"; only regular files are read\n{HINT}"
+
+
+def test_outputs_and_display_are_bounded_together(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: a huge output or display was copied to the host and read whole. The bound
+    counts outputs and display together, and a file larger than what is left is not read."""
+    monkeypatch.setenv("HUNTLINE_ANALYTICS_OUTPUT_MB", "1")
+    (workdir / "output" / "0.parquet.gz").write_bytes(b"x" * 700_000)
+    (workdir / "display" / "ret.html").write_bytes(b"y" * 400_000)
+    with pytest.raises(AnalyticsError) as caught:
+        harvest(workdir, 1, IMAGE)
+    assert str(caught.value) == (
+        f"analytics {IMAGE} wrote more than 1 MiB under /data/output and /data/display "
+        "(stopped copying at /data/display/ret.html)\n"
+        "  hint: if the analytics really writes this much, raise HUNTLINE_ANALYTICS_OUTPUT_MB"
+    )
+    (workdir / "display" / "ret.html").write_bytes(b"y" * 300_000)
+    outputs, display, _ = harvest(workdir, 1, IMAGE)
+    assert outputs[0].stat().st_size == 700_000 and display is not None
+
+
+def test_a_sparse_terabyte_is_refused_unread(workdir: Path) -> None:
+    with (workdir / "output" / "0.parquet.gz").open("wb") as output:
+        output.truncate(2**40)
+    started = time.process_time()
+    with pytest.raises(AnalyticsError, match=r"more than 1,024 MiB .* /data/output/0.parquet.gz"):
+        harvest(workdir, 1, IMAGE)
+    assert time.process_time() - started < 1
+
+
+def test_too_many_names_are_refused(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUNTLINE_ANALYTICS_OUTPUT_FILES", "3")
+    for n in range(4):
+        (workdir / "display" / f"{n}.txt").touch()
+    with pytest.raises(AnalyticsError) as caught:
+        harvest(workdir, 1, IMAGE)
+    assert str(caught.value).splitlines()[0] == (
+        f"analytics {IMAGE} wrote more than 3 files in /data/display"
+    )
+    monkeypatch.setenv("HUNTLINE_ANALYTICS_OUTPUT_FILES", "three")
+    with pytest.raises(AnalyticsError) as caught:
+        harvest(workdir, 1, IMAGE)
+    assert str(caught.value) == (
+        "HUNTLINE_ANALYTICS_OUTPUT_FILES='three' is not a positive whole number\n"
+        "  hint: unset it for the default (1,000)"
+    )
+
+
+def test_read_regular_is_bounded(workdir: Path) -> None:
+    (workdir / "failure.json").write_bytes(b"z" * 11)
+    with pytest.raises(AnalyticsError) as caught:
+        read_regular(workdir, "failure.json", image=IMAGE, limit=10)
+    assert str(caught.value) == f"analytics {IMAGE} wrote more than 10 bytes to /data/failure.json"

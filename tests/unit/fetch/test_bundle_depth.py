@@ -71,7 +71,7 @@ def depth(value: Any) -> int:
 
 
 # Text full of what confuses a scanner: quotes, backslashes, brackets, escapes
-TRICKY = st.text(alphabet=st.sampled_from('ab"\\[]{}\n\t/ué'), max_size=8)
+TRICKY = st.text(alphabet=st.sampled_from('ab"\\[]{}\n\t/ué:'), max_size=8)
 JSON = st.recursive(
     st.none() | st.integers() | TRICKY,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY, inner, max_size=4),
@@ -95,3 +95,38 @@ def test_the_bound_agrees_with_a_json_parser(value: Any, chunk: int, ascii: bool
             except TooDeep:
                 refused = True
         assert refused == (want > limit)
+
+
+def colons_from(value: Any, level: int = 1) -> int:
+    """The colons of ``value`` written as JSON, from the items (level 3) on."""
+    if level >= json_depth.PAIRS_FROM:
+        return json.dumps(value).count(":")
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return sum(colons_from(v, level + 1) for v in inner)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=JSON,
+    beside=JSON,
+    chunk=st.integers(min_value=1, max_value=64),
+    ascii=st.booleans(),
+    escape=st.booleans(),
+)
+def test_the_colons_counted_agree_with_a_json_parser(
+    value: Any, beside: Any, chunk: int, ascii: bool, escape: bool
+) -> None:
+    """The scanner's count of colons inside a bundle's items (:mod:`.json_keys` compares it with
+    what was parsed) is exact on any items and any chunking (colons in keys and values, escapes,
+    a string split between reads), and never less when values beside the items hold colons."""
+    bundle = {"type": "bundle", "x": beside, "objects": [value, {"t": "12:30:00", "u": ":"}]}
+    data = json.dumps(bundle, ensure_ascii=ascii)
+    if escape:
+        data = data.replace(":", "\\u003a").replace("\\u003a ", ": ")  # colons in strings escaped
+    reader = DepthLimited(io.BytesIO(data.encode()))
+    while reader.read(chunk):
+        pass
+    exact = colons_from(bundle)
+    assert reader.item_colons >= exact
+    if ":" not in json.dumps(beside):
+        assert reader.item_colons == exact

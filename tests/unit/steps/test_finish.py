@@ -155,6 +155,54 @@ def test_text_pids_lose_no_row_and_the_run_says_how_many_changed(
     assert manifest["steps"][0]["coerced"] == {"process.pid": 64}
 
 
+def test_repeated_json_keys_are_named_and_counted(
+    hunt: PreparedHunt, repo_root: Path, tmp_path: Path
+) -> None:
+    """Issue 22: a second "0" in an observation's objects hid mimi.exe behind a decoy, and a
+    second "name" replaced a file's name, with exit 0 and no word (JSON keeps the last value).
+    The last value is still read, as by every JSON reader, but the step's output, its warnings
+    (bundle, observation and key) and the manifest say so."""
+    bundle = json.loads((repo_root / "hunts/data/sample_endpoint_bundle.json").read_text())
+    target = next(
+        o for o in bundle["objects"] if o.get("objects", {}).get("0", {}).get("name") == "mimi.exe"
+    )
+    parts = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in target["objects"].items()]
+    parts[1] = parts[1][:-1] + ', "name": "notepad.exe"}'
+    decoy = {**target["objects"]["0"], "name": "notepad.exe", "command_line": "notepad.exe"}
+    target["objects"] = "@objects@"
+    text = json.dumps(bundle).replace(
+        '"@objects@"', "{" + ", ".join([*parts, f'"0": {json.dumps(decoy)}']) + "}"
+    )
+    path = tmp_path / "repeated_keys.json"
+    path.write_text(text)
+    context = context_in(tmp_path).model_copy(update={"source": path.as_uri()})
+    outputs = run_steps(hunt, context)
+    fetched = outputs["00_get"]
+    assert fetched.coerced == {"bundle.duplicate keys": 2}
+    assert fetched.warnings == [
+        "step 00_get (procs): bundle.duplicate keys: 2 keys were repeated within one JSON object "
+        "of a bundle: as every JSON reader does, the last value was read and the earlier ones "
+        "dropped (each is named in a warning)",
+        f"STIX bundle {path}: {target['id']} has the key 'name' twice in objects.1: the last "
+        "value was read, the earlier one dropped",
+        f"STIX bundle {path}: {target['id']} has the key '0' twice in objects: the last value "
+        "was read, the earlier one dropped",
+    ]
+    names = set(read_table(open_store(context.storage), fetched.tables["procs"])["name"])
+    assert "notepad.exe" in names and "mimi.exe" not in names  # the last "0" was read
+    finish.write_manifest(
+        context,
+        book=hunt.loaded,
+        windows=hunt.windows,
+        steps=list(outputs.values()),
+        alerts=None,
+        status="completed",
+    )
+    manifest = json.loads(open_store(context.storage).get_bytes("h/2024-06-04/r/manifest.json"))
+    assert manifest["steps"][0]["coerced"] == {"bundle.duplicate keys": 2}
+    assert manifest["steps"][0]["warnings"] == fetched.warnings
+
+
 def test_a_failed_gate_stores_what_the_hunt_would_have_raised(
     hunt: PreparedHunt, tmp_path: Path
 ) -> None:

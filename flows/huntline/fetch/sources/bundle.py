@@ -34,6 +34,7 @@ from huntline.errors import DataSourceError, FetchError
 from huntline.fetch import tally
 from huntline.fetch.base import DEFAULT_PAGE_SIZE, ObservedData, Window, page_size_or
 from huntline.fetch.heap import collector_paused
+from huntline.fetch.sources import json_keys
 from huntline.fetch.sources.json_depth import MAX_DEPTH, DepthLimited, TooDeep
 from huntline.fetch.sources.matcher import reference_match
 from huntline.fetch.sources.pattern import binds_one_observation
@@ -109,7 +110,8 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
     raises after the chunks before the break.
 
     Each chunk is parsed with the garbage collector paused (:mod:`.heap`: about a quarter off
-    ijson's parse); the pause ends before the chunk is yielded.
+    ijson's parse); the pause ends before the chunk is yielded. Keys repeated within one object
+    are counted and named once the whole file is read (:mod:`.json_keys`).
     """
     try:
         handle = path.open("rb")
@@ -117,15 +119,19 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
         raise _unreadable(path, error) from None
     count = 0  # observed-data so far
     seen = 0  # objects of any type so far
+    colons = 0  # the colons in them, written as JSON
     with handle:
         # bounded nesting: ijson's cost grows with its square (json_depth says why)
-        items = ijson.items(DepthLimited(handle), "objects.item", use_float=True)
+        limited = DepthLimited(handle)
+        items = ijson.items(limited, "objects.item", use_float=True)
         while True:
             chunk: list[ObservedData] = []
+            parsed: list[Any] = []
             try:
                 with collector_paused(keep=True):
                     for item in items:
                         seen += 1
+                        parsed.append(item)
                         item = observation_or_none(item)
                         if item is not None:
                             _check_observation(path, count, item)
@@ -153,6 +159,9 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
                     f"STIX bundle {path} is not valid JSON near byte {handle.tell()}: {error}",
                     file=str(path),
                 ) from None
+            colons += json_keys.value_colons(parsed)
+            if len(chunk) < chunk_size and limited.item_colons != colons:  # the last chunk
+                json_keys.report(str(path), path, top_level=False)
             if chunk:
                 yield chunk
             if len(chunk) < chunk_size:
@@ -190,6 +199,8 @@ def read_observed_data(path: Path) -> list[ObservedData]:
             file=str(path),
             hint='a bundle looks like {"type": "bundle", "objects": [...]}',
         )
+    if json_keys.text_colons(text) != json_keys.value_colons(bundle):
+        json_keys.report(str(path), text, top_level=True)
     observed = [o for o in map(observation_or_none, objects) if o is not None]
     for index, obs in enumerate(observed):
         _check_observation(path, index, obs)

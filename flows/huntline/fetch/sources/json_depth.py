@@ -12,6 +12,11 @@ splitting at the backslashes (there are few); one ``bytes.translate`` deletes ev
 of the brackets left (about 1% of the bytes) is summed with numpy. What spans chunks (inside a
 string or not, a trailing backslash, the depth) is carried over. ``bench/hostile_inputs.py``
 measures what it adds to a streamed fetch.
+
+On the way, the colons inside the bundle's items are counted for :mod:`.json_keys` (which
+compares them with what was parsed): every colon read (one ``bytes.count``), less the pairs
+outside the items. Those are counted, with the colons kept, only in a read that is not wholly
+inside the one array of items (the first and last reads of a bundle): ``bench/duplicate_keys.py``.
 """
 
 from __future__ import annotations
@@ -23,8 +28,16 @@ import numpy as np
 
 #: The deepest nesting of a bundle's objects and arrays (orjson's own limit is 1,024).
 MAX_DEPTH = 1_000
+#: Items of the bundle's ``objects`` are this deep (the bundle is 1, ``objects`` 2): the
+#: colons from there on are what the streaming parser hands out (:mod:`.json_keys`).
+PAIRS_FROM = 3
 
 _DELETE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_DELETE_BUT_COLONS = bytes(byte for byte in range(256) if byte not in b'"[]{}:')
+_COLON = ord(":")
+_ARRAY = ord("[")
+_OPENS = np.zeros(256, dtype=bool)
+_OPENS[list(b"[{")] = True
 _STRINGS = re.compile(rb'"[^"]*"')
 _STEP = np.zeros(256, dtype=np.int64)
 _STEP[list(b"[{")] = 1
@@ -48,16 +61,30 @@ class DepthLimited:
         self.in_string = False
         self.backslashes = b""  # a chunk's trailing backslashes, escaping the next chunk's start
         self.offset = 0
+        self.colons = 0  # every ':' read, in strings or not
+        self.shallow = 0  # pairs (a ':' outside strings) nested less than PAIRS_FROM deep
+        self.shallow_kind = 0  # the bracket that opened the container PAIRS_FROM - 1 deep
+        self.tail = b""  # the last bytes read, for an escape split between two reads
 
     def read(self, size: int = -1) -> bytes:
         data = self.handle.read(size)
         if data:
             self._check(data)
             self.offset += len(data)
+            # every colon, a \u003a escape too (also one split between two reads)
+            self.colons += data.count(b":") + _escaped_colons(self.tail + data[:5])
+            self.colons += _escaped_colons(data)
+            self.tail = (self.tail + data)[-5:]
         return data
 
     def tell(self) -> int:
         return self.handle.tell()
+
+    @property
+    def item_colons(self) -> int:
+        """The colons read so far inside the bundle's items (structural or in strings), or more
+        when a value outside them nests or a string outside them holds colons."""
+        return self.colons - self.shallow
 
     def _check(self, data: bytes) -> None:
         text = self.backslashes + data
@@ -67,21 +94,52 @@ class DepthLimited:
             text = text[:-1]
         if b"\\" in text:
             text = _without_escapes(text)
-        text = text.translate(None, _DELETE)
-        if self.in_string:
-            text = b'"' + text
-        # `""` is an empty string, or two strings with nothing between: dropping it first leaves
-        # the regular expression a few percent of the bytes
-        text = _STRINGS.sub(b"", text.replace(b'""', b""))
+        plain, in_string, start = text, self.in_string, self.depth
+        text = _cut_strings(text.translate(None, _DELETE), in_string)
         self.in_string = b'"' in text  # a string left open runs into the next chunk
         if self.in_string:
             text = text[: text.index(b'"')]
-        if not text:
-            return
-        running = np.cumsum(_STEP[np.frombuffer(text, dtype=np.uint8)]) + self.depth
-        if int(running.max()) > MAX_DEPTH:
-            raise TooDeep(self.offset, self.offset + len(data))
-        self.depth = int(running[-1])
+        # inside the one array of items (the bundle's objects), every pair is an item's
+        inside = start >= PAIRS_FROM - 1 and self.shallow_kind == _ARRAY
+        if text:
+            kept = np.frombuffer(text, dtype=np.uint8)
+            running = np.cumsum(_STEP[kept]) + start
+            if int(running.max()) > MAX_DEPTH:
+                raise TooDeep(self.offset, self.offset + len(data))
+            self.depth = int(running[-1])
+            opened = np.flatnonzero(_OPENS[kept] & (running == PAIRS_FROM - 1))
+            if opened.size:
+                self.shallow_kind = int(kept[opened[-1]])
+            inside = inside and not opened.size and int(running.min()) >= PAIRS_FROM - 1
+        if not inside:
+            self.shallow += _shallow_pairs(plain, in_string, start)
+
+
+def _cut_strings(text: bytes, in_string: bool) -> bytes:
+    """``text`` (escapes gone, only ``"`` and structure left) without its strings; a string
+    left open stays as its opening ``"`` and what follows."""
+    if in_string:
+        text = b'"' + text
+    # `""` is an empty string, or two strings with nothing between: dropping it first leaves
+    # the regular expression a few percent of the bytes
+    return _STRINGS.sub(b"", text.replace(b'""', b""))
+
+
+def _shallow_pairs(plain: bytes, in_string: bool, start: int) -> int:
+    """The pairs (colons outside strings) of ``plain`` (a read, escapes gone) nested less than
+    :data:`PAIRS_FROM` deep: the bundle's own and those of values beside its items."""
+    text = _cut_strings(plain.translate(None, _DELETE_BUT_COLONS), in_string)
+    if b'"' in text:
+        text = text[: text.index(b'"')]
+    kept = np.frombuffer(text, dtype=np.uint8)
+    running = np.cumsum(_STEP[kept]) + start
+    return int(np.count_nonzero(running[kept == _COLON] < PAIRS_FROM))
+
+
+def _escaped_colons(data: bytes) -> int:
+    if b"\\u003" not in data:
+        return 0
+    return data.count(b"\\u003a") + data.count(b"\\u003A")
 
 
 def _without_escapes(text: bytes) -> bytes:
