@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import http.server
 import logging
 import shutil
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hostile_bundles import HOSTILE, NOTES, write
 from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
@@ -145,3 +149,32 @@ def test_malformed_file_bundle(tmp_path: Path) -> None:
     assert caught.value.message == (
         f"STIX bundle {bad}:2:18 is not valid JSON: trailing comma is not allowed"
     )
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.server
+def test_repeated_keys_in_an_http_bundle_are_named_once(tmp_path: Path) -> None:
+    """Issue 22: the connector parses the download with json.loads, which keeps the last value
+    of a repeated key without a word, and does so for every page. The keys are named, with the
+    URL, and counted once per fetch."""
+    from huntline.fetch import tally
+
+    write(tmp_path / "hostile.json", HOSTILE)
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hostile.json"
+        window = Window(datetime(2021, 6, 1, tzinfo=UTC), datetime(2021, 6, 2, tzinfo=UTC))
+        with tally.tallied() as counted:
+            pages = fetch(resolve_source(url), "[process:pid > 0]", window, page_size=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [len(page) for page in pages] == [1, 1, 1]  # the bundle read three times, at least
+    assert counted == {"bundle.duplicate keys": 2}
+    assert counted.notes == [note.format(path=url) for note in NOTES]

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["Tally", "add", "count", "describe", "note", "tallied"]
+__all__ = ["Tally", "add", "count", "describe", "first_time", "note", "tallied"]
 
 
 class Tally(Counter[str]):
@@ -28,6 +28,7 @@ class Tally(Counter[str]):
     def __init__(self) -> None:
         super().__init__()
         self.notes: list[str] = []
+        self.seen: set[str] = set()
 
 
 _TALLY: ContextVar[Tally | None] = ContextVar("huntline_fetch_tally", default=None)
@@ -58,12 +59,26 @@ def note(line: str) -> None:
         counter.notes.append(line)
 
 
+def first_time(key: str) -> bool:
+    """Whether ``key`` is new to the open tally (and now seen); True when none is open. What is
+    read again for every page (a bundle over HTTP) is counted once."""
+    counter = _TALLY.get()
+    if counter is None:
+        return True
+    if key in counter.seen:
+        return False
+    counter.seen.add(key)
+    return True
+
+
 def add(counts: Tally) -> None:
     """Add ``counts`` (a nested :func:`tallied`'s) to the open tally."""
     for what, n in counts.items():
         count(what, n)
     for line in counts.notes:
         note(line)
+    for key in counts.seen:
+        first_time(key)
 
 
 #: What each kind of entry means, for the warning.

@@ -23,6 +23,11 @@ in the text counts as a colon. Streamed (:func:`.bundle.stream_observed_data`),
 :class:`.json_depth.DepthLimited` counts the colons as it bounds the depth, less the pairs outside
 the bundle's items (which the streaming parser does not hand out).
 
+- Over HTTP (stix-shifter's ``stix_bundle`` connector, which parses the whole download with
+  ``json.loads`` on every results page): the same two counts on the text and what it parsed
+  (:func:`check_text`, installed by :mod:`huntline.fetch.stix.matcher_patches`), reported once
+  per bundle and fetch.
+
 Only when the counts differ is the text read again, event by event (ijson, several times slower
 than parsing), to name each repetition: a cost paid by bundles that have them, or, finding
 nothing, by the odd bundle whose counts differ for another reason (a text ``\\\\u003a``, colons
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,7 +48,7 @@ import orjson
 
 from huntline.fetch import tally
 
-__all__ = ["Repeat", "repeats", "report", "text_colons", "value_colons"]
+__all__ = ["READING", "Repeat", "check_text", "repeats", "report", "text_colons", "value_colons"]
 
 #: Repetitions named one by one per bundle; the rest are counted and summed up in one line.
 NAMED = 10
@@ -50,6 +56,10 @@ NAMED = 10
 _BATCH = 1000
 _ITEM = "objects.item"
 _KEPT = "the last value was read"
+
+#: The bundle a third-party reader is parsing (its URL, without credentials), set by the source
+#: around the call that reads it; :func:`check_text` checks only while it is set.
+READING: ContextVar[str | None] = ContextVar("huntline_bundle_reading", default=None)
 
 
 @dataclass(frozen=True)
@@ -203,3 +213,15 @@ def report(name: str, source: BinaryIO | Path | bytes, *, top_level: bool) -> in
     if dropped:
         tally.count("bundle.duplicate keys", dropped)
     return dropped
+
+
+def check_text(text: str | bytes, value: Any) -> None:
+    """Name the keys repeated in ``text`` (a bundle a third-party reader parsed into ``value``)
+    while :data:`READING` names it: once per bundle and fetch."""
+    name = READING.get()
+    if name is None:
+        return
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    colons = text_colons(data)
+    if colons != value_colons(value) and tally.first_time(f"{name}\0{len(data)}\0{colons}"):
+        report(name, data, top_level=True)

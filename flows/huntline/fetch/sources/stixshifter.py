@@ -36,6 +36,7 @@ from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
 from huntline.fetch.base import ObservedData, Window, page_size_or
+from huntline.fetch.sources import json_keys
 from huntline.fetch.sources.bundle import observation_or_none
 from huntline.fetch.sources.connectors import (
     REREADS_EVERY_PAGE,
@@ -217,7 +218,11 @@ class Session:
             results = functools.partial(
                 self.transmission.results_async, search_id, offset, length, metadata
             )
-            answer = await self.caller.call("results", results)
+            reading = json_keys.READING.set(self._bundle_name())
+            try:
+                answer = await self.caller.call("results", results)
+            finally:
+                json_keys.READING.reset(reading)
             data = answer.get("data") or []
             metadata = answer.get("metadata", metadata)
             if not data:
@@ -292,6 +297,14 @@ class Session:
                 len(data),
             )
         return observed
+
+    def _bundle_name(self) -> str | None:
+        """The URL of the bundle the ``stix_bundle`` connector reads (no credentials), for
+        :mod:`.json_keys`; None for other connectors."""
+        url = self.profile.connection.get("url")
+        if self.profile.connector != "stix_bundle" or not isinstance(url, str):
+            return None
+        return redact_url(url)
 
     def _warn_if_rereading(self, page_size: int) -> None:
         if module_name(self.profile.connector) in REREADS_EVERY_PAGE:

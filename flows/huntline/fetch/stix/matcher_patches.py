@@ -32,6 +32,10 @@ nothing.
    (same semantics, differentially tested); anything else goes to the connector's own code.
    The matched observations come back in bundle order, not binding by binding; entities are
    merged by id afterwards, so the tables are the same.
+4. The connector's ``json`` (:func:`install_connector`): the bundle it downloads is parsed by
+   ``json.loads``, which keeps the last value of a repeated key without a word; the same
+   ``loads`` then also names them (:func:`huntline.fetch.sources.json_keys.check_text`), as
+   the ``file://`` paths do.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any
 from stix2matcher import matcher
 
 from huntline import networks
+from huntline.fetch.sources import json_keys
 from huntline.fetch.sources.pattern import binds_one_observation
 from huntline.linear_regex import compile_linear
 from huntline.patterns import compile_pattern
@@ -61,8 +66,8 @@ def install_matcher() -> None:
 
 
 def install_connector() -> None:
-    """Change 3, and 1 and 2 for what the connector still matches itself (nothing when the
-    connector is not installed)."""
+    """Changes 3 and 4, and 1 and 2 for what the connector still matches itself (nothing when
+    the connector is not installed)."""
     install_matcher()
     try:
         from stix_shifter_modules.stix_bundle.stix_transmission import connector
@@ -85,7 +90,23 @@ def install_connector() -> None:
         return [obs for obs, kept in zip(observed, keep.tolist(), strict=True) if kept]
 
     connector.Connector.match = match
+    connector.json = _KeyCheckingJson(connector.json)
     setattr(connector.Connector, _INSTALLED, True)
+
+
+class _KeyCheckingJson:
+    """The connector's ``json`` module, whose ``loads`` also names repeated keys (change 4)."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def loads(self, text: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        value = self._module.loads(text, *args, **kwargs)
+        json_keys.check_text(text, value)
+        return value
 
 
 def _exit_regex(self: Any, ctx: Any) -> None:
