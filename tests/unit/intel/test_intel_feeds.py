@@ -224,3 +224,20 @@ def test_large_updates_travel_as_a_parquet_reference() -> None:
         "truncated": True,
         "parquet": "file:///s/new.parquet",
     }
+
+
+def test_a_feed_is_read_up_to_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22 (what a feed writes is untrusted): an endless answer or /dev/zero used to be
+    read whole into memory; at most MAX_FEED_BYTES are read, then the pull fails."""
+    from huntline.errors import IntelError
+    from huntline.intel import source
+    from huntline.intel.model import FeedConfig
+
+    monkeypatch.setattr(source, "MAX_FEED_BYTES", 2**20)
+    config = FeedConfig.model_validate({"kind": "list", "type": "ipv4", "path": "/dev/zero"})
+    with pytest.raises(IntelError) as caught:
+        source.read_source("zero", config)
+    assert str(caught.value) == (
+        "intel feed 'zero': /dev/zero holds more than 1 MiB\n"
+        "  hint: split the feed, or point at a smaller export of it"
+    )

@@ -25,6 +25,8 @@ from huntline.scratch import process_dir
 from huntline.window import Window
 
 DOWNLOAD_TIMEOUT = 60.0
+#: The most bytes of an HTTP bundle copied to find its span (the warning goes without it).
+MAX_DOWNLOAD = 2**30
 
 
 def moment(value: datetime) -> str:
@@ -49,6 +51,8 @@ def bundle_span(source: str) -> tuple[datetime, datetime] | None:
                 with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT) as answer:
                     while block := answer.read(1 << 20):
                         copy.write(block)
+                        if copy.tell() > MAX_DOWNLOAD:
+                            return None  # an endless or huge answer: no span, not the disk
                 copy.flush()
                 return _span_of(Path(copy.name))
     except (HuntlineError, OSError, ValueError):
