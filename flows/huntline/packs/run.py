@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow.compute as pc
+
 from huntline.book.steps import GetStep
 from huntline.compile import compile_book, resolve_windows
 from huntline.errors import CompileError, HuntlineError
@@ -131,7 +133,8 @@ def run_pack(
     began = time.perf_counter()
     fetched = fetch_step(context, "00_get", step, window, cover.queries).tables[step.get]
     fetch_seconds = time.perf_counter() - began
-    shared = parquet_table(store.get_bytes(key_of(store, fetched.uri)))
+    table = parquet_table(store.get_bytes(key_of(store, fetched.uri)))
+    shared = _Shared(store, table, context.key("00_get", f"{step.get}.none.parquet"))
     members = tuple(
         _run_member(store, member, shared, window, run_id, dry_run, now) for member in pack.members
     )
@@ -162,10 +165,25 @@ def pack_window(
     return pack.spec.window.resolve(now)
 
 
+class _Shared:
+    """The fetched table, and one empty table of its columns for every member that selects
+    no row (most of a large pack, each run): written once, when first needed, instead of an
+    empty object per member."""
+
+    def __init__(self, store: ObjectStore, table: Any, empty_key: str) -> None:
+        self.store, self.table, self._empty_key = store, table, empty_key
+        self._empty: TableRef | None = None
+
+    def empty(self) -> TableRef:
+        if self._empty is None:
+            self._empty = _put(self.store, self._empty_key, self.table.slice(0, 0))
+        return self._empty
+
+
 def _run_member(
     store: ObjectStore,
     member: Member,
-    shared: Any,
+    shared: _Shared,
     window: Window,
     run_id: str,
     dry_run: bool,
@@ -181,18 +199,27 @@ def _run_member(
     try:
         plan = compile_book(book)
         windows = resolve_windows(plan, now, window.start, window.stop)
-        selected: dict[str, int] = {}
+        selected: dict[str, Any] = {}  # each get's rows, by the uri of its table
 
         def table_for(step_id: str, step: GetStep) -> TableRef:
-            kept = shared.filter(compile_pattern(step.where).table_mask(shared, step.entity))
-            selected[step.get] = kept.num_rows
-            return _put(store, context.key(step_id, f"{step.get}.parquet"), kept)
+            table = shared.table
+            mask = compile_pattern(step.where).table_mask(table, step.entity)
+            kept = table.filter(mask) if pc.any(mask).as_py() else table.slice(0, 0)
+            ref = (
+                _put(store, context.key(step_id, f"{step.get}.parquet"), kept)
+                if kept.num_rows
+                else shared.empty()
+            )
+            selected[ref.uri] = kept
+            return ref
 
         outputs = run_with_tables(plan, context, windows, table_for)
         alerts = None
         if book.alert is not None:
             table = alert_table(plan, outputs, book)
-            alerts = finish.alert_step(context, book, table, now, window)
+            held = selected.get(table.uri)  # the get's own rows: not read back from storage
+            rows = None if held is None else held.to_pandas()
+            alerts = finish.alert_step(context, book, table, now, window, rows=rows)
         manifest = finish.write_manifest(
             context, book=member.loaded, windows=windows,
             steps=list(outputs.values()), alerts=alerts, status="completed",
@@ -202,7 +229,7 @@ def _run_member(
         return MemberResult(result.hunt_id, result.title, seconds=seconds, error=str(error))
     ids = tuple(alert.alert_id for alert in alerts.alerts) if alerts else ()
     return MemberResult(
-        result.hunt_id, result.title, rows=sum(selected.values()), alerts=ids,
+        result.hunt_id, result.title, rows=sum(t.num_rows for t in selected.values()), alerts=ids,
         seconds=time.perf_counter() - began, manifest=manifest,
     )  # fmt: skip
 

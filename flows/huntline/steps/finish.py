@@ -10,9 +10,10 @@ Every table a step produces lands in object storage under
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,6 +40,9 @@ from huntline.storage import TableRef, open_store
 from huntline.tables import read_table, write_table
 from huntline.window import Window
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 class AlertOutput(BaseModel):
     """What the alert step leaves behind."""
@@ -63,6 +67,7 @@ def alert_step(
     warn: Callable[[str], None] = lambda _: None,
     *,
     gated: bool = False,
+    rows: pd.DataFrame | None = None,
 ) -> AlertOutput:
     """Evaluate the alert rules, store evidence and alerts, then dedup, suppress and deliver
     them against the hunt's ledger (:mod:`huntline.alert.section`; a dry run sends nothing and
@@ -72,11 +77,15 @@ def alert_step(
     evaluated and stored, marked ``gated``, under ``gated/`` instead of ``alert/``, so a
     scheduled run whose data looked wrong does not hide a real hit; they are neither delivered
     nor written to the ledger (the gate says the data cannot be trusted).
+
+    ``rows``: ``table``'s rows when the caller holds them already (a pack member), so they are
+    not read back from storage.
     """
     assert book.alert is not None
     store = open_store(context.storage)
     folder = "gated" if gated else "alert"
-    groups = alert_groups(matching_rows(read_table(store, table), book.alert), book.alert)
+    frame = read_table(store, table) if rows is None else rows
+    groups = alert_groups(matching_rows(frame, book.alert), book.alert)
     groups = one_per_key(groups, str(book.id), book.alert)  # one key, one alert, in a run too
     evidence_key = context.key(folder, "evidence.parquet")
     info = RunInfo(
@@ -147,8 +156,6 @@ def write_manifest(
     """Record what the run read, ran and wrote, so it can be inspected and replayed
     (:class:`~huntline.manifest.RunManifest`). It holds no data source settings, so no secret
     can leak here."""
-    from importlib.metadata import version
-
     hunt = book.book
     manifest = RunManifest(
         hunt=HuntInfo(id=str(hunt.id), title=hunt.title, level=hunt.level, tags=hunt.tags),
@@ -174,12 +181,19 @@ def write_manifest(
             delivery=alerts.delivery,
             gated=alerts.gated,
         ),
-        versions={
-            name: version(name)
-            for name in ("huntline", "prefect", "stix-shifter", "pandas", "pyarrow", "docker")
-        },
+        versions=_versions(),
     )
     store = open_store(context.storage)
     key = f"{context.prefix}/manifest.json"
     store.put_bytes(key, manifest.to_json())
     return store.uri(key)
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    """The versions a manifest records, read once per process: each lookup scans the installed
+    distributions' metadata (about 4 ms, 1,000 times in a pack of 1,000 members)."""
+    from importlib.metadata import version
+
+    names = ("huntline", "prefect", "stix-shifter", "pandas", "pyarrow", "docker")
+    return {name: version(name) for name in names}
