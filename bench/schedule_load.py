@@ -15,7 +15,11 @@ those ticks it reads the state history and reports, relative to the run's expect
   late-runs service marked it Late (it does so ``late_runs.after_seconds``, 15 s, after).
 
 A run not started when the grace period ends counts as slipping more than its wait so far
-(shown as "unstarted"). Everything started is stopped at the end, also on error, Ctrl-C or SIGTERM.
+(shown as "unstarted"). Also reported: the CPU seconds of the worker with everything it started
+(from its start to the end, its processes' start included) and of the server, per run started:
+on the shared machine the fair figure, where wall-clock rates depend on the others' load. The
+server listens on a free port, never Prefect's 4200. Everything started is stopped at the end,
+also on error, Ctrl-C or SIGTERM.
 
     .venv/bin/python bench/schedule_load.py --quick         # 20 deployments, */1, 1 tick
     .venv/bin/python bench/schedule_load.py --backend both  # 500, */5, 2 ticks
@@ -29,6 +33,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -71,6 +76,9 @@ class Result:
     started_in_window: int
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
+    #: CPU seconds of the worker's process tree and of the server's, while the worker ran.
+    worker_cpu: float
+    server_cpu: float
 
 
 def main() -> None:
@@ -118,6 +126,7 @@ def main() -> None:
 def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
     from huntline.prefect.postgres import stop_postgres
     from huntline.prefect.server import start_local_server
+    from huntline.prefect.server_port import keep_port
     from huntline.prefect.worker import start_worker
 
     cron = f"*/{args.every} * * * *"
@@ -126,6 +135,8 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
     with ExitStack() as stack:  # unwinds last-started first: worker, server, database
         database = "postgresql" if backend == "postgres" else "sqlite"
         stack.callback(stop_postgres, work / "postgres")  # a no-op on SQLite
+        (work / "prefect").mkdir()
+        keep_port(work / "prefect", _free_port())
         server = start_local_server(
             work / "prefect", lambda line: print(f"[{backend}] {line}"), database
         )
@@ -141,6 +152,7 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
             work / "worker", server.api_url, POOL, BENCH, args.worker_limit, kind=args.worker
         )
         stack.callback(_stop_worker, worker)
+        server_cpu = _tree_cpu(server.pid)
         # A tick at least a minute away: the scheduler service loops every 60 s.
         first = _next_tick(datetime.now(UTC) + timedelta(seconds=60), args.every)
         ticks = [first + timedelta(minutes=args.every * i) for i in range(args.ticks)]
@@ -153,6 +165,7 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         while (left := (until - datetime.now(UTC)).total_seconds()) > 0:
             time.sleep(min(left, 30.0))
         load_after = os.getloadavg()
+        worker_cpu, server_cpu = _tree_cpu(worker), _tree_cpu(server.pid) - server_cpu
         _stop_worker(worker)  # no new starts while the runs are read
         runs, started = asyncio.run(_collect(server.api_url, ticks, until))
     return Result(
@@ -166,7 +179,28 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         started,
         load_before,
         load_after,
+        worker_cpu,
+        server_cpu,
     )
+
+
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds of ``pid`` and its live descendants, each with its reaped children's."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_tree_cpu(child) for child in _children(pid))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _stop_worker(pid: int) -> None:
@@ -336,6 +370,12 @@ def report(result: Result, worker_limit: int, brief: bool = False) -> None:
         f"({result.started_in_window} runs of any tick started in the {cap:.0f} s from the "
         f"first tick to the end; keeping up needs {needed:.2f} runs/s)"
     )
+    if result.started_in_window:
+        print(
+            f"CPU per run started   worker {result.worker_cpu / result.started_in_window:.2f} s "
+            f"(its tree {result.worker_cpu:.0f} CPU-s), server "
+            f"{result.server_cpu / result.started_in_window:.2f} s ({result.server_cpu:.0f} CPU-s)"
+        )
     print(f"goal p95 slip < {GOAL_P95:.0f} s: {met}")
     print(
         f"load average (1/5/15 min) before {_load(result.load_before)}, "

@@ -15,6 +15,7 @@ final. Reported:
 
     .venv/bin/python bench/worker_cost.py --worker process --runs 40
     .venv/bin/python bench/worker_cost.py --worker pool --runs 40
+    .venv/bin/python bench/worker_cost.py --runs 10 --book hunts/suspicious_processes.yaml
 
 Measured on the 2-core machine, shared (load average 8-14 during the runs), SQLite, 40 runs,
 4 at once, 2026-12-07:
@@ -33,6 +34,7 @@ import argparse
 import os
 import resource
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -46,13 +48,24 @@ def main() -> None:
     parser.add_argument("--worker", choices=["process", "pool"], default="pool")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--limit", type=int, default=4, help="runs at once")
+    parser.add_argument(
+        "--book",
+        help="run this hunt book through flows/hunt.py instead of the do-nothing flow (relative "
+        "to the repository, e.g. hunts/suspicious_processes.yaml)",
+    )
     args = parser.parse_args()
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     work = Path(tempfile.mkdtemp(prefix="huntline-workercost-"))
     os.environ["PREFECT_HOME"] = str(work / "client")
+    os.environ["HUNTLINE_STORAGE"] = str(work / "store")  # the hunts' outputs, thrown away
     from huntline.prefect.server import start_local_server
+    from huntline.prefect.server_port import keep_port
     from huntline.processes import stop_group
 
+    (work / "prefect").mkdir()
+    with socket.socket() as probe:  # a free port, not Prefect's 4200 that others may use
+        probe.bind(("127.0.0.1", 0))
+        keep_port(work / "prefect", probe.getsockname()[1])
     server = start_local_server(work / "prefect")
     try:
         os.environ["PREFECT_API_URL"] = server.api_url
@@ -71,14 +84,19 @@ def measure(args: argparse.Namespace, work: Path) -> None:
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        flow_id = client.create_flow_from_name("schedule-noop")
+        flow, entrypoint, folder = (
+            ("hunt", "flows/hunt.py:hunt", BENCH.parent)
+            if args.book
+            else ("schedule-noop", "schedule_noop.py:noop", BENCH)
+        )
         deployment = client.create_deployment(
-            flow_id=flow_id,
+            flow_id=client.create_flow_from_name(flow),
             name="cost",
-            entrypoint="schedule_noop.py:noop",
+            entrypoint=entrypoint,
+            parameters={"book": args.book} if args.book else {},
             work_pool_name=POOL,
             pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(BENCH)}}
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(folder)}}
             ],
         )
         ids = [client.create_flow_run_from_deployment(deployment).id for _ in range(args.runs)]
@@ -110,7 +128,8 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         name = run.state.name if run.state else "?"
         states[name] = states.get(name, 0) + 1
     print(
-        f"{args.worker} worker, {args.runs} runs, {args.limit} at once: {states}\n"
+        f"{args.worker} worker, {args.runs} runs of {args.book or 'the do-nothing flow'}, "
+        f"{args.limit} at once: {states}\n"
         f"  runs/s {args.runs / busy:.2f} (first start to last end {busy:.1f} s; "
         f"wall from worker start {wall:.1f} s)\n"
         f"  CPU-s per run {cpu / args.runs:.2f} (worker tree {cpu:.1f} CPU-s)"

@@ -23,6 +23,7 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.states import Cancelling
 
+from huntline.prefect.deploy import ensure_work_pool
 from huntline.processes import stop_group
 
 pytestmark = pytest.mark.server
@@ -206,3 +207,84 @@ def test_runs_in_long_lived_processes_and_a_hung_run_is_crashed(
     after = wait_final(client, client.create_flow_run_from_deployment(hunt.id).id, timeout=120)
     assert after.state.is_completed(), (after.state, pool_worker.read_text()[-3000:])
     assert re.search(r"process \d+ replaced after 1 runs", pool_worker.read_text())
+
+
+ENV_FLOW = '''\
+import os
+from pathlib import Path
+
+from prefect import flow
+
+
+@flow(name="env")
+def env(out: str) -> None:
+    """Writes what it sees of the two variables the test sets."""
+    seen = [os.environ.get(name, "<unset>") for name in ("HUNTLINE_POOL_ENV", "HUNTLINE_POOL_BASE")]
+    Path(out).write_text(" ".join(seen))
+'''
+
+
+def test_env_job_variables_apply_to_their_run_only(
+    client: SyncPrefectClient, project: Path, prefect_server: Any, tmp_path: Path
+) -> None:
+    """One process runs a deployment with ``env`` then one without: the second sees the
+    worker's environment again; an ``env`` with a Prefect setting is refused, saying why."""
+    (project / "flows/env.py").write_text(ENV_FLOW)
+    environment = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server.api_url,
+        "HUNTLINE_POOL_BASE": "worker",
+    }
+    command = [sys.executable, "-m", "huntline.cli", "worker", "--pool", "huntline"]
+    with (tmp_path / "env-worker.log").open("ab") as sink:
+        worker = subprocess.Popen(
+            [*command, "--processes", "1", "--recycle", "10"],
+            cwd=project,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        ensure_work_pool(client, "huntline")
+        flow_id = client.create_flow_from_name("env")
+
+        def deployment(name: str, env: dict[str, str] | None) -> Any:
+            return client.create_deployment(
+                flow_id=flow_id,
+                name=name,
+                entrypoint="flows/env.py:env",
+                work_pool_name="huntline",
+                job_variables={"env": env} if env else None,
+                pull_steps=[
+                    {"prefect.deployments.steps.set_working_directory": {"directory": str(project)}}
+                ],
+            )
+
+        given = deployment("given", {"HUNTLINE_POOL_ENV": "run", "HUNTLINE_POOL_BASE": "run"})
+        plain = deployment("plain", None)
+        settings = deployment("settings", {"PREFECT_LOGGING_LEVEL": "DEBUG"})
+        seen = []
+        for name, deployment_id in (("given", given), ("plain", plain)):
+            out = tmp_path / f"{name}.txt"
+            run = client.create_flow_run_from_deployment(
+                deployment_id, parameters={"out": str(out)}
+            )
+            done = wait_final(client, run.id, timeout=240)
+            assert done.state.is_completed(), done.state
+            seen.append(out.read_text())
+        assert seen == ["run run", "<unset> worker"]
+        refused = client.create_flow_run_from_deployment(
+            settings, parameters={"out": str(tmp_path / "settings.txt")}
+        )
+        failed = wait_final(client, refused.id, timeout=60)
+        assert failed.state.is_failed(), failed.state
+        assert failed.state.message == (
+            "the job variable 'env' sets PREFECT_LOGGING_LEVEL: Prefect settings cannot change "
+            "per run inside huntline worker's long-lived processes; run this deployment on a "
+            "pool served by Prefect's process worker (huntline server start --worker process), "
+            "which starts a process per run"
+        )
+        assert not (tmp_path / "settings.txt").exists()
+    finally:
+        stop_group(worker.pid, 30)

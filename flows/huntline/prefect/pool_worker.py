@@ -30,8 +30,8 @@ matters: 300 trivial runs through 4 children (``bench/worker_cost.py --runs 300`
 cause is not found yet.
 
 A run cancelled from the UI (Cancelling) has its child killed and replaced and is marked
-Cancelled. Not yet (issue 26): the process pool's job variables (a deployment's ``env``) are not
-applied: every run shares the worker's environment.
+Cancelled. A run's job variables ``env`` and ``working_dir`` are applied in its child for the
+run only, and ``command`` or ``PREFECT_*`` settings refused (:mod:`.run_env`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from threading import Event
 from typing import Any
 from uuid import UUID
 
-from huntline.prefect import run_slot
+from huntline.prefect import run_env, run_slot
 
 logger = logging.getLogger("huntline.worker")
 
@@ -98,6 +98,9 @@ class PoolWorker:
         self.name = f"huntline-{socket.gethostname()}-{os.getpid()}"
         self.context = multiprocessing.get_context("spawn")
         self.slots: list[Slot] = []
+        #: The last poll found more due runs than idle processes: poll again as soon as one is
+        #: free rather than at the next interval.
+        self.backlog = False
 
     def run(self, stop: Event) -> None:
         """Work until ``stop`` is set; then stop the children and mark their runs Crashed."""
@@ -115,8 +118,8 @@ class PoolWorker:
                 if now >= next_beat:
                     self._heartbeat()
                     next_beat = now + HEARTBEAT_SECONDS
-                self.supervise()
-                if now >= next_poll:
+                freed = self.supervise()
+                if now >= next_poll or (freed and self.backlog):
                     self.cancel_runs()
                     self.claim_due_runs()
                     next_poll = now + self.settings.poll_seconds
@@ -124,8 +127,10 @@ class PoolWorker:
         finally:
             self.shutdown()
 
-    def supervise(self) -> None:
-        """Collect finished runs; replace dead, hung and worn-out children."""
+    def supervise(self) -> bool:
+        """Collect finished runs; replace dead, hung and worn-out children. Whether a run
+        finished (a process is free for the next)."""
+        freed = False
         for index, slot in enumerate(self.slots):
             if slot.run is not None and slot.conn.poll():
                 try:
@@ -135,6 +140,7 @@ class PoolWorker:
                 else:
                     self._finished(slot.run, None)
                     slot.run, slot.deadline, slot.runs = None, math.inf, slot.runs + 1
+                    freed = True
             if not slot.process.is_alive():
                 self._lost(slot, f"its worker process died (exit code {slot.process.exitcode})")
                 self.slots[index] = self._spawn()
@@ -153,6 +159,7 @@ class PoolWorker:
                 logger.info("process %s replaced after %d runs", slot.process.pid, slot.runs)
                 self._retire(slot)
                 self.slots[index] = self._spawn()
+        return freed
 
     def cancel_runs(self) -> None:
         """Stop the children whose run was cancelled (Cancelling, from the UI or the API) and
@@ -201,8 +208,10 @@ class PoolWorker:
         except Exception:  # the server may be restarting: poll again later
             logger.exception("could not read the due runs of pool %r", self.settings.pool)
             return
+        self.backlog = False
         for response in due:
             if not idle:
+                self.backlog = True
                 break
             flow_run = response.flow_run
             try:
@@ -212,11 +221,31 @@ class PoolWorker:
                 continue
             if not state.is_pending():
                 continue
+            environment = self._environment(flow_run)
+            if environment is None:
+                continue
             slot = idle.pop()
             slot.run = flow_run.id
             slot.deadline = time.monotonic() + self.settings.run_timeout
-            slot.conn.send(str(flow_run.id))
+            slot.conn.send((str(flow_run.id), *environment))
             logger.info("flow run %s → process %s", flow_run.id, slot.process.pid)
+
+    def _environment(self, flow_run: Any) -> tuple[dict[str, str | None], str | None] | None:
+        """The claimed run's ``env`` and ``working_dir`` (:mod:`.run_env`); None when they
+        cannot be applied here, the run then marked Failed saying why."""
+        from prefect.states import Failed
+
+        try:
+            variables = run_env.job_variables(self.client, flow_run)
+            why = run_env.refusal(variables)
+            if why is None:
+                return run_env.run_environment(variables)
+            self.client.set_flow_run_state(flow_run.id, Failed(message=why), force=True)
+            logger.warning("flow run %s refused: %s", flow_run.id, why)
+        except Exception:
+            logger.exception("could not read the job variables of flow run %s", flow_run.id)
+            self._finished(flow_run.id, "Flow run crashed: its job variables could not be read.")
+        return None
 
     def shutdown(self) -> None:
         for slot in self.slots:

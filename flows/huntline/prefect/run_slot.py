@@ -8,8 +8,9 @@ does (``prefect.flow_engine``): load the run and its flow (the deployment's pull
 included), then ``run_flow`` with the run, so its states, logs and artifacts reach the API as
 with any worker.
 
-The supervisor sends a run id (a string) on the pipe, or None to stop; the child answers with
-the same id when the run is over, whatever its outcome. It never decides about crashes or
+The supervisor sends a run id (a string) with the run's ``env`` and ``working_dir`` job
+variables (:mod:`huntline.prefect.run_env`) on the pipe, or None to stop; the child answers with
+the run id when the run is over, whatever its outcome. It never decides about crashes or
 time-outs: the supervisor owns those (it kills and replaces a child that hangs or dies).
 """
 
@@ -20,6 +21,8 @@ import os
 import signal
 from multiprocessing.connection import Connection
 from uuid import UUID
+
+from huntline.prefect.run_env import applied
 
 logger = logging.getLogger("huntline.worker.slot")
 
@@ -37,11 +40,14 @@ def serve(conn: Connection, workdir: str) -> None:
             return
         if message is None:
             return
+        run_id, env, working_dir = message
         try:
-            run_one(UUID(message))
+            with applied(env):  # the run's env job variable, for this run only
+                os.chdir(working_dir or workdir)
+                run_one(UUID(run_id))
         finally:
             os.chdir(workdir)  # the pull steps of a deployment change the directory
-        conn.send(message)
+        conn.send(run_id)
 
 
 def run_one(flow_run_id: UUID) -> None:
