@@ -20,18 +20,29 @@ BOOKS = Path(__file__).parents[2] / "files" / "books"
 NOW = datetime(2024, 6, 4, tzinfo=UTC)
 
 
-def test_a_run_reads_its_book_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    book = tmp_path / "valid.yaml"
-    shutil.copy(BOOKS / "valid.yaml", book)
-    original = hashlib.sha256(book.read_bytes()).hexdigest()
-    reads: list[str] = []
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the book loader reads from now on, in order."""
+    read: list[str] = []
     load_yaml = loader.load_yaml
 
     def counted(path: str | Path, *args: object) -> object:
-        reads.append(str(path))
+        read.append(str(path))
         return load_yaml(path, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "load_yaml", counted)
+    return read
+
+
+def copied(tmp_path: Path, name: str = "valid.yaml") -> tuple[Path, str]:
+    """A copy of the valid book, and the sha256 of its bytes."""
+    book = tmp_path / name
+    shutil.copy(BOOKS / "valid.yaml", book)
+    return book, hashlib.sha256(book.read_bytes()).hexdigest()
+
+
+def test_a_run_reads_its_book_once(tmp_path: Path, reads: list[str]) -> None:
+    book, original = copied(tmp_path)
     prepared = prepare_run(str(book), NOW, RunRequest(), open_store(tmp_path.as_uri()))
     book.write_text(book.read_text() + "# edited while the run goes on\n")
     assert reads == [str(book)]
@@ -39,31 +50,18 @@ def test_a_run_reads_its_book_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert prepared.hunt.loaded.book is prepared.hunt.book
 
 
-def test_a_run_handed_a_checked_hunt_reads_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_handed_a_checked_hunt_reads_nothing(tmp_path: Path, reads: list[str]) -> None:
     """``huntline run`` checks the book, then hands that read and plan to its flow
     (:func:`checked_hunt`): the book is read once in all, and an edit after the check changes
     nothing the run does or records."""
-    book = tmp_path / "valid.yaml"
-    shutil.copy(BOOKS / "valid.yaml", book)
-    original = hashlib.sha256(book.read_bytes()).hexdigest()
-    reads: list[str] = []
-    load_yaml = loader.load_yaml
-
-    def counted(path: str | Path, *args: object) -> object:
-        reads.append(str(path))
-        return load_yaml(path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(loader, "load_yaml", counted)
+    book, original = copied(tmp_path)
     checked = prepare_hunt(str(book), NOW)
     book.write_text("not: a book\n")
     with checked_hunt(checked):
         prepared = prepare_run(str(book), NOW, RunRequest(), open_store(tmp_path.as_uri()))
     assert reads == [str(book)]
     assert prepared.hunt.plan is checked.plan and prepared.hunt.loaded.sha256 == original
-    other = tmp_path / "other.yaml"  # a run of another file reads that file
-    shutil.copy(BOOKS / "valid.yaml", other)
+    other, _ = copied(tmp_path, "other.yaml")  # a run of another file reads that file
     with checked_hunt(checked):
         prepare_run(str(other), NOW, RunRequest(), open_store(tmp_path.as_uri()))
     assert reads == [str(book), str(other)]
