@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 
-from stix2patterns.v20.pattern import Pattern
+from huntline.book.pattern_checks import inspected
 
 #: STIX 2.0 and 2.1 cyber-observable object types.
 SCO_TYPES = frozenset(
@@ -96,7 +96,7 @@ def pattern_type_problems(entity: str, pattern: str) -> list[str]:
     known entity type that the pattern does not name is allowed: the step then returns the
     entities of that type seen in the matching observations, as Kestrel's ``GET`` does.
     """
-    named = sorted(Pattern(pattern).inspect().comparisons)
+    named = sorted(inspected(pattern).comparisons)
     problems = [
         f"the pattern compares {kind!r}: {reason}"
         for kind in named

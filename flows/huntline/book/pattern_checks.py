@@ -9,10 +9,13 @@ reports both at the pattern's line.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
+from typing import Any
 
 from stix2patterns.v20.pattern import Pattern
+from stix2patterns.validator import run_validator
 
 from huntline.linear_regex import HINT, regex_problem
 
@@ -21,9 +24,23 @@ _UNESCAPE = re.compile(r"\\(.)")
 _START_STOP = re.compile(r"START\s+t'([^']*)'\s+STOP\s+t'([^']*)'", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=8192)
+def validator_failures(pattern: str) -> tuple[str, ...]:
+    """The STIX 2.0 validator's messages on ``pattern`` (none: it parses), once per pattern
+    in a process: its ANTLR parser costs about 10 ms a pattern, and ``huntline validate
+    hunts/`` reads a Sigma pack's thousand books twice (as books, then as the pack's members)."""
+    return tuple(run_validator(pattern, stix_version="2.0"))
+
+
+@functools.lru_cache(maxsize=8192)
+def inspected(pattern: str) -> Any:
+    """stix2patterns' inspection of a pattern that parses (read only), once per pattern."""
+    return Pattern(pattern).inspect()
+
+
 def pattern_problems(pattern: str) -> list[str]:
     """What is wrong with a pattern that parses: MATCHES regexes, START/STOP order."""
-    data = Pattern(pattern).inspect()
+    data = inspected(pattern)
     problems: list[str] = []
     for comparisons in data.comparisons.values():
         for _, operator, literal in comparisons:

@@ -32,6 +32,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from huntline.analytics.known_images import KnownImages
     from huntline.book.files import TESTS_SUFFIX
+    from huntline.cli.folders import files_to_validate
     from huntline.cli.host_checks import host_findings, prefect_secret_blocks
     from huntline.compile import prepare_hunt
     from huntline.steps.book_checks import step_warnings
@@ -39,7 +40,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     failures = 0
     now = datetime.now(UTC)
     images, blocks = functools.cache(KnownImages.scan), functools.cache(prefect_secret_blocks)
-    for path in args.paths:
+    for path in files_to_validate(args.paths):
         try:
             # Each kind of file's checker is imported when one is met: validate starts quickly.
             if path.endswith(TESTS_SUFFIX):  # a book's tests (`hunts/*.yaml` globs them too)

@@ -13,7 +13,10 @@ from huntline.cli.console import add_book_paths, add_json_option, err, escape, n
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from huntline.book.files import hunt_files
     from huntline.booktest.cases import discover, run_all
+    from huntline.booktest.pack_cases import by_pack, run_pack_cases
+    from huntline.packs import load_pack
     from huntline.prefect.server import ensure_server
 
     if not args.verbose:
@@ -21,12 +24,22 @@ def cmd_test(args: argparse.Namespace) -> int:
         # Prefect reads this override of its logging.yml when it configures logging.
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     started = time.perf_counter()
-    files, missing = discover([Path(path) for path in args.paths])
+    paths = [Path(path) for path in args.paths]
+    # A pack member's cases run as the pack runs it: one fetch, the member over its rows.
+    pack_paths = hunt_files(paths)[1]
+    packs = [load_pack(path) for path in pack_paths]
+    books = [path for path in paths if path not in pack_paths]
+    files, missing = discover([*books, *(m.path for pack in packs for m in pack.members)])
     if not files and not missing:
         err.print(f"no hunt books or tests files under {', '.join(args.paths)}")
         return 1
-    ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
-    results = [*missing, *run_all(files, python=args.runner == "python")]
+    grouped, alone = by_pack(packs, files)
+    python = args.runner == "python"
+    if alone or any(c.indicators for _, group in grouped for t in group for c in t.tests.cases):
+        ensure_server(progress=lambda message: err.print(f"[dim]{message}[/]"))
+    results = [*missing, *run_all(alone, python=python)]
+    for pack, group in grouped:
+        results += run_pack_cases(pack, group, python)
     failed = [result for result in results if not result.passed]
     seconds = time.perf_counter() - started
     if args.json:
@@ -69,8 +82,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     test = commands.add_parser(
         "test",
-        help="run hunt books' test cases (BOOK.tests.yaml) through the real flow; exits 1 on "
-        "any failure",
+        help="run hunt books' test cases (BOOK.tests.yaml) through the real flow (a pack's "
+        "members through the pack: one fetch); exits 1 on any failure",
     )
     add_book_paths(test, "books, tests files")
     add_json_option(test)

@@ -34,13 +34,24 @@ from huntline.patterns import compile_pattern
 from huntline.schedule.coverage import record_coverage
 from huntline.steps import finish
 from huntline.steps.context import RunContext
+from huntline.steps.finish import AlertOutput
 from huntline.steps.get import fetch_step
 from huntline.steps.given_tables import alert_table, run_with_tables
 from huntline.storage import ObjectStore, TableRef, key_of, open_store
 from huntline.tables import parquet_bytes, parquet_table
 from huntline.window import Window
 
-__all__ = ["MemberResult", "PackReport", "pack_cover", "pack_window", "run_pack"]
+__all__ = [
+    "MemberResult",
+    "MemberRun",
+    "PackReport",
+    "Shared",
+    "fetch_shared",
+    "pack_cover",
+    "pack_window",
+    "run_member",
+    "run_pack",
+]
 
 
 @dataclass(frozen=True)
@@ -126,21 +137,31 @@ def run_pack(
         flow_run_id=run_id, dry_run=dry_run, source=source,
     )  # fmt: skip
     cover = pack_cover(pack, source)
-    step = GetStep.model_validate(
-        {"get": spec.entity.replace("-", "_"), "entity": spec.entity, "from": spec.source,
-         "where": cover.where}
-    )  # fmt: skip
     began = time.perf_counter()
-    fetched = fetch_step(context, "00_get", step, window, cover.queries).tables[step.get]
+    fetched, shared = fetch_shared(pack, context, window, cover)
     fetch_seconds = time.perf_counter() - began
-    table = parquet_table(store.get_bytes(key_of(store, fetched.uri)))
-    shared = _Shared(store, table, context.key("00_get", f"{step.get}.none.parquet"))
     members = tuple(
         _run_member(store, member, shared, window, run_id, dry_run, now) for member in pack.members
     )
     if not dry_run and not any(member.error for member in members):
         record_coverage(store, spec.pack, window)
     return PackReport(spec.pack, run_id, window, fetched, fetch_seconds, cover, members)
+
+
+def fetch_shared(
+    pack: Pack, context: RunContext, window: Window, cover: Cover
+) -> tuple[TableRef, Shared]:
+    """The pack's one fetch (``cover``, over ``window``, from ``context.source`` or the pack's
+    source), stored under ``context``, and its rows for the members."""
+    spec = pack.spec
+    step = GetStep.model_validate(
+        {"get": spec.entity.replace("-", "_"), "entity": spec.entity, "from": spec.source,
+         "where": cover.where}
+    )  # fmt: skip
+    fetched = fetch_step(context, "00_get", step, window, cover.queries).tables[step.get]
+    store = open_store(context.storage)
+    table = parquet_table(store.get_bytes(key_of(store, fetched.uri)))
+    return fetched, Shared(store, table, context.key("00_get", f"{step.get}.none.parquet"))
 
 
 def pack_cover(pack: Pack, source: str | None = None) -> Cover:
@@ -165,7 +186,7 @@ def pack_window(
     return pack.spec.window.resolve(now)
 
 
-class _Shared:
+class Shared:
     """The fetched table, and one empty table of its columns for every member that selects
     no row (most of a large pack, each run): written once, when first needed, instead of an
     empty object per member."""
@@ -183,7 +204,7 @@ class _Shared:
 def _run_member(
     store: ObjectStore,
     member: Member,
-    shared: _Shared,
+    shared: Shared,
     window: Window,
     run_id: str,
     dry_run: bool,
@@ -191,47 +212,77 @@ def _run_member(
 ) -> MemberResult:
     book = member.book
     began = time.perf_counter()
+    try:
+        ran = run_member(store, member, shared, window, run_id, dry_run, now)
+    except HuntlineError as error:
+        seconds = time.perf_counter() - began
+        return MemberResult(str(book.id), book.title, seconds=seconds, error=str(error))
+    ids = tuple(alert.alert_id for alert in ran.alerts.alerts) if ran.alerts else ()
+    return MemberResult(
+        str(book.id), book.title, rows=ran.rows, alerts=ids,
+        seconds=time.perf_counter() - began, manifest=ran.manifest,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MemberRun:
+    """One member over the shared rows: its alert step's output (None without an alert
+    section), the rows its own pattern selected, and its run manifest."""
+
+    alerts: AlertOutput | None
+    rows: int
+    manifest: str
+
+
+def run_member(
+    store: ObjectStore,
+    member: Member,
+    shared: Shared,
+    window: Window,
+    run_id: str,
+    dry_run: bool,
+    now: datetime,
+) -> MemberRun:
+    """Run one member over the pack's rows as it would run alone: its own pattern selects its
+    rows, then its plan's other steps, its alert section and its manifest, under its own id
+    (what a pack run and ``huntline test PACK`` do).
+
+    Raises:
+        HuntlineError: The member failed (its error says why).
+    """
+    book = member.book
     context = RunContext(
         storage=store.root, hunt_id=str(book.id), run_date=window.stop.date().isoformat(),
         flow_run_id=run_id, dry_run=dry_run,
     )  # fmt: skip
-    result = MemberResult(str(book.id), book.title)
-    try:
-        plan = compile_book(book)
-        windows = resolve_windows(plan, now, window.start, window.stop)
-        selected: dict[str, Any] = {}  # each get's rows, by the uri of its table
+    plan = compile_book(book)
+    windows = resolve_windows(plan, now, window.start, window.stop)
+    selected: dict[str, Any] = {}  # each get's rows, by the uri of its table
 
-        def table_for(step_id: str, step: GetStep) -> TableRef:
-            table = shared.table
-            mask = compile_pattern(step.where).table_mask(table, step.entity)
-            kept = table.filter(mask) if pc.any(mask).as_py() else table.slice(0, 0)
-            ref = (
-                _put(store, context.key(step_id, f"{step.get}.parquet"), kept)
-                if kept.num_rows
-                else shared.empty()
-            )
-            selected[ref.uri] = kept
-            return ref
+    def table_for(step_id: str, step: GetStep) -> TableRef:
+        table = shared.table
+        mask = compile_pattern(step.where).table_mask(table, step.entity)
+        kept = table.filter(mask) if pc.any(mask).as_py() else table.slice(0, 0)
+        ref = (
+            _put(store, context.key(step_id, f"{step.get}.parquet"), kept)
+            if kept.num_rows
+            else shared.empty()
+        )
+        selected[ref.uri] = kept
+        return ref
 
-        outputs = run_with_tables(plan, context, windows, table_for)
-        alerts = None
-        if book.alert is not None:
-            table = alert_table(plan, outputs, book)
-            held = selected.get(table.uri)  # the get's own rows: not read back from storage
-            rows = None if held is None else held.to_pandas()
-            alerts = finish.alert_step(context, book, table, now, window, rows=rows)
-        manifest = finish.write_manifest(
-            context, book=member.loaded, windows=windows,
-            steps=list(outputs.values()), alerts=alerts, status="completed",
-        )  # fmt: skip
-    except HuntlineError as error:
-        seconds = time.perf_counter() - began
-        return MemberResult(result.hunt_id, result.title, seconds=seconds, error=str(error))
-    ids = tuple(alert.alert_id for alert in alerts.alerts) if alerts else ()
-    return MemberResult(
-        result.hunt_id, result.title, rows=sum(t.num_rows for t in selected.values()), alerts=ids,
-        seconds=time.perf_counter() - began, manifest=manifest,
+    outputs = run_with_tables(plan, context, windows, table_for)
+    alerts = None
+    if book.alert is not None:
+        table = alert_table(plan, outputs, book)
+        held = selected.get(table.uri)  # the get's own rows: not read back from storage
+        rows = None if held is None else held.to_pandas()
+        alerts = finish.alert_step(context, book, table, now, window, rows=rows)
+    manifest = finish.write_manifest(
+        context, book=member.loaded, windows=windows,
+        steps=list(outputs.values()), alerts=alerts, status="completed",
     )  # fmt: skip
+    return MemberRun(alerts, sum(t.num_rows for t in selected.values()), manifest)
 
 
 def _put(store: ObjectStore, key: str, table: Any) -> TableRef:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
-from stix2patterns.validator import run_validator
 
 from huntline.book.fields import VARIABLE_NAME, OneOrMore, WindowSpec
 from huntline.book.indicators import INDICATOR_TYPES, sample, unknown_placeholders
 from huntline.book.observables import every_entity_pattern, pattern_type_problems, unknown_type
-from huntline.book.pattern_checks import pattern_problems
+from huntline.book.pattern_checks import pattern_problems, validator_failures
 from huntline.book.quoting import quoting_hint
 from huntline.book.steps.base import Location, ScalarSource, StepKind, StepModel
 
@@ -94,7 +93,7 @@ def _checks(step: GetStep, source: ScalarSource) -> list[tuple[Location, str]]:
         for kind in unknown_placeholders(step.where)
     ]
     pattern = sample(step.where)  # {{ intel.TYPE }} stands for a set of indicators
-    failures = run_validator(pattern, stix_version="2.0")
+    failures = validator_failures(pattern)
     for message in failures:
         hint = quoting_hint(*source(where), step.where)
         problems.append(
