@@ -174,9 +174,10 @@ SMALL_ROWS = 10_000
 
 
 def write_table(store: ObjectStore, key: str, frame: pd.DataFrame | pa.Table) -> TableRef:
-    """Write one DataFrame (or Arrow table) as a parquet object and return its reference (the
-    same schema either way: small frames from memory, larger ones through :class:`TableWriter`)."""
-    if len(frame) <= SMALL_ROWS:
+    """Write one DataFrame (or Arrow table) as a parquet object and return its reference: small
+    frames from memory, larger ones through :class:`TableWriter`, the same bytes either way
+    (tests/unit/test_write_table.py)."""
+    if 0 < len(frame) <= SMALL_ROWS:  # (an empty one as ever: no row group, the same bytes)
         table = (
             frame
             if isinstance(frame, pa.Table)
