@@ -12,6 +12,7 @@ import functools
 import gzip
 import http.server
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.server
 
 #: Two recordings, one bundle: the Net.EXE recon rule alerts twice, the esentutl rule once.
 RECORDINGS = ("empire_shell_net_localgroup_administrators", "cmd_sam_copy_esentutl")
+RECON = "proc_creation_win_net_groups_and_accounts_recon.yaml"
 PACK = """\
 pack: sigma-live
 title: Sigma rules, live
@@ -245,3 +247,18 @@ def test_a_deployed_pack_runs_on_schedule_with_one_query_and_the_members_alerts(
     assert alerting == 2  # the recon rule (2 alerts) and the esentutl rule (1)
     # one query for the whole pack's window (each member alone made at least one of its own)
     assert pack_requests == 1 and counts["/alone.json"] >= len(members), counts
+
+    # a member replayed over what the pack run stored, as a flow: its table is an artifact
+    replayed = cli(
+        "replay", f"hunts/rules/{RECON}", "--from", start.isoformat(), "--to", stop.isoformat(),
+        "--flow", "--json",
+    )  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["unchanged"] == 2
+    [flow_run_id] = re.findall(r"replay run \S+/flow-run/([0-9a-f-]{36})", replayed.stderr)
+    [table] = [a for a in artifacts_of(flow_run_id) if a["key"] == "replay"]
+    [window] = json.loads(table["data"])
+    assert (window["run"], window["judged"], window["then"], window["now"]) == (
+        str(run.id), "yes", 2, 2,
+    )  # fmt: skip
+    assert window["unchanged"] == 2 and window["new"] == window["gone"] == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huntline.cli.console import (
     add_json_option,
@@ -16,11 +16,14 @@ from huntline.cli.console import (
     timestamp,
 )
 
+if TYPE_CHECKING:
+    from huntline.replay import ReplayReport
+
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from huntline.replay import replay
 
-    report = replay(args.book, args.storage, args.start, args.stop)
+    report = _as_flow(args) if args.flow else replay(args.book, args.storage, args.start, args.stop)
     if args.json:
         print(json.dumps(report.record(), indent=2))
         return 0
@@ -54,6 +57,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_flow(args: argparse.Namespace) -> ReplayReport:
+    """The replay as a flow run on the server, which keeps its table as an artifact."""
+    from huntline.cli.console import err, quiet_expected_errors
+    from huntline.prefect.client import flow_result
+    from huntline.prefect.server import ensure_server
+
+    server = ensure_server(progress=lambda message: err.print(f"[dim]{escape(message)}[/]"))
+    from huntline.prefect.replay_flow import replay_flow
+
+    quiet_expected_errors()
+    state = replay_flow(
+        book=args.book, start=args.start, stop=args.stop, storage=args.storage, return_state=True
+    )
+    url = server.flow_run_url(str(state.state_details.flow_run_id))
+    report: ReplayReport = flow_result(state, url, "replay")
+    err.print(f"replay run {escape(url)}: its table is the run's artifact 'replay'")
+    return report
+
+
 def _titles(keys: list[str], titles: dict[str, str]) -> str:
     return "\n".join(titles.get(key) or key for key in keys) if keys else "0"
 
@@ -68,6 +90,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("book", metavar="BOOK")
     parser.add_argument("--from", dest="start", type=timestamp, required=True, metavar="ISO")
     parser.add_argument("--to", dest="stop", type=timestamp, required=True, metavar="ISO")
+    parser.add_argument(
+        "--flow",
+        action="store_true",
+        help="run as a Prefect flow on the server, which keeps the table as an artifact",
+    )
     add_storage_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=cmd_replay)

@@ -28,12 +28,13 @@ import pyarrow.compute as pc
 from huntline.book.steps import GetStep
 from huntline.compile import compile_book, resolve_windows
 from huntline.errors import CompileError, HuntlineError
+from huntline.fetch.sources.pattern import with_window
 from huntline.packs.cover import Cover, covering_fetch
 from huntline.packs.model import Member, Pack
 from huntline.patterns import compile_pattern
 from huntline.schedule.coverage import record_coverage
 from huntline.steps import finish
-from huntline.steps.context import RunContext
+from huntline.steps.context import RunContext, StepOutput
 from huntline.steps.finish import AlertOutput
 from huntline.steps.get import fetch_step
 from huntline.steps.given_tables import alert_table, run_with_tables
@@ -272,6 +273,10 @@ def run_member(
         return ref
 
     outputs = run_with_tables(plan, context, windows, table_for)
+    for planned in plan.steps:  # each get's query line, as its own fetch records it
+        if isinstance(planned.step, GetStep):
+            got = outputs[planned.id]
+            outputs[planned.id] = _as_fetched(got, planned.step, windows[planned.id])
     alerts = None
     if book.alert is not None:
         table = alert_table(plan, outputs, book)
@@ -283,6 +288,16 @@ def run_member(
         steps=list(outputs.values()), alerts=alerts, status="completed",
     )  # fmt: skip
     return MemberRun(alerts, sum(t.num_rows for t in selected.values()), manifest)
+
+
+def _as_fetched(output: StepOutput, step: GetStep, window: Window) -> StepOutput:
+    """A member's get output with the query line its own fetch records, so that ``huntline
+    replay`` of the member judges the window as one of its own runs: its rows are its pattern
+    selected from the pack's covering fetch, which is what that query returns."""
+    sources = ", ".join(step.sources)
+    pattern = with_window(step.where, window)
+    query = f"{step.entity} FROM {sources} WHERE {pattern} (selected from the pack's fetch)"
+    return output.model_copy(update={"query": query, "source": sources})
 
 
 def _put(store: ObjectStore, key: str, table: Any) -> TableRef:

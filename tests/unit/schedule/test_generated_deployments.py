@@ -15,16 +15,29 @@ from huntline.cli import main
 from huntline.cli.schedule import DEFAULT_POOL
 from huntline.schedule.ownership import project_of
 from huntline.schedule.project import PROJECT, render_project
-from huntline.schedule.specs import GENERATED, REGENERATE, load_specs, render_specs
+from huntline.schedule.specs import (
+    GENERATED,
+    REGENERATE,
+    DeploymentSpec,
+    load_specs,
+    render_specs,
+)
 
 BOOK = scheduled_book(
     "0b7c9f52-6a1e-4d3b-8f20-5c4e1a9d7b63", "Every minute", '{cron: "* * * * *", timezone: UTC}'
 )
 
 
+@pytest.fixture(scope="module")
+def specs(repo_root: Path) -> list[DeploymentSpec]:
+    """The specs of hunts/, made once: a pack of a thousand Sigma rules validates every member."""
+    return load_specs(repo_root / "hunts", repo_root)
+
+
 @pytest.mark.parametrize("generated", [GENERATED, PROJECT], ids=str)
-def test_the_committed_deployments_are_those_of_the_books(repo_root: Path, generated: Path) -> None:
-    specs = load_specs(repo_root / "hunts", repo_root)
+def test_the_committed_deployments_are_those_of_the_books(
+    repo_root: Path, generated: Path, specs: list[DeploymentSpec]
+) -> None:
     render = {GENERATED: render_specs, PROJECT: lambda s: render_project(s, DEFAULT_POOL)}
     expected = render[generated](specs)
     committed = (repo_root / generated).read_text()
