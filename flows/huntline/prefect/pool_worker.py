@@ -29,6 +29,10 @@ matters: 300 trivial runs through 4 children (``bench/worker_cost.py --runs 300`
 0.31 CPU-s per run) grew each child from about 145 MB to about 300 MB, about 2.6 MB per run; the
 cause is not found yet.
 
+When the API fails (the server or its database is down) the worker says so once and claims
+nothing until it answers again; a run that failed meanwhile and could not be marked is crashed
+by the server from its missing heartbeats and retried (:mod:`huntline.prefect.zombies`).
+
 A run cancelled from the UI (Cancelling) has its child killed and replaced and is marked
 Cancelled. A run's job variables ``env`` and ``working_dir`` are applied in its child for the
 run only, and ``command`` or ``PREFECT_*`` settings refused (:mod:`.run_env`).
@@ -101,6 +105,8 @@ class PoolWorker:
         #: The last poll found more due runs than idle processes: poll again as soon as one is
         #: free rather than at the next interval.
         self.backlog = False
+        #: What the API said when it last failed, while it fails (logged once).
+        self.api_error: str | None = None
 
     def run(self, stop: Event) -> None:
         """Work until ``stop`` is set; then stop the children and mark their runs Crashed."""
@@ -174,8 +180,8 @@ class PoolWorker:
             runs = self.client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(busy)))
             )
-        except Exception:  # the server may be restarting: look again at the next poll
-            logger.exception("could not read the states of the runs in progress")
+        except Exception as error:  # the server may be restarting: look again at the next poll
+            self._api_failed(error)
             return
         for flow_run in runs:
             if flow_run.state is None or not flow_run.state.is_cancelling():
@@ -205,10 +211,11 @@ class PoolWorker:
             due = self.client.get_scheduled_flow_runs_for_work_pool(
                 work_pool_name=self.settings.pool, scheduled_before=_utcnow()
             )
-        except Exception:  # the server may be restarting: poll again later
-            logger.exception("could not read the due runs of pool %r", self.settings.pool)
+        except Exception as error:  # the server or its database may be restarting
+            self._api_failed(error)
             return
         self.backlog = False
+        self._api_answers()
         for response in due:
             if not idle:
                 self.backlog = True
@@ -293,16 +300,41 @@ class PoolWorker:
             message = crash or "Flow run crashed: it ended without a final state."
             self.client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
             logger.warning("flow run %s: %s", flow_run_id, message)
-        except Exception:
-            logger.exception("could not mark flow run %s crashed", flow_run_id)
+        except Exception as error:  # the API fails: the zombie automation will crash it
+            logger.error(
+                "could not mark flow run %s crashed (%s); the server will, when its heartbeats "
+                "stay missing (huntline.prefect.zombies), and then retry it",
+                flow_run_id,
+                _first_line(error),
+            )
+
+    def _api_failed(self, error: Exception) -> None:
+        """Say once, not at every poll, that the API fails and what it said."""
+        if self.api_error is None:
+            self.api_error = _first_line(error)
+            logger.error(
+                "the Prefect API fails (%s): no run is claimed until it answers; trying again "
+                "every %g s",
+                self.api_error,
+                self.settings.poll_seconds,
+            )
+
+    def _api_answers(self) -> None:
+        if self.api_error is not None:
+            logger.info("the Prefect API answers again")
+            self.api_error = None
 
     def _heartbeat(self) -> None:
         try:
             self.client.send_worker_heartbeat(
                 self.settings.pool, self.name, heartbeat_interval_seconds=HEARTBEAT_SECONDS
             )
-        except Exception:
-            logger.exception("heartbeat to pool %r failed", self.settings.pool)
+        except Exception as error:
+            self._api_failed(error)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _rss_mb(pid: int | None) -> float:
