@@ -141,3 +141,16 @@ def test_thousands_of_output_files_are_refused(hostile: str, tmp_path: Path) -> 
         "  hint: the contract asks for one output per input and one display "
         "(HUNTLINE_ANALYTICS_OUTPUT_FILES)"
     )
+
+
+def test_endless_output_on_stdout_is_cut(hostile: str, tmp_path: Path) -> None:
+    """40 MB printed (half without a newline) was all kept by Docker on the host's disk, read
+    back into memory and stored as container.log; Docker now keeps the last 8 MB at most."""
+    root = tmp_path / "store"
+    context = RunContext(storage=root.as_uri(), hunt_id="h", run_date="d", flow_run_id="r")
+    procs = pd.DataFrame({"id": ["p1"], "type": ["process"], "name": ["a"]})
+    table = write_table(open_store(context.storage), "h/d/r/00_get/procs.parquet", procs)
+    step = ApplyStep.model_validate({"apply": IMAGE, "on": "procs", "with": {"WHAT": "noisy"}})
+    apply_step(context, "01_apply", step, {"procs": table})  # it writes no output: no change
+    size = (root / "h/d/r/01_apply/container.log").stat().st_size
+    assert 2**20 < size <= 8 * 2**20 + 2**20

@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 40
 TMPFS_OPTIONS = "rw,size=64m,mode=1777"
+#: What Docker keeps of a container's output, whatever the daemon's default: one json-file of
+#: at most 8 MB, so a container printing without end fills neither the host's disk nor, when
+#: huntline reads the logs back and stores them as container.log, its memory.
+LOG_CONFIG = {"type": "json-file", "config": {"max-size": "8m", "max-file": "1"}}
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ def container_options(
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         "labels": {**owner_labels(), **dict(limits.labels)},
+        "log_config": LOG_CONFIG,
         "detach": True,
     }
     if limits.user:

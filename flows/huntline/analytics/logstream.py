@@ -19,12 +19,21 @@ from huntline.analytics.slots import LineSink
 log = logging.getLogger(__name__)
 
 
+#: A line longer than this is handed on in pieces of this size: an analytics that prints
+#: without ever ending a line would otherwise grow one line in memory without end.
+MAX_LINE = 64 * 2**10
+
+
 def split_lines(chunks: Iterable[bytes], sink: LineSink) -> None:
-    """Feed ``sink`` one decoded line at a time from raw output chunks (the last may lack \\n)."""
+    """Feed ``sink`` one decoded line at a time from raw output chunks (the last may lack \\n),
+    a line longer than :data:`MAX_LINE` bytes in pieces."""
     pending = b""
     for chunk in chunks:
         pending += chunk
         *lines, pending = pending.split(b"\n")
+        while len(pending) > MAX_LINE:
+            lines.append(pending[:MAX_LINE])
+            pending = pending[MAX_LINE:]
         for line in lines:
             sink(line.decode("utf-8", errors="replace").rstrip("\r"))
     if pending:

@@ -3,7 +3,7 @@
 WHAT picks the attack: ``display``, ``output`` or ``both`` (the default); ``fifo`` makes the
 output a FIFO, which a runner that opens it blocking would wait on for ever; ``huge`` writes a
 10 GiB (sparse) output, ``big`` a 3 MiB display, and ``many`` 5,000 files in /data/output, for
-the host to copy and read.
+the host to copy and read; ``noisy`` prints 40 MB, half of it on one line.
 """
 
 import os
@@ -26,3 +26,10 @@ if what == "many":
     for n in range(5000):
         open(f"/data/output/x{n}", "wb").close()
 print(f"linked {what} to {target}" if what in ("display", "output", "both") else f"wrote {what}")
+if what == "noisy":  # 40 MB on stdout, half of it without a newline
+    import sys
+
+    for _ in range(20):
+        sys.stdout.write("z" * 2**20)
+    for _ in range(20):
+        sys.stdout.write("z" * (2**20 - 1) + "\n")
