@@ -111,7 +111,9 @@ def stream_observed_data(path: Path, chunk_size: int) -> Iterator[list[ObservedD
 
     Each chunk is parsed with the garbage collector paused (:mod:`.heap`: about a quarter off
     ijson's parse); the pause ends before the chunk is yielded. Keys repeated within one object
-    are counted and named once the whole file is read (:mod:`.json_keys`).
+    are counted and named once the whole file is read (:mod:`.json_keys`); a reader that stops
+    early (a step's ``limit:``) stops before that check, since what was read ahead of the last
+    item cannot be told apart without reading it again.
     """
     try:
         handle = path.open("rb")
