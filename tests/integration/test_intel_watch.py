@@ -53,6 +53,24 @@ def test_taxii_collection_is_read_page_by_page(
     assert sum("/objects/" in path for path in state.requests) == 3
 
 
+def test_a_taxii_collection_is_read_up_to_a_bound(
+    taxii: tuple[TaxiiState, str], taxii_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22 (what a feed writes is untrusted): every page was kept, however many the server
+    sent; past MAX_OBJECTS the pull fails instead of filling memory."""
+    state, url = taxii
+    monkeypatch.setattr("huntline.intel.taxii.PAGE_SIZE", 2)
+    monkeypatch.setattr("huntline.intel.taxii.MAX_OBJECTS", 3)
+    state.objects = [indicator(f"[ipv4-addr:value = '192.0.2.{n}']") for n in range(9)]
+    with pytest.raises(IntelError) as caught:
+        read_feed("partner", taxii_config(url))
+    assert str(caught.value) == (
+        f"intel feed 'partner': the TAXII collection {url} holds more than 3 objects\n"
+        "  hint: point at a collection of indicators, or filter it on the server"
+    )
+    assert sum("/objects/" in path for path in state.requests) == 2
+
+
 def test_taxii_errors_name_the_feed_and_hide_credentials(
     taxii: tuple[TaxiiState, str], taxii_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,9 @@ from huntline.intel.model import FeedConfig, Indicator
 from huntline.intel.stix import indicators_of
 
 PAGE_SIZE = 1000
+#: The most objects read from one collection: a server that always answers "more" (or a
+#: collection far larger than any indicator feed) fails the pull instead of filling memory.
+MAX_OBJECTS = 2_000_000
 
 
 def _credential(name: str, variable: str | None) -> str | None:
@@ -63,6 +66,13 @@ class TaxiiFeed:
                         feed=name,
                     )
                 objects.extend(page)
+                if len(objects) > MAX_OBJECTS:
+                    raise IntelError(
+                        f"intel feed {name!r}: the TAXII collection {url} holds more than "
+                        f"{MAX_OBJECTS:,} objects",
+                        hint="point at a collection of indicators, or filter it on the server",
+                        feed=name,
+                    )
         except requests.HTTPError as error:
             status = error.response.status_code if error.response is not None else "?"
             raise IntelError(
