@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from huntline.errors import StorageError
 from huntline.storage.base import ObjectStore, TableRef, Version
@@ -34,6 +34,7 @@ __all__ = [
     "S3Store",
     "TableRef",
     "Version",
+    "file_path",
     "key_of",
     "open_store",
     "update_object",
@@ -48,6 +49,8 @@ def open_store(root: str | None = None) -> ObjectStore:
     Falls back to ``HUNTLINE_STORAGE``, then to ``file://.huntline/store``.
     """
     root = root or os.environ.get("HUNTLINE_STORAGE") or DEFAULT_ROOT
+    if root[:7].lower() == "file://":
+        return FileStore(file_path(root))
     parsed = urlparse(root)
     if parsed.scheme == "s3":
         if not parsed.netloc:
@@ -55,8 +58,6 @@ def open_store(root: str | None = None) -> ObjectStore:
                 f"storage URI {root!r} names no bucket", hint="use s3://BUCKET/PREFIX"
             )
         return S3Store(parsed.netloc, parsed.path)
-    if parsed.scheme == "file":
-        return FileStore(Path(parsed.netloc + parsed.path))
     if parsed.scheme == "":
         return FileStore(Path(root))
     raise StorageError(
@@ -64,9 +65,23 @@ def open_store(root: str | None = None) -> ObjectStore:
     )
 
 
+def file_path(uri: str) -> Path:
+    """The directory or file a ``file://`` URI names.
+
+    The rest of the URI is percent-decoded once (``file:///a%20b`` is ``/a b``, as
+    :meth:`pathlib.Path.as_uri` wrote it) and is not split at ``?`` or ``#``: they are part of
+    a path, not a query or fragment. ``file://DIR`` without a third slash is relative to the
+    current directory (``file://.huntline/store``). A plain path (no ``file://``) is taken as
+    written, with no decoding.
+    """
+    return Path(unquote(uri[len("file://") :]))
+
+
 def key_of(store: ObjectStore, uri: str) -> str:
-    """The key of ``uri`` inside ``store``; raises if the URI lies elsewhere."""
+    """The key of ``uri`` inside ``store``; raises if the URI lies elsewhere. A ``file://``
+    URI's key is percent-decoded (the store's URIs are encoded once, by ``Path.as_uri``)."""
     probe = store.uri("").rstrip("/") + "/"
     if not uri.startswith(probe):
         raise StorageError(f"{uri} is not inside the store {store.root}", uri=uri)
-    return uri[len(probe) :]
+    key = uri[len(probe) :]
+    return unquote(key) if probe.startswith("file:") else key
