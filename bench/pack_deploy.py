@@ -91,6 +91,7 @@ def main() -> None:
         work = Path(folder)
         root = project(work, args.rules)
         env = {**os.environ, "HUNTLINE_STORAGE": str(work / "store")}
+        env.pop("PREFECT_UI_URL", None)  # the UI of the server started here, not another
         huntline = [sys.executable, "-m", "huntline.cli"]
         timed("huntline deploy --write-only", [*huntline, "deploy", "--write-only"], root, env)
         server = start_local_server(work / "prefect")
