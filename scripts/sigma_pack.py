@@ -58,8 +58,10 @@ def main() -> int:
     parser.add_argument("--into", default=str(root / "hunts" / "sigma"))
     parser.add_argument("--only-firing", action="store_true", help="rules that fire somewhere")
     args = parser.parse_args()
-    data, into = Path(args.data), Path(args.into)
-    results = list(convert_paths([data / "sigma" / RULES]))
+    data, into = Path(args.data).resolve(), Path(args.into).resolve()
+    # rule paths relative to the Sigma checkout: each book's header names its rule so
+    os.chdir(data / "sigma")
+    results = list(convert_paths([RULES]))
     excluded: dict[str, str] = {}
     candidates: list[RuleResult] = []
     for result in results:
