@@ -25,6 +25,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,12 @@ def timed(label: str, command: list[str], cwd: Path, env: dict[str, str]) -> str
     return done.stdout
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def project(work: Path, rules: int | None) -> Path:
     root = work / "project"
     (root / "flows").mkdir(parents=True)
@@ -86,6 +93,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, help="convert only the first N rule files")
     args = parser.parse_args()
     from huntline.prefect.server import start_local_server
+    from huntline.prefect.server_port import keep_port
 
     with tempfile.TemporaryDirectory(prefix="pack-deploy-") as folder:
         work = Path(folder)
@@ -94,6 +102,8 @@ def main() -> None:
         env.pop("PREFECT_UI_URL", None)  # the UI of the server started here, not another
         huntline = [sys.executable, "-m", "huntline.cli"]
         timed("huntline deploy --write-only", [*huntline, "deploy", "--write-only"], root, env)
+        (work / "prefect").mkdir()
+        keep_port(work / "prefect", _free_port())  # never the usual 4200: the machine is shared
         server = start_local_server(work / "prefect")
         try:
             env["PREFECT_API_URL"] = server.api_url
