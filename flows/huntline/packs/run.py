@@ -29,6 +29,7 @@ from huntline.book.steps import GetStep
 from huntline.compile import compile_book, resolve_windows
 from huntline.errors import CompileError, HuntlineError
 from huntline.fetch.sources.pattern import with_window
+from huntline.fetch.sources.reach import source_reach
 from huntline.packs.cover import Cover, covering_fetch
 from huntline.packs.model import Member, Pack
 from huntline.patterns import compile_pattern
@@ -141,8 +142,13 @@ def run_pack(
     began = time.perf_counter()
     fetched, shared = fetch_shared(pack, context, window, cover)
     fetch_seconds = time.perf_counter() - began
+    failed = cover.failed or (None,) * len(pack.members)
+    narrowed = cover.narrowed or (None,) * len(pack.members)
     members = tuple(
-        _run_member(store, member, shared, window, run_id, dry_run, now) for member in pack.members
+        _unmapped(member, error)
+        if error is not None
+        else _run_member(store, member, shared, window, run_id, dry_run, now, narrowed=part)
+        for member, error, part in zip(pack.members, failed, narrowed, strict=True)
     )
     if not dry_run and not any(member.error for member in members):
         record_coverage(store, spec.pack, window)
@@ -166,9 +172,11 @@ def fetch_shared(
 
 
 def pack_cover(pack: Pack, source: str | None = None) -> Cover:
-    """The covering fetch of ``pack`` (from ``source`` instead of the pack's, if given)."""
-    members = [(member.path.name, member.get.where) for member in pack.members]
-    return covering_fetch(pack.spec.entity, source or pack.spec.source, members)
+    """The covering fetch of ``pack`` (from ``source`` instead of the pack's, if given), with
+    what a stix-shifter source maps of each member (:mod:`.cover`)."""
+    members = [(str(member.path), member.get.where) for member in pack.members]
+    source = source or pack.spec.source
+    return covering_fetch(pack.spec.entity, source, members, source_reach(source))
 
 
 def pack_window(
@@ -202,6 +210,11 @@ class Shared:
         return self._empty
 
 
+def _unmapped(member: Member, error: str) -> MemberResult:
+    """A member whose source maps none of its pattern: failed, as a fetch of it alone fails."""
+    return MemberResult(str(member.book.id), member.book.title, error=error)
+
+
 def _run_member(
     store: ObjectStore,
     member: Member,
@@ -210,11 +223,13 @@ def _run_member(
     run_id: str,
     dry_run: bool,
     now: datetime,
+    *,
+    narrowed: str | None = None,
 ) -> MemberResult:
     book = member.book
     began = time.perf_counter()
     try:
-        ran = run_member(store, member, shared, window, run_id, dry_run, now)
+        ran = run_member(store, member, shared, window, run_id, dry_run, now, narrowed=narrowed)
     except HuntlineError as error:
         seconds = time.perf_counter() - began
         return MemberResult(str(book.id), book.title, seconds=seconds, error=str(error))
@@ -243,10 +258,14 @@ def run_member(
     run_id: str,
     dry_run: bool,
     now: datetime,
+    *,
+    narrowed: str | None = None,
 ) -> MemberRun:
     """Run one member over the pack's rows as it would run alone: its own pattern selects its
     rows, then its plan's other steps, its alert section and its manifest, under its own id
-    (what a pack run and ``huntline test PACK`` do).
+    (what a pack run and ``huntline test PACK`` do). ``narrowed`` is the part of the member's
+    pattern its source keeps, when it keeps only part (:attr:`.cover.Cover.narrowed`): the
+    rows must match it too, as only those are fetched when the member runs alone.
 
     Raises:
         HuntlineError: The member failed (its error says why).
@@ -263,6 +282,8 @@ def run_member(
     def table_for(step_id: str, step: GetStep) -> TableRef:
         table = shared.table
         mask = compile_pattern(step.where).table_mask(table, step.entity)
+        if narrowed is not None and step.where == member.get.where:
+            mask = pc.and_(mask, compile_pattern(narrowed).table_mask(table, step.entity))
         kept = table.filter(mask) if pc.any(mask).as_py() else table.slice(0, 0)
         ref = (
             _put(store, context.key(step_id, f"{step.get}.parquet"), kept)
