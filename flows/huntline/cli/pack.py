@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from huntline.analytics.known_images import KnownImages
     from huntline.cli.host_checks import SecretBlocks
     from huntline.packs import Pack
+    from huntline.packs.cover import Cover
     from huntline.window import Window
 
 PACK_SUFFIXES = (".pack.yaml", ".pack.yml")
@@ -74,12 +75,31 @@ def validate_pack(
     if problems:
         raise PackError(f"{path}: invalid pack", problems=problems, file=path)
     spec, cover = pack.spec, pack_cover(pack)
+    warnings.extend(_reach_warnings(pack, cover))
     line = (
         f"{path}: pack {spec.pack}, {len(pack.members)} member(s), {spec.entity} from "
         f"{spec.source}, fetched as {cover.kind} ({len(cover.queries)} quer"
         f"{'y' if len(cover.queries) == 1 else 'ies'})"
     )
     return line, warnings
+
+
+def _reach_warnings(pack: Pack, cover: Cover) -> list[str]:
+    """What the pack's stix-shifter source cannot map of each member (:mod:`huntline.packs.cover`):
+    a member nothing of which maps fails each run, one partly mapped fetches only the rest."""
+    nones = (None,) * len(pack.members)
+    found = []
+    for member, error, part in zip(
+        pack.members, cover.failed or nones, cover.narrowed or nones, strict=True
+    ):
+        if error is not None:
+            found.append(f"{error.splitlines()[0]}; each run reports this member failed")
+        elif part is not None:
+            found.append(
+                f"{member.path}: data source {pack.spec.source!r} maps only part of the pattern; "
+                f"it fetches {part}, in a pack as alone"
+            )
+    return found
 
 
 def cmd_pack_compile(args: argparse.Namespace) -> int:

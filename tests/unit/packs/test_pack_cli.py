@@ -161,3 +161,39 @@ def test_a_pack_takes_no_indicators(pack_file: Path, capsys: pytest.CaptureFixtu
         f"error: {pack_file}: --indicators fills one book's {{{{ intel.TYPE }}}} patterns; a "
         "pack takes none\n  hint: run the retro-hunt on the member book\n"
     )
+
+
+def test_validate_names_members_their_stix_shifter_source_cannot_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mysql maps no process:command_line (only its translation tables are read: no server)."""
+    monkeypatch.setenv("STIXSHIFTER_LAB_CONNECTOR", "mysql")
+    connection = {"host": "db.example", "port": 3306, "database": "hunt", "options": {"table": "e"}}
+    monkeypatch.setenv("STIXSHIFTER_LAB_CONNECTION", json.dumps(connection))
+    monkeypatch.setenv("STIXSHIFTER_LAB_CONFIG", json.dumps({"auth": {"username": "u"}}))
+    members = tmp_path / "members"
+    members.mkdir()
+    for name, where in (
+        ("shells", SHELLS),
+        ("explorer", "[process:command_line LIKE '%explorer%']"),
+        ("sequence", "[process:name = 'a' OR process:command_line = 'b']"),
+    ):
+        path = write_member(members, name, tmp_path, where)
+        path.write_text(path.read_text().replace(f"file://{tmp_path}", "lab"))
+    pack = tmp_path / "lab.pack.yaml"
+    pack.write_text(PACK.format(bundle="", members="members/").replace("file://", "lab"))
+    assert main(["validate", str(pack)]) == 0
+    shown = capsys.readouterr()
+    assert shown.out.splitlines()[0] == (
+        f"✓ {pack}: pack endpoint-processes, 3 member(s), process from lab, fetched as or (1 query)"
+    )
+    assert (
+        f"{members / 'explorer.yaml'}: data source 'lab' (mysql db.example:3306): query "
+        "translation failed: mysql connector error => data mapping error : Unable to map the "
+        "following STIX objects and properties: ['process:command_line'] to data source "
+        "fields; each run reports this member failed"
+    ) in " ".join((shown.out + shown.err).split())
+    assert (
+        f"{members / 'sequence.yaml'}: data source 'lab' maps only part of the pattern; it "
+        "fetches [(process:name = 'a')], in a pack as alone"
+    ) in " ".join((shown.out + shown.err).split())
