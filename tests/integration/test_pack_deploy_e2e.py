@@ -1,6 +1,6 @@
 """A rule pack as a user meets it: ``huntline deploy`` of a folder holding a pack and its member
 books registers one deployment (none per member); the server's scheduler starts it on its
-``* * * * *`` schedule; the run queries the stix-shifter source (the ``stix_bundle`` connector
+``* * * * *`` schedule and ``huntline worker`` runs it; the run queries the stix-shifter source (the ``stix_bundle`` connector
 over an OTRF recording served by a counting HTTP server) as often as ONE member alone does;
 each member raises the alerts it raises when ``huntline run`` runs it alone (ids, titles,
 severity, tags); a member that fails fails alone and is named in the run's state, and the run
@@ -140,6 +140,21 @@ def project(repo_root: Path, tmp_path: Path, source: tuple[str, Counter[str]]) -
     return root
 
 
+@pytest.fixture
+def pool_worker(
+    project: Path, prefect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """``huntline worker`` on the ``huntline`` pool (what ``huntline server start`` runs by
+    default), running flows in ``project`` with the same store as ``cli``."""
+    from huntline.prefect.worker import start_worker, stop_worker
+
+    monkeypatch.setenv("HUNTLINE_STORAGE", str(tmp_path / "store"))
+    home = tmp_path / "worker"
+    start_worker(home, prefect_server.api_url, "huntline", project, kind="pool")
+    yield home
+    stop_worker(home)
+
+
 def first_scheduled(client: SyncPrefectClient, timeout: float) -> Any:
     """The pack deployment's earliest scheduled run, once the scheduler has made it."""
     deadline = time.monotonic() + timeout
@@ -176,7 +191,7 @@ def alerts_of(manifest: Path) -> list[tuple[str, str, str, tuple[str, ...]]]:
 def test_a_deployed_pack_runs_on_schedule_with_one_query_and_the_members_alerts(
     cli: Callable[..., subprocess.CompletedProcess[str]],
     client: SyncPrefectClient,
-    worker: Path,
+    pool_worker: Path,
     project: Path,
     source: tuple[str, Counter[str]],
     artifacts_of: Callable[[str], list[dict[str, Any]]],

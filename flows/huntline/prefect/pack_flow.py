@@ -39,7 +39,11 @@ from huntline.window import Window, utc
 NAMED_FAILURES = 5
 
 
-@task(name="pack", task_run_name="one fetch, {pack.spec.pack} members", cache_policy=NO_CACHE)
+@task(
+    name="pack",
+    task_run_name="fetch once, run the members of {pack.spec.pack}",
+    cache_policy=NO_CACHE,
+)
 def pack_task(
     pack: Pack,
     storage: str | None,
