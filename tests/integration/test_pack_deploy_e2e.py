@@ -1,10 +1,11 @@
 """A rule pack as a user meets it: ``huntline deploy`` of a folder holding a pack and its member
 books registers one deployment (none per member); the server's scheduler starts it on its
-``* * * * *`` schedule and ``huntline worker`` runs it; the run queries the stix-shifter source (the ``stix_bundle`` connector
-over an OTRF recording served by a counting HTTP server) as often as ONE member alone does;
-each member raises the alerts it raises when ``huntline run`` runs it alone (ids, titles,
-severity, tags); a member that fails fails alone and is named in the run's state, and the run
-publishes a table artifact with one row per member."""
+``* * * * *`` schedule and ``huntline worker`` runs it; the run queries the stix-shifter source
+(the ``stix_bundle`` connector over an OTRF recording served by a counting HTTP server) as
+often as ONE member alone does; each member raises the alerts it raises when ``huntline run``
+runs it alone (ids, titles, severity, tags); a member that fails fails alone and is named in the
+run's state, and the run publishes a table artifact with one row per member; a member replays
+over what the pack run stored, as a flow whose table is an artifact."""
 
 from __future__ import annotations
 
