@@ -8,8 +8,13 @@ per run; this worker 0.93 runs/s and 0.51 CPU-s per run, its processes' start in
 remains per run is mostly the engine's API round trips (states, logs). With 20 deployments due
 in the same minute (``bench/schedule_load.py --quick --backend sqlite --worker-limit 4``), the
 start slip was p50 35.7 s, p95 past 60 s (3 of 20 unstarted) with the process worker, and p50
-9.8 s, p95 16.5 s (all started) with this one: the 5 s goal of issue 26 needs more processes or
-fewer API calls per run.
+9.8 s, p95 16.5 s (all started) with this one. With 500 deployments due at the same tick
+(``bench/schedule_load.py --worker pool --ticks 1 --grace 300``, load 12-21) the slip is set by
+throughput: the last run waits about 500 / runs-per-second, so p95 <= 5 s would need about 95
+runs/s; this worker started 0.11-0.73 runs/s, and the server's CPU per run (1.7-3.8 s on SQLite,
+0.38 s on PostgreSQL) outweighed the worker's (0.35-0.46 s). Two things here cut that: a poll
+asks for no more due runs than there are idle processes (:meth:`PoolWorker._due_runs`), and a
+process that comes free while runs wait is given one at once rather than at the next poll.
 
 What stays as it is: each book keeps its deployment (its schedule, concurrency limit, run
 history and UI); runs still go through Prefect's engine (:mod:`huntline.prefect.run_slot` calls
@@ -26,8 +31,13 @@ past ``run_timeout``, or whose child's resident memory passes ``max_memory_mb`` 
 its child killed and replaced and is marked Crashed; a child is retired after ``recycle`` runs,
 or when it is idle and past ``max_memory_mb``, so memory a run leaves behind is bounded. That
 matters: 300 trivial runs through 4 children (``bench/worker_cost.py --runs 300``: 1.00 runs/s,
-0.31 CPU-s per run) grew each child from about 145 MB to about 300 MB, about 2.6 MB per run; the
-cause is not found yet.
+0.31 CPU-s per run) grew each child from about 145 MB to about 300 MB, about 2.6 MB per run.
+tracemalloc over 200 runs in one process: what grew most was Prefect's events worker, stopped
+after every run and made anew by the next (its websocket's permessage-deflate buffers, its
+threads); keeping it running (:mod:`.run_slot`) brought the growth to about 2 MB per run (197
+MB after 50 runs, 287 after 100, 388 after 150; load 14-28). The log worker is still stopped
+after each run (it has no wait-until-sent without stopping), hence still ``recycle``. RSS after
+1,000 runs in one process was not measured: at this load 1,000 runs took over an hour.
 
 When the API fails (the server or its database is down) the worker says so once and claims
 nothing until it answers again; a run that failed meanwhile and could not be marked is crashed
