@@ -7,6 +7,11 @@ directory, see :mod:`huntline.scratch`, whose lock tells whether that process li
 when a run started it, ``huntline.flow_run=ID``. :func:`reap_orphans` removes the containers
 of this host whose owner is dead; containers of other hosts sharing the engine, and of live
 processes, are left alone.
+
+Only owners inside this process's own scratch root are judged: the lock of an owner under
+another root may be out of sight (a hunt container of the Docker pool shares the host's engine
+and name but not its ``/tmp``) or unreadable (another user's), which would make a live
+process look dead. Those containers are left to the processes of that root.
 """
 
 from __future__ import annotations
@@ -33,11 +38,14 @@ def owner_labels() -> dict[str, str]:
 def reap_orphans(client: Any) -> list[str]:
     """Remove this host's analytics containers whose owning process died; their names."""
     host = socket.gethostname()
+    mine = scratch.root()
     removed = []
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         owner_host, _, owner = str(container.labels.get(LABEL_OWNER, "")).partition(":")
-        if owner_host != host or not owner.startswith("/") or scratch.is_alive(Path(owner)):
-            continue  # another host's, a live process's, or made before owners were labelled
+        if owner_host != host or not Path(owner).is_relative_to(mine):
+            continue  # another host's, another scratch root's, or made before owners were labelled
+        if scratch.is_alive(Path(owner)):
+            continue
         flow_run = container.labels.get(LABEL_FLOW_RUN, "?")
         container.remove(force=True)
         removed.append(container.name)

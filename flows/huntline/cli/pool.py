@@ -56,7 +56,21 @@ def cmd_pool_create(args: argparse.Namespace) -> int:
         )
         out.print(f"[green]✓[/] image {escape(image)}")
     ensure_server(progress=lambda message: err.print(message, markup=False))
-    template = docker_pool_template(image, Path(args.project), env, args.volume)
+    volumes, groups = list(args.volume), []
+    if args.analytics:
+        from huntline.prefect.pool_analytics import analytics_access, default_scratch, engine_socket
+
+        scratch = Path(args.scratch) if args.scratch else default_scratch()
+        access = analytics_access(scratch, engine_socket())
+        volumes += access.volumes
+        env = {**env, **access.env}
+        groups.append(access.group)
+        err.print(
+            "[yellow]![/] --analytics: the pool's runs reach the host's Docker engine, which is "
+            "root on this host (deployments/README.md, 'Analytics in the Docker pool')",
+            markup=True,
+        )
+    template = docker_pool_template(image, Path(args.project), env, volumes, groups)
     with sync_client() as client:
         created = ensure(client, args.name, template)
     out.print(
@@ -105,6 +119,18 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default=[],
         metavar="SRC:DST[:ro]",
         help="a further mount, e.g. a credentials file, read-only",
+    )
+    create.add_argument(
+        "--analytics",
+        action="store_true",
+        help="let runs start docker:// analytics as sibling containers on the host's engine "
+        "(mounts its socket: root on the host; see deployments/README.md)",
+    )
+    create.add_argument(
+        "--scratch",
+        default=None,
+        help="with --analytics: the host directory runs share with their analytics, mounted "
+        "at the same path (<tmp>/huntline-pool-<uid>)",
     )
     create.add_argument("-v", "--verbose", action="store_true", help="show the build output")
     create.set_defaults(handler=cmd_pool_create)

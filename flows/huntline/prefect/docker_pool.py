@@ -20,8 +20,9 @@ prefect-docker's own base job template with huntline's defaults:
 - ``network_mode: host``: the run must reach the Prefect API, the store and its data sources,
   and huntline's local server listens on 127.0.0.1 only. On a pool whose API and store have
   routable addresses, set the pool's ``network_mode`` to a bridge network instead;
-- no Docker socket: a book with a ``docker://`` apply step cannot start its analytics
-  container from inside (use ``runner: python``, or the process or ``huntline`` workers).
+- no Docker socket by default: a book with a ``docker://`` apply step cannot start its
+  analytics container from inside. ``--analytics`` gives the runs the host's engine, a
+  security trade-off (:mod:`huntline.prefect.pool_analytics`).
 """
 
 from __future__ import annotations
@@ -101,11 +102,13 @@ def docker_pool_template(
     project: Path,
     env: Mapping[str, str] | None = None,
     volumes: Sequence[str] = (),
+    groups: Sequence[str] = (),
 ) -> dict[str, Any]:
     """prefect-docker's base job template with huntline's defaults (see the module's doc).
 
     ``env`` is stored in the pool on the server: give it settings (``HUNTLINE_STORAGE``,
     ``AWS_ENDPOINT_URL``), never secrets; mount credentials read-only with ``volumes``.
+    ``groups`` are host gids added to the container's user (the Docker socket's).
     """
     from prefect_docker.worker import DockerWorker
 
@@ -119,7 +122,7 @@ def docker_pool_template(
         "mem_limit": MEMORY_LIMIT,
         "volumes": [f"{project.resolve()}:{project.resolve()}:ro", *volumes],
         "env": dict(env or {}),
-        "container_create_kwargs": LOCKDOWN,
+        "container_create_kwargs": {**LOCKDOWN, **({"group_add": list(groups)} if groups else {})},
     }
     properties = template["variables"]["properties"]
     for name, value in defaults.items():
