@@ -19,7 +19,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["Tally", "add", "count", "describe", "first_time", "note", "tallied"]
+__all__ = [
+    "OUTSIDE_WINDOW",
+    "Tally",
+    "add",
+    "count",
+    "describe",
+    "first_time",
+    "note",
+    "tallied",
+]
+
+#: Prefix of the count of observations a source returned outside the window, by source name
+#: (``window.<source>``; :mod:`.sources.timebox`).
+OUTSIDE_WINDOW = "window."
 
 
 class Tally(Counter[str]):
@@ -106,7 +119,13 @@ def describe(counts: dict[str, int]) -> str:
     parts = []
     for what, n in sorted(counts.items()):
         meaning = _MEANINGS.get(what)
-        if meaning is None:  # "<type>.<property>": coerced values
+        if what.startswith(OUTSIDE_WINDOW):
+            meaning = (
+                f"observations from source {what.removeprefix(OUTSIDE_WINDOW)!r} lay outside the "
+                "window (the connector did not apply it to every part of the query) and were "
+                "dropped"
+            )
+        elif meaning is None:  # "<type>.<property>": coerced values
             sco_type, _, name = what.partition(".")
             meaning = (
                 f"values of {sco_type}:{name} were not integers: whole-number text became the "

@@ -103,14 +103,14 @@ def with_window(pattern: str, window: Window) -> str:
     last = 0
     for _, end in observation_spans(pattern):
         pieces.append(pattern[last:end])
-        if not _has_own_start(pattern, end):
+        if not own_start(pattern, end):
             pieces.append(f" {qualifier}")
         last = end
     pieces.append(pattern[last:])
     return "".join(pieces).strip()
 
 
-def _has_own_start(pattern: str, end: int) -> bool:
+def own_start(pattern: str, end: int) -> bool:
     """Whether the qualifiers that directly follow offset ``end`` include START."""
     position = end
     while match := _QUALIFIER.match(pattern, position):

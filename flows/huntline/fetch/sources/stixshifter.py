@@ -16,7 +16,9 @@ Facts this module is built on (stix-shifter 8.1.3):
   step's ``limit`` becomes the query's result_limit, and a result of exactly result_limit rows is
   logged as probably cut;
 - ``translate(..., "results", ...)`` takes the identity dict and the list of raw results as
-  Python objects and returns a bundle dict.
+  Python objects and returns a bundle dict;
+- a connector may bind the window to part of the query only (mysql: ``a OR b AND (time)``), so
+  every page is cut to the window (:mod:`.timebox`) and what was dropped is counted and logged.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from stix_shifter.stix_translation.stix_translation import StixTranslation
 from stix_shifter.stix_transmission.stix_transmission import StixTransmission
 
 from huntline.errors import DataSourceError, FetchError
+from huntline.fetch import tally
 from huntline.fetch.base import ObservedData, Window, page_size_or
 from huntline.fetch.sources import json_keys
 from huntline.fetch.sources.bundle import observation_or_none
@@ -45,10 +48,11 @@ from huntline.fetch.sources.connectors import (
     module_name,
     option_spec,
 )
-from huntline.fetch.sources.pattern import with_window
+from huntline.fetch.sources.pattern import stix_timestamp, with_window
 from huntline.fetch.sources.profiles import Profile
 from huntline.fetch.sources.retry import HINTS, NO_RETRY, Caller, Problem, RetryPolicy
 from huntline.fetch.sources.secrets import SecretLoader, resolve_secrets
+from huntline.fetch.sources.timebox import asked_window, in_window
 from huntline.fetch.stix import matcher_patches
 
 log = logging.getLogger(__name__)
@@ -147,14 +151,38 @@ class StixShifterSource:
         session = await self.open(limit=limit)
         queries = await session.translate_query(with_window(pattern, window))
         remaining = limit
-        for query in queries:
-            if remaining is not None and remaining <= 0:
-                return
-            async for page, raw_count in session.run(query, page_size, remaining):
-                if remaining is not None:
-                    remaining -= raw_count
-                if page:
-                    yield page
+        asked = asked_window(pattern, window)
+        outside = 0
+        try:
+            for query in queries:
+                if remaining is not None and remaining <= 0:
+                    return
+                async for page, raw_count in session.run(query, page_size, remaining):
+                    if remaining is not None:
+                        remaining -= raw_count
+                    if asked is not None:
+                        page, dropped = in_window(page, asked)
+                        outside += dropped
+                    if page:
+                        yield page
+        finally:
+            if asked is not None:
+                self._report_outside(outside, asked)
+
+    def _report_outside(self, outside: int, window: Window) -> None:
+        """Count and log the observations the connector returned outside ``window``."""
+        if not outside:
+            return
+        tally.count(f"{tally.OUTSIDE_WINDOW}{self.name}", outside)
+        log.warning(
+            "%s: the %s connector returned %d observations outside the window %s to %s "
+            "(it did not apply the window to every part of the query); they were dropped",
+            self.name,
+            self.profile.connector,
+            outside,
+            stix_timestamp(window.start),
+            stix_timestamp(window.stop),
+        )
 
 
 @dataclass
