@@ -32,12 +32,15 @@ from sigma_sample import sigma_sample
 
 from huntline.schedule.coverage import load_coverage
 from huntline.storage import open_store
+from huntline.window import Window
 
 pytestmark = pytest.mark.server
 
 #: Two recordings, one bundle: the Net.EXE recon rule and the esentutl rule alert on them.
 RECORDINGS = ("empire_shell_net_localgroup_administrators", "cmd_sam_copy_esentutl")
 RECON = "proc_creation_win_net_groups_and_accounts_recon.yaml"
+RECON_ID = "d95de845-b83c-4a9a-8a6a-4fc802ebf6c0"
+BROKEN_ID = "9d9c2f7e-0b7e-4c55-9d0e-3b8f6f3f1a10"
 PACK = """\
 pack: sigma-live
 title: Sigma rules, live
@@ -236,8 +239,13 @@ def test_a_deployed_pack_runs_on_schedule_with_one_query_and_the_members_alerts(
         summaries = {name: future.result() for name, future in alone.items()}
     assert run.state.is_failed(), run.state  # the broken member fails the run, alone
     assert run.state.message.startswith("1 of 7 member(s) failed: Broken rule "), run.state
-    # a member failed: the window stays out of the pack's coverage, for the next run to catch up
-    assert load_coverage(open_store(str(tmp_path / "store")), "sigma-live").intervals == []
+    # the fetch succeeded: the pack's coverage has the window (no catch-up of it by every member),
+    # a member that succeeded has it too, and the broken member's own record shows the gap
+    store = open_store(str(tmp_path / "store"))
+    window = Window(start, stop)
+    assert load_coverage(store, "sigma-live").gaps(window) == []
+    assert load_coverage(store, RECON_ID).gaps(window) == []
+    assert load_coverage(store, BROKEN_ID).gaps(window) == [window]
 
     [table] = [a for a in artifacts_of(str(run.id)) if a["key"] == "members"]
     rows = {row["member"]: row for row in json.loads(table["data"])}

@@ -199,7 +199,8 @@ def pack_identity(path: str) -> tuple[str, str]:
 
 def pack_backfill_runner(args: argparse.Namespace) -> Callable[[Window], bool]:
     """What ``huntline backfill PACK`` runs per window: the pack run, in this process (a pack
-    run needs no Prefect server); a window completes when no member failed."""
+    run needs no Prefect server); a window counts as failed when a member failed (the pack's
+    coverage records it all the same, the failed member's own record does not)."""
     from huntline.packs import load_pack, run_pack
 
     pack: Pack = load_pack(args.book)

@@ -9,9 +9,15 @@ Each member then runs in its own context: ``hunt_id`` is the member's id, so its
 (dedup keys), suppression and ledger (``<root>/<member>/ledger``) are its own, exactly as when it
 runs alone; its selected table, later steps, alerts and manifest are stored under its own
 prefix. A member that fails (a failed quality gate, a condition reading a missing column) is
-reported with its error and the others go on. A run that is no dry run and where no member
-failed adds its window to the pack's coverage record (``<root>/<pack>/coverage``, as a book's
-run does), which ``huntline coverage PACK`` shows and ``huntline backfill PACK`` skips.
+reported with its error and the others go on.
+
+Coverage is kept at two levels. A run that is no dry run and whose fetch succeeded adds its
+window to the pack's coverage record (``<root>/<pack>/coverage``, as a book's run does), which
+``huntline coverage PACK`` shows and ``huntline backfill PACK`` and the scheduled runs' catch-up
+skip; every member that succeeded adds it to its own record too (``<root>/<member>/coverage``,
+as it would alone). So a member that keeps failing (a broken rule) does not make every later
+run fetch its window again and catch up a growing gap for all members: its own gaps show in
+``huntline coverage MEMBER``, and ``huntline backfill MEMBER`` fills them once it is mended.
 """
 
 from __future__ import annotations
@@ -150,8 +156,11 @@ def run_pack(
         else _run_member(store, member, shared, window, run_id, dry_run, now, narrowed=part)
         for member, error, part in zip(pack.members, failed, narrowed, strict=True)
     )
-    if not dry_run and not any(member.error for member in members):
+    if not dry_run:
         record_coverage(store, spec.pack, window)
+        for member in members:
+            if not member.error:
+                record_coverage(store, member.hunt_id, window)
     return PackReport(spec.pack, run_id, window, fetched, fetch_seconds, cover, members)
 
 

@@ -4,7 +4,8 @@ schedule, look-back and coverage record.
 A window given to the run is used as is; a scheduled run ends at its scheduled time and catches
 up a gap in the pack's coverage record (``<pack>/coverage/intervals.json``, keyed by the pack's
 id: the pack queries the source, so the pack is what covers a window, and
-:func:`huntline.packs.run_pack` adds a window to it when no member failed); otherwise the
+:func:`huntline.packs.run_pack` adds a window to it once its fetch succeeded, and each member
+that succeeded to the member's own record); otherwise the
 pack's ``window:`` applies, relative to now (:func:`huntline.packs.pack_window`). A late
 scheduled run whose window is covered already is skipped, as a book's is (:mod:`.late_runs`).
 """

@@ -10,9 +10,11 @@ import pytest
 from huntline.compile import prepare_hunt
 from huntline.errors import PackError
 from huntline.packs import load_pack, run_pack
+from huntline.schedule.coverage import load_coverage
 from huntline.steps import finish
 from huntline.steps.context import RunContext, StepOutput
 from huntline.storage import open_store
+from huntline.window import Window
 
 START, STOP = datetime(2024, 6, 3, tzinfo=UTC), datetime(2024, 6, 4, tzinfo=UTC)
 MEMBER = """\
@@ -107,6 +109,18 @@ def test_members_raise_what_they_raise_alone_and_one_failing_stops_none(
     fetched = [k for k in store.list("endpoint-processes/") if k.endswith(".parquet")]
     assert fetched == ["endpoint-processes/2024-06-04/run1/00_get/process.parquet"]
     assert store.exists("11111111-1111-4111-8111-111111111111/2024-06-04/run1/manifest.json")
+
+
+def test_a_failing_member_keeps_its_own_gap_and_not_the_packs(pack_dir: Path) -> None:
+    """The fetch succeeded: the pack's window is covered (no catch-up for every member), each
+    member that succeeded covers it too, and the failed member's own record shows the gap."""
+    storage = (pack_dir / "store").as_uri()
+    report = run_pack(load_pack(pack_dir / "p.pack.yaml"), storage, STOP, run_id="run1")
+    assert [m.title for m in report.members if m.error] == ["gated"]
+    store, window = open_store(storage), Window(START, STOP)
+    assert load_coverage(store, "endpoint-processes").gaps(window) == []
+    assert load_coverage(store, "11111111-1111-4111-8111-111111111111").gaps(window) == []
+    assert load_coverage(store, "33333333-3333-4333-8333-333333333333").gaps(window) == [window]
 
 
 def test_members_that_disagree_are_all_named(pack_dir: Path, repo_root: Path) -> None:
