@@ -127,12 +127,10 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
     from huntline.prefect.postgres import stop_postgres
     from huntline.prefect.server import start_local_server
     from huntline.prefect.server_port import keep_port
-    from huntline.prefect.worker import start_worker
 
-    cron = f"*/{args.every} * * * *"
     load_before = os.getloadavg()
     print(f"[{backend}] load before: {_load(load_before)}", flush=True)
-    with ExitStack() as stack:  # unwinds last-started first: worker, server, database
+    with ExitStack() as stack:  # unwinds last-started first: server, database
         database = "postgresql" if backend == "postgres" else "sqlite"
         stack.callback(stop_postgres, work / "postgres")  # a no-op on SQLite
         (work / "prefect").mkdir()
@@ -142,17 +140,37 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         )
         if server.pid:
             stack.callback(stop_group, server.pid, GRACE)
-        registration = asyncio.run(_register(server.api_url, args.deployments, cron))
-        print(
-            f"[{backend}] registered {args.deployments} deployments ({cron}) in "
-            f"{registration:.1f} s",
-            flush=True,
-        )
-        worker = start_worker(
-            work / "worker", server.api_url, POOL, BENCH, args.worker_limit, kind=args.worker
-        )
-        stack.callback(_stop_worker, worker)
-        server_cpu = _tree_cpu(server.pid)
+        return measure(backend, work, args, [server.api_url], [server.pid], load_before)
+
+
+def measure(
+    backend: str,
+    work: Path,
+    args: argparse.Namespace,
+    api_urls: list[str],
+    server_pids: list[int | None],
+    load_before: tuple[float, float, float],
+) -> Result:
+    """Register the deployments through the first API, start one worker (``--worker``,
+    ``--worker-limit``) per URL of ``api_urls`` (bench/multi_server.py: one per API server),
+    watch the ticks and read the runs back; ``server_pids``: the trees whose CPU is the
+    server's."""
+    from huntline.prefect.worker import start_worker
+
+    cron = f"*/{args.every} * * * *"
+    registration = asyncio.run(_register(api_urls[0], args.deployments, cron))
+    print(
+        f"[{backend}] registered {args.deployments} deployments ({cron}) in {registration:.1f} s",
+        flush=True,
+    )
+    with ExitStack() as stack:
+        workers = []
+        for index, api_url in enumerate(api_urls):
+            limit = max(1, args.worker_limit // len(api_urls))
+            home = work / f"worker-{index}"
+            workers.append(start_worker(home, api_url, POOL, BENCH, limit, kind=args.worker))
+            stack.callback(_stop_worker, workers[-1])
+        server_cpu = sum(_tree_cpu(pid) for pid in server_pids)
         # A tick at least a minute away: the scheduler service loops every 60 s.
         first = _next_tick(datetime.now(UTC) + timedelta(seconds=60), args.every)
         ticks = [first + timedelta(minutes=args.every * i) for i in range(args.ticks)]
@@ -165,9 +183,10 @@ def run_backend(backend: str, work: Path, args: argparse.Namespace) -> Result:
         while (left := (until - datetime.now(UTC)).total_seconds()) > 0:
             time.sleep(min(left, 30.0))
         load_after = os.getloadavg()
-        worker_cpu, server_cpu = _tree_cpu(worker), _tree_cpu(server.pid) - server_cpu
-        _stop_worker(worker)  # no new starts while the runs are read
-        runs, started = asyncio.run(_collect(server.api_url, ticks, until))
+        worker_cpu = sum(_tree_cpu(pid) for pid in workers)
+        server_cpu = sum(_tree_cpu(pid) for pid in server_pids) - server_cpu
+    # the workers are stopped: no new starts while the runs are read
+    runs, started = asyncio.run(_collect(api_urls[0], ticks, until))
     return Result(
         backend,
         args.deployments,
