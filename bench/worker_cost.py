@@ -117,9 +117,12 @@ def measure(args: argparse.Namespace, work: Path) -> None:
                 raise SystemExit("runs not final after 600 s")
             time.sleep(1)
         wall = time.monotonic() - started
+        # Read before stopping: the worker's CPU and its processes', those it reaped included
+        # (reaping the stopped worker is not always this process's, so rusage may miss it).
+        tree = _tree_cpu(_worker_pid(work / "worker"))
         stop_worker(work / "worker")
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = max(tree, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
     first = min(run.start_time for run in runs if run.start_time)
     last = max(run.end_time for run in runs if run.end_time)
     busy = (last - first).total_seconds()
@@ -136,6 +139,29 @@ def measure(args: argparse.Namespace, work: Path) -> None:
     )
     for final, sizes in rss:
         print(f"  after {final:4} runs: RSS of the worker and its processes (MB) {sizes}")
+
+
+def _worker_pid(home: Path) -> int:
+    import json
+
+    return int(json.loads((home / "worker.json").read_text())["pid"])
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its live descendants, each with its reaped children's."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_tree_cpu(child) for child in children)
 
 
 def _tree_rss(home: Path) -> list[int]:
