@@ -8,8 +8,9 @@ final. Reported:
 
 - runs/s: N over the seconds from the first run's start to the last run's end;
 - wall: from starting the worker to the last run's end (the pool worker's children start then);
-- CPU-s per run: the CPU time (user + system) of the worker and everything it started, reaped
-  when it stops (``RUSAGE_CHILDREN``), over N; it includes the worker's own start and polling.
+- CPU-s per run: the CPU time (user + system) of the worker and everything it started, read
+  from /proc just before it stops (or, if larger, what this process reaped: ``RUSAGE_CHILDREN``),
+  over N; it includes the worker's own start and polling.
   The server's CPU is not in it.
 - RSS: every 50 final runs, the resident size of the worker and of its child processes.
 
