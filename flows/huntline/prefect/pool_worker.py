@@ -213,6 +213,7 @@ class PoolWorker:
 
     def claim_due_runs(self) -> None:
         """Claim due runs of the pool (Pending) for the idle children, and hand them over."""
+        from prefect.exceptions import Abort
         from prefect.states import Pending
         from prefect.utilities.engine import propose_state_sync
 
@@ -233,7 +234,9 @@ class PoolWorker:
             flow_run = response.flow_run
             try:
                 state = propose_state_sync(self.client, Pending(), flow_run_id=flow_run.id)
-            except Exception as error:  # Abort: another worker has it, or it was cancelled
+            except (Abort, Exception) as error:  # Abort: another worker has it, or cancelled
+                # Abort is a BaseException: uncaught, it ended this worker's loop when two
+                # workers polled the same pool and the other claimed the run first.
                 logger.info("did not claim flow run %s: %s", flow_run.id, error)
                 continue
             if not state.is_pending():
