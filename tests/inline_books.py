@@ -7,6 +7,8 @@ an alert, the alert's lines after ``on:``; a book keeps its lines in place, so t
 - :func:`custom_type_book`: a custom entity type from ``edr`` (the test decides its columns:
   the loader checks no column of a custom type), and an alert on it.
 - :func:`scheduled_book`: the sample bundle's processes over the last minute, on a schedule.
+- :func:`pack_member` and :func:`pack_text`: a rule pack's member book (one ``get`` from a
+  bundle, an alert per process) and the pack file over such members.
 """
 
 from __future__ import annotations
@@ -55,3 +57,45 @@ def scheduled_book(hunt_id: str, title: str, schedule: str = EVERY_MINUTE, head:
     processes over the last minute, on ``schedule`` (what follows ``schedule:``)."""
     window = f"window: {{last: 1m}}\nschedule: {schedule}\n"
     return f"id: {hunt_id}\ntitle: {title}\n{head}{window}{SAMPLE_PROCS}"
+
+
+PACK_MEMBER = """\
+id: {id}
+title: {title}
+window: {{last: 24h}}
+steps:
+  - get: procs
+    entity: {entity}
+    from: file://{bundle}
+    where: "{where}"
+{extra}alert:
+  on: procs
+  when: exists(name)
+  severity: high
+  title: "{title} {{name}} {{pid}}"
+  dedup: [name, pid]
+"""
+PACK_FILE = """\
+pack: endpoint-processes
+title: Endpoint process rules
+source: file://{bundle}
+entity: process
+window: {window}
+members: {members}
+"""
+
+
+def pack_member(
+    ident: str, title: str, bundle: object, where: str, entity: str = "process", extra: str = ""
+) -> str:
+    """A pack member: ``entity`` rows of ``bundle`` matching ``where``, each an alert;
+    ``extra`` is step lines put before the alert section (a gate, say)."""
+    return PACK_MEMBER.format(
+        id=ident, title=title, bundle=bundle, where=where, entity=entity, extra=extra
+    )
+
+
+def pack_text(bundle: object, members: str, window: str = "{last: 24h}") -> str:
+    """The pack ``endpoint-processes`` over ``members`` (a folder or a YAML list), from
+    ``bundle``."""
+    return PACK_FILE.format(bundle=bundle, members=members, window=window)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from inline_books import pack_member
 from sigma_sample import sigma_sample
 
 from huntline.book.observables import every_entity_pattern
@@ -140,24 +141,6 @@ def test_each_member_selects_the_same_rows_from_the_or_as_from_every_entity_and_
     assert hits >= 4
 
 
-MEMBER = """\
-id: {id}
-title: {title}
-window: {{last: 24h}}
-steps:
-  - get: procs
-    entity: process
-    from: file://{bundle}
-    where: "{where}"
-alert:
-  on: procs
-  when: exists(name)
-  severity: high
-  title: "{title} {{name}} {{pid}}"
-  dedup: [name, pid]
-"""
-
-
 def test_a_pack_raises_the_same_alerts_with_the_or_as_with_every_entity(
     repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,7 +149,7 @@ def test_a_pack_raises_the_same_alerts_with_the_or_as_with_every_entity(
     members.mkdir()
     for n, pattern in enumerate(PATTERNS):
         ident = f"00000000-0000-4000-8000-{n:012d}"
-        text = MEMBER.format(id=ident, title=f"m{n}", bundle=bundle, where=pattern)
+        text = pack_member(ident, f"m{n}", bundle, pattern)
         (members / f"m{n}.yaml").write_text(text)
     pack_file = tmp_path / "p.pack.yaml"
     pack_file.write_text(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from inline_books import pack_member, pack_text
 
 from huntline.compile import prepare_hunt
 from huntline.errors import PackError
@@ -17,31 +18,8 @@ from huntline.storage import open_store
 from huntline.window import Window
 
 START, STOP = datetime(2024, 6, 3, tzinfo=UTC), datetime(2024, 6, 4, tzinfo=UTC)
-MEMBER = """\
-id: {id}
-title: {title}
-window: {{last: 24h}}
-steps:
-  - get: procs
-    entity: {entity}
-    from: file://{bundle}
-    where: "{where}"
-{extra}alert:
-  on: procs
-  when: exists(name)
-  severity: high
-  title: "{title} {{name}} {{pid}}"
-  dedup: [name, pid]
-"""
+WINDOW = '{start: "2024-06-03T00:00:00Z", stop: "2024-06-04T00:00:00Z"}'
 GATE = "  - expect: procs\n    checks:\n      - rows: {min: 1000000}\n"
-PACK = """\
-pack: endpoint-processes
-title: Endpoint process rules
-source: file://{bundle}
-entity: process
-window: {{start: "2024-06-03T00:00:00Z", stop: "2024-06-04T00:00:00Z"}}
-members: {members}
-"""
 
 
 def member(folder: Path, name: str, bundle: Path, where: str, **kw: str) -> Path:
@@ -49,10 +27,9 @@ def member(folder: Path, name: str, bundle: Path, where: str, **kw: str) -> Path
              "explorer": "22222222-2222-4222-8222-222222222222",
              "gated": "33333333-3333-4333-8333-333333333333",
              "network": "44444444-4444-4444-8444-444444444444"}[name]  # fmt: skip
-    text = MEMBER.format(
-        id=ident, title=name, bundle=bundle, where=where,
-        entity=kw.get("entity", "process"), extra=kw.get("extra", ""),
-    )  # fmt: skip
+    text = pack_member(
+        ident, name, bundle, where, entity=kw.get("entity", "process"), extra=kw.get("extra", "")
+    )
     path = folder / f"{name}.yaml"
     path.write_text(text)
     return path
@@ -66,7 +43,7 @@ def pack_dir(repo_root: Path, tmp_path: Path) -> Path:
     member(folder, "shells", bundle, "[process:name IN ('cmd.exe', 'powershell.exe')]")
     member(folder, "explorer", bundle, "[process:parent_ref.name = 'explorer.exe']")
     member(folder, "gated", bundle, "[process:name = 'cmd.exe']", extra=GATE)
-    (tmp_path / "p.pack.yaml").write_text(PACK.format(bundle=bundle, members="members/"))
+    (tmp_path / "p.pack.yaml").write_text(pack_text(bundle, window=WINDOW, members="members/"))
     return tmp_path
 
 
@@ -134,7 +111,9 @@ def test_members_that_disagree_are_all_named(pack_dir: Path, repo_root: Path) ->
         .replace("{name} {pid}", "{dst_port}")
     )
     listed = pack_dir / "l.pack.yaml"
-    listed.write_text(PACK.format(bundle=bundle, members="[members/network.yaml, nowhere.yaml]"))
+    listed.write_text(
+        pack_text(bundle, window=WINDOW, members="[members/network.yaml, nowhere.yaml]")
+    )
     with pytest.raises(PackError) as error:
         load_pack(listed)
     assert str(error.value) == (

@@ -6,33 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from inline_books import pack_member, pack_text
 
 from huntline.cli import main
 
-MEMBER = """\
-id: {id}
-title: {title}
-window: {{last: 24h}}
-steps:
-  - get: procs
-    entity: process
-    from: file://{bundle}
-    where: "{where}"
-alert:
-  on: procs
-  when: exists(name)
-  severity: high
-  title: "{title} {{name}} {{pid}}"
-  dedup: [name, pid]
-"""
-PACK = """\
-pack: endpoint-processes
-title: Endpoint process rules
-source: file://{bundle}
-entity: process
-window: {{last: 8h}}
-members: {members}
-"""
+WINDOW = "{last: 8h}"
 SHELLS = "[process:name IN ('cmd.exe', 'powershell.exe')]"
 EXPLORER = "[process:parent_ref.name = 'explorer.exe']"
 SEQUENCE = "[process:name = 'a'] FOLLOWEDBY [process:name = 'b']"
@@ -40,10 +18,7 @@ SEQUENCE = "[process:name = 'a'] FOLLOWEDBY [process:name = 'b']"
 
 def write_member(folder: Path, name: str, bundle: Path, where: str) -> Path:
     ident = {"shells": 1, "explorer": 2, "sequence": 3, "network": 4}[name]
-    text = MEMBER.format(
-        id=f"{ident:08d}-0000-4000-8000-000000000000", title=name, bundle=bundle,
-        where=where,
-    )  # fmt: skip
+    text = pack_member(f"{ident:08d}-0000-4000-8000-000000000000", name, bundle, where)
     path = folder / f"{name}.yaml"
     path.write_text(text)
     return path
@@ -57,7 +32,7 @@ def pack_file(repo_root: Path, tmp_path: Path) -> Path:
     write_member(members, "shells", bundle, SHELLS)
     write_member(members, "explorer", bundle, EXPLORER)
     path = tmp_path / "endpoint.pack.yaml"
-    path.write_text(PACK.format(bundle=bundle, members="members/"))
+    path.write_text(pack_text(bundle, "members/", WINDOW))
     return path
 
 
@@ -83,9 +58,10 @@ def test_validate_names_every_bad_member_at_its_line(
     elsewhere = write_member(folder, "network", pack_file.parent / "other.json", SHELLS)
     listed = pack_file.parent / "listed.yaml"  # told a pack by its pack: key
     listed.write_text(
-        PACK.format(
-            bundle=bundle,
-            members="[members/shells.yaml, members/sequence.yaml, members/network.yaml, gone.yaml]",
+        pack_text(
+            bundle,
+            "[members/shells.yaml, members/sequence.yaml, members/network.yaml, gone.yaml]",
+            WINDOW,
         )
     )
     assert main(["validate", str(listed)]) == 1
@@ -181,7 +157,7 @@ def test_validate_names_members_their_stix_shifter_source_cannot_map(
         path = write_member(members, name, tmp_path, where)
         path.write_text(path.read_text().replace(f"file://{tmp_path}", "lab"))
     pack = tmp_path / "lab.pack.yaml"
-    pack.write_text(PACK.format(bundle="", members="members/").replace("file://", "lab"))
+    pack.write_text(pack_text("", "members/", WINDOW).replace("file://", "lab"))
     assert main(["validate", str(pack)]) == 0
     shown = capsys.readouterr()
     assert shown.out.splitlines()[0] == (
