@@ -30,10 +30,22 @@ logger = logging.getLogger("huntline.worker.slot")
 
 def serve(conn: Connection, workdir: str) -> None:
     """Run the flow runs received on ``conn`` until None arrives or the pipe closes."""
+    from prefect.context import SyncClientContext
+
     import huntline.prefect  # noqa: F401  # Prefect's services for the stages, imported once
 
     # Ctrl-C in the terminal reaches the whole group: the supervisor alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One API client for every run of this process: the engine takes the client of an open
+    # SyncClientContext instead of making its own. A new client per run cost about 30 ms of
+    # CPU each (ssl.create_default_context loading certifi's bundle, even for an http:// API)
+    # plus new connections; with the context held, a trivial run took about 0.07 CPU-s less in
+    # this process (23 runs under cProfile: 7.3 CPU-s vs 8.8).
+    with SyncClientContext.get_or_create():
+        _serve_runs(conn, workdir)
+
+
+def _serve_runs(conn: Connection, workdir: str) -> None:
     while True:
         try:
             message = conn.recv()
