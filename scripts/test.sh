@@ -18,7 +18,8 @@ echo "==> mypy (strict, on the package)" >&2
 
 echo "==> pytest" >&2
 set +e
-.venv/bin/pytest -ra "$@"
+# --durations: every CI log lists the slowest tests, so the time budget can be watched.
+.venv/bin/pytest -ra --durations=30 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -4,6 +4,7 @@ server and the real analytics images; and a broken expectation fails with a read
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -19,20 +20,17 @@ def test_every_book_in_hunts_passes_its_tests(
     failed = [case for case in report["cases"] if not case["passed"]]
     assert result.returncode == 0 and not failed, json.dumps(failed, indent=2) + result.stderr
     hunts = repo_root / "hunts"
-    books = {Path(case["book"]).resolve().relative_to(hunts) for case in report["cases"]}
+    counts: dict[Path, list[int]] = defaultdict(list)  # book -> alerts of each of its cases
+    for case in report["cases"]:  # one pass: 2,000+ cases of 1,100+ books
+        counts[Path(case["book"]).resolve().relative_to(hunts)].append(len(case["alerts"]))
     library = {  # every book in every folder (hunts/sigma/ too), tests files aside
         p.relative_to(hunts)
         for p in hunts.rglob("*.yaml")
         if "steps:" in p.read_text() and not p.name.endswith(".tests.yaml")
     }
-    assert books == library, "every book in hunts/ has tests"
-    for book in books:
-        counts = [
-            len(c["alerts"])
-            for c in report["cases"]
-            if Path(c["book"]).resolve().relative_to(hunts) == book
-        ]
-        assert max(counts) > 0 and min(counts) == 0, f"{book}: a positive and a negative case"
+    assert set(counts) == library, "every book in hunts/ has tests"
+    for book, alerts in counts.items():
+        assert max(alerts) > 0 and min(alerts) == 0, f"{book}: a positive and a negative case"
 
 
 def test_a_broken_expectation_fails_with_a_readable_diff(
