@@ -12,11 +12,13 @@ final. Reported:
   from /proc just before it stops (or, if larger, what this process reaped: ``RUSAGE_CHILDREN``),
   over N; it includes the worker's own start and polling.
   The server's CPU is not in it.
-- RSS: every 50 final runs, the resident size of the worker and of its child processes.
+- RSS: every 50 final runs (``--rss-every``), the resident size of the worker and of its child
+  processes, and how much the processes grew per run between the first reading and the last.
 
     .venv/bin/python bench/worker_cost.py --worker process --runs 40
     .venv/bin/python bench/worker_cost.py --worker pool --runs 40
     .venv/bin/python bench/worker_cost.py --runs 10 --book hunts/suspicious_processes.yaml
+    .venv/bin/python bench/worker_cost.py --runs 200 --limit 2 --recycle 1000   # memory per run
 
 Measured on the 2-core machine, shared (load average 8-14 during the runs), SQLite, 40 runs,
 4 at once, 2026-12-07:
@@ -26,7 +28,14 @@ Measured on the 2-core machine, shared (load average 8-14 during the runs), SQLi
 
 and with --runs 300 (load 4-7; --recycle was 200 then, so no process was replaced): pool worker
 1.00 runs/s, 0.31 CPU-s per run; each of the 4 processes grew from about 145 MB (after 59 runs
-in all) to about 300 MB (after 300): about 2.6 MB per run, hence the default --recycle 50.
+in all) to about 300 MB (after 300): about 2.6 MB per run, hence --recycle 50 then.
+
+Memory per run, ``--worker pool --runs 200 --limit 2 --recycle 1000`` (no process replaced),
+2026-12-07, load average 9 to 5, then 4 to 12: with Prefect's log worker stopped after each run
+(which stopped the events worker too), the 2 processes grew 1.84 MB per run (161/163 MB after
+54 runs in all, 300/293 MB after 200), 0.29 CPU-s per run; with both kept running for the
+process's life (:mod:`huntline.prefect.run_slot`), 0.13 MB per run (112/110 MB after 51 runs,
+125/116 MB after 200), 0.23 CPU-s per run.
 """
 
 from __future__ import annotations
@@ -49,6 +58,20 @@ def main() -> None:
     parser.add_argument("--worker", choices=["process", "pool"], default="pool")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--limit", type=int, default=4, help="runs at once")
+    parser.add_argument(
+        "--recycle",
+        type=int,
+        help="pool worker: runs a process does before it is replaced (huntline worker's "
+        "default unless given; above --runs, no process is replaced)",
+    )
+    parser.add_argument(
+        "--rss-every", type=int, default=50, help="read the RSS every this many final runs (50)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds to wait for the runs to be final (600, or 10 per run if more)",
+    )
     parser.add_argument(
         "--book",
         help="run this hunt book through flows/hunt.py instead of the do-nothing flow (relative "
@@ -103,19 +126,28 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         ids = [client.create_flow_run_from_deployment(deployment).id for _ in range(args.runs)]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
+        recycle = ("--recycle", str(args.recycle)) if args.recycle else ()
         start_worker(
-            work / "worker", str(client.api_url), POOL, BENCH, args.limit, kind=args.worker
+            work / "worker",
+            str(client.api_url),
+            POOL,
+            BENCH,
+            args.limit,
+            kind=args.worker,
+            options=recycle,
         )
-        rss: list[tuple[int, list[int]]] = []
+        rss: list[tuple[int, tuple[int, list[int]]]] = []
+        timeout = args.timeout or max(600.0, 10.0 * args.runs)
         while True:
             runs = [client.read_flow_run(flow_run_id) for flow_run_id in ids]
             final = sum(1 for run in runs if run.state is not None and run.state.is_final())
-            if final // 50 > len(rss):
+            if final // args.rss_every > len(rss):
                 rss.append((final, _tree_rss(work / "worker")))
             if final == len(runs):
                 break
-            if time.monotonic() - started > 600:
-                raise SystemExit("runs not final after 600 s")
+            if time.monotonic() - started > timeout:
+                _print_rss(rss)
+                raise SystemExit(f"runs not final after {timeout:g} s ({final} final)")
             time.sleep(1)
         wall = time.monotonic() - started
         # Read before stopping: the worker's CPU and its processes', those it reaped included
@@ -138,8 +170,19 @@ def measure(args: argparse.Namespace, work: Path) -> None:
         f"wall from worker start {wall:.1f} s)\n"
         f"  CPU-s per run {cpu / args.runs:.2f} (worker tree {cpu:.1f} CPU-s)"
     )
-    for final, sizes in rss:
-        print(f"  after {final:4} runs: RSS of the worker and its processes (MB) {sizes}")
+    _print_rss(rss)
+
+
+def _print_rss(rss: list[tuple[int, tuple[int, list[int]]]]) -> None:
+    for final, (own, children) in rss:
+        print(f"  after {final:4} runs: RSS (MB) of the worker {own}, of its processes {children}")
+    if len(rss) > 1 and len(rss[0][1][1]) == len(rss[-1][1][1]):
+        # Each run grows the process it ran in: the processes' growth over the runs between.
+        (first, (_, before_mb)), (last, (_, after_mb)) = rss[0], rss[-1]
+        print(
+            f"  its processes grew {(sum(after_mb) - sum(before_mb)) / (last - first):.2f} MB "
+            f"per run from run {first} to run {last} (if none was replaced between)"
+        )
 
 
 def _worker_pid(home: Path) -> int:
@@ -165,12 +208,12 @@ def _tree_cpu(pid: int) -> float:
     return own + sum(_tree_cpu(child) for child in children)
 
 
-def _tree_rss(home: Path) -> list[int]:
-    """The resident sizes in MB of the recorded worker and its child processes."""
+def _tree_rss(home: Path) -> tuple[int, list[int]]:
+    """The resident sizes in MB of the recorded worker and of its child processes."""
     import json
 
-    pid = int(json.loads((home / "worker.json").read_text())["pid"])
-    sizes = []
+    pid = str(json.loads((home / "worker.json").read_text())["pid"])
+    own, children = 0, []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             fields = dict(
@@ -178,9 +221,12 @@ def _tree_rss(home: Path) -> list[int]:
             )
         except OSError:
             continue
-        if status.parent.name == str(pid) or fields.get("PPid", "").strip() == str(pid):
-            sizes.append(int(fields.get("VmRSS", "0 kB").split()[0]) // 1024)
-    return sizes
+        size = int(fields.get("VmRSS", "0 kB").split()[0]) // 1024
+        if status.parent.name == pid:
+            own = size
+        elif fields.get("PPid", "").strip() == pid:
+            children.append(size)
+    return own, children
 
 
 if __name__ == "__main__":

@@ -228,7 +228,8 @@ def test_env_job_variables_apply_to_their_run_only(
     client: SyncPrefectClient, project: Path, prefect_server: Any, tmp_path: Path
 ) -> None:
     """One process runs a deployment with ``env`` then one without: the second sees the
-    worker's environment again; an ``env`` with a Prefect setting is refused, saying why."""
+    worker's environment again, and both runs' logs reach the API; an ``env`` with a Prefect
+    setting is refused, saying why."""
     (project / "flows/env.py").write_text(ENV_FLOW)
     environment = {
         **os.environ,
@@ -264,7 +265,7 @@ def test_env_job_variables_apply_to_their_run_only(
         given = deployment("given", {"HUNTLINE_POOL_ENV": "run", "HUNTLINE_POOL_BASE": "run"})
         plain = deployment("plain", None)
         settings = deployment("settings", {"PREFECT_LOGGING_LEVEL": "DEBUG"})
-        seen = []
+        seen, ran = [], []
         for name, deployment_id in (("given", given), ("plain", plain)):
             out = tmp_path / f"{name}.txt"
             run = client.create_flow_run_from_deployment(
@@ -273,7 +274,13 @@ def test_env_job_variables_apply_to_their_run_only(
             done = wait_final(client, run.id, timeout=240)
             assert done.state.is_completed(), done.state
             seen.append(out.read_text())
+            ran.append(run.id)
         assert seen == ["run run", "<unset> worker"]
+        # Both runs' last lines reach the API while their process lives on: its log worker is
+        # not stopped after each run (huntline.prefect.run_slot), it sends as it goes.
+        for run_id in ran:
+            messages = logs_of(client, run_id, "Finished in state Completed()")
+            assert "Finished in state Completed()" in messages, messages
         refused = client.create_flow_run_from_deployment(
             settings, parameters={"out": str(tmp_path / "settings.txt")}
         )

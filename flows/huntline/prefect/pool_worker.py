@@ -29,15 +29,21 @@ nothing inherited from the supervisor's threads).
 Faults stay local to one run: a child that dies is replaced and its run marked Crashed; a run
 past ``run_timeout``, or whose child's resident memory passes ``max_memory_mb`` (a leak), has
 its child killed and replaced and is marked Crashed; a child is retired after ``recycle`` runs,
-or when it is idle and past ``max_memory_mb``, so memory a run leaves behind is bounded. That
-matters: 300 trivial runs through 4 children (``bench/worker_cost.py --runs 300``: 1.00 runs/s,
-0.31 CPU-s per run) grew each child from about 145 MB to about 300 MB, about 2.6 MB per run.
-tracemalloc over 200 runs in one process: what grew most was Prefect's events worker, stopped
-after every run and made anew by the next (its websocket's permessage-deflate buffers, its
-threads); keeping it running (:mod:`.run_slot`) brought the growth to about 2 MB per run (197
-MB after 50 runs, 287 after 100, 388 after 150; load 14-28). The log worker is still stopped
-after each run (it has no wait-until-sent without stopping), hence still ``recycle``. RSS after
-1,000 runs in one process was not measured: at this load 1,000 runs took over an hour.
+or when it is idle and past ``max_memory_mb``, so memory a run leaves behind is bounded. What a
+trivial run left behind was Prefect's own services: the log worker, stopped after each run,
+stopped the events worker too (they share one registry), and a stopped service stays in memory
+for good (Prefect registers it for the interpreter's exit) with its API client (0.82 MB each, an
+httpx client's SSL context with the CA bundle loaded, outside the Python heap: two a run), its
+websocket and its thread; the next run started new ones. Both now run for the child's life
+(:mod:`.run_slot`): each child grew 1.84 MB per trivial run before, 0.13 MB after
+(``bench/worker_cost.py --worker pool --runs 200 --limit 2 --recycle 1000``, load 4-12: from
+about 160 MB after 54 runs in all to 300 MB after 200 before; from 111 to 121 MB after), and the
+CPU per run fell from 0.29 to 0.23 s. What remains is mostly outside the Python heap
+(tracemalloc over 60 runs: about 10 KB of Python objects a run, chiefly the thread object
+Prefect makes for each deployment pull step and keeps for the interpreter's exit,
+``atexit.register`` in ``WorkerThread.__init__``, ``prefect/_internal/concurrency/threads.py``).
+RSS after 1,000 runs in one process was not measured here (``bench/worker_cost.py --runs 1000
+--recycle 2000``).
 
 When the API fails (the server or its database is down) the worker says so once and claims
 nothing until it answers again; a run that failed meanwhile and could not be marked is crashed

@@ -41,13 +41,15 @@ def start_worker(
     workdir: Path,
     limit: int | None = None,
     kind: str = "process",
+    options: tuple[str, ...] = (),
 ) -> int:
     """Start ``prefect worker start --pool POOL --type KIND`` (``kind`` "process" or "docker",
     Prefect's own workers) or ``huntline worker --pool POOL`` ("pool") in the background.
 
     ``limit`` caps the flow runs it runs at once (``--limit``; the pool worker's
     ``--processes``): a benchmark that makes hundreds of runs due in the same second would
-    otherwise start them all as processes together.
+    otherwise start them all as processes together. ``options`` go on the worker's command
+    line as they are (``bench/worker_cost.py`` passes ``--recycle``).
     """
     existing = running_worker(home)
     if existing is not None:
@@ -62,7 +64,7 @@ def start_worker(
     }
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            _command(kind, pool, limit),
+            [*_command(kind, pool, limit), *options],
             cwd=workdir,
             stdout=sink,
             stderr=subprocess.STDOUT,
