@@ -50,8 +50,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     worker.add_argument(
         "--recycle",
         type=_positive(int),
-        default=50,
-        help="runs a process does before it is replaced, bounding memory (50)",
+        default=200,
+        help="runs a process does before it is replaced, bounding memory (200)",
     )
     worker.add_argument(
         "--max-memory",

@@ -42,8 +42,10 @@ CPU per run fell from 0.29 to 0.23 s. What remains is mostly outside the Python 
 (tracemalloc over 60 runs: about 10 KB of Python objects a run, chiefly the thread object
 Prefect makes for each deployment pull step and keeps for the interpreter's exit,
 ``atexit.register`` in ``WorkerThread.__init__``, ``prefect/_internal/concurrency/threads.py``).
-RSS after 1,000 runs in one process was not measured here (``bench/worker_cost.py --runs 1000
---recycle 2000``).
+The sample hunt grew its children 0.80 MB per run (``--book hunts/suspicious_processes.yaml
+--runs 60 --limit 2 --recycle 1000 --rss-every 20``: 403/396 MB after 20 runs in all, 415/416
+after 60; not analysed further). RSS after 1,000 runs in one process was not measured here
+(``bench/worker_cost.py --runs 1000 --recycle 2000``).
 
 When the API fails (the server or its database is down) the worker says so once and claims
 nothing until it answers again; a run that failed meanwhile and could not be marked is crashed
@@ -98,10 +100,12 @@ class Settings:
     processes: int = 4
     #: Seconds a run may take before its child is killed and the run marked Crashed.
     run_timeout: float = 3600.0
-    #: Runs a child does before it is replaced by a fresh one: a child grows by about 2.6 MB per
-    #: trivial run (measured, 145 MB after 15 runs, 300 MB after 75), so 50 keeps each under
-    #: about 250 MB, for a new process's start (about 2 CPU-s) every 50 runs.
-    recycle: int = 50
+    #: Runs a child does before it is replaced by a fresh one. Measured growth per run, no child
+    #: replaced: 0.13 MB for a trivial run (about 110 MB after 25 runs), 0.80 MB for the sample
+    #: hunt (about 400 MB after 10 runs, 415 after 30); so 200 runs add about 26 MB and 160 MB,
+    #: for a new process's start (2-4 CPU-s) every 200 runs. It was 50 when a child grew 1.84 MB
+    #: per trivial run (see the module docstring).
+    recycle: int = 200
     #: Resident memory (MB) past which a child is killed (its run marked Crashed) or, idle,
     #: replaced: one run that leaks must not take the machine's memory from the others.
     max_memory_mb: float = 2048.0
