@@ -35,10 +35,15 @@ class S3Store:
             import boto3
             from botocore.config import Config
 
+            # Five retries unless AWS_MAX_ATTEMPTS says otherwise: a max_attempts given here
+            # would override the user's setting (botocore lets the client config win).
+            retries: dict[str, object] = {"mode": "standard"}
+            if not os.environ.get("AWS_MAX_ATTEMPTS"):
+                retries["max_attempts"] = 5
             self._client_instance = boto3.client(
                 "s3",
                 endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-                config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+                config=Config(retries=retries),
             )
         return self._client_instance
 
