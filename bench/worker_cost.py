@@ -35,7 +35,9 @@ Memory per run, ``--worker pool --runs 200 --limit 2 --recycle 1000`` (no proces
 (which stopped the events worker too), the 2 processes grew 1.84 MB per run (161/163 MB after
 54 runs in all, 300/293 MB after 200), 0.29 CPU-s per run; with both kept running for the
 process's life (:mod:`huntline.prefect.run_slot`), 0.13 MB per run (112/110 MB after 51 runs,
-125/116 MB after 200), 0.23 CPU-s per run. The sample hunt, same day, load 6-15,
+125/116 MB after 200), 0.23 CPU-s per run; with one API client per process as well (run_slot's
+SyncClientContext), load 10-12: 0.07 MB per run (106/110 MB after 52 runs, 108/119 MB after
+200), 0.19 CPU-s per run. The sample hunt, same day, load 6-15,
 ``--book hunts/suspicious_processes.yaml --runs 60 --limit 2 --recycle 1000 --rss-every 20``:
 0.80 MB per run (403/396 MB after 20 runs in all, 415/416 after 60), 0.13 runs/s, 0.91 CPU-s
 per run. Hence ``huntline worker --recycle 200`` by default.

@@ -403,7 +403,11 @@ class _Builder:
             self._problem(path, f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
             return None
         try:
-            return _SCALARS.construct_object(node, deep=True)
+            # construct_document, not construct_object: it empties the loader's memo of the
+            # nodes it built. With construct_object this module-level loader kept every scalar
+            # node read in the process, whose marks hold its file's whole text: a long-lived
+            # worker grew with each book it read (tracemalloc, issue 26).
+            return _SCALARS.construct_document(node)
         except (yaml.YAMLError, ValueError, OverflowError, TypeError):
             # The value itself is not repeated: it may be a secret (a profile's password).
             self._problem(path, f"{_short(node.tag)}: this value cannot be read as {kind}")

@@ -226,3 +226,21 @@ def test_a_sigma_rule_file_goes_through_the_same_limits(tmp_path: Path) -> None:
         "10,000 copied values): a YAML alias bomb?"
     )
     assert time.process_time() - started < 1.0
+
+
+def test_a_read_file_leaves_none_of_its_nodes_behind() -> None:
+    """A long-lived worker reads its books again and again: the reader keeps none of the YAML
+    nodes (their marks hold the whole text) once the document is built (issue 26, item 1)."""
+    import gc
+
+    from yaml.nodes import Node
+
+    def nodes() -> int:
+        gc.collect()
+        return sum(1 for obj in gc.get_objects() if isinstance(obj, Node))
+
+    parse_yaml(BOOK, "warm.yaml", BookError)
+    before = nodes()
+    for index in range(3):
+        parse_yaml(BOOK, f"book{index}.yaml", BookError)
+    assert nodes() == before

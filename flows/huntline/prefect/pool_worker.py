@@ -42,10 +42,13 @@ CPU per run fell from 0.29 to 0.23 s. What remains is mostly outside the Python 
 (tracemalloc over 60 runs: about 10 KB of Python objects a run, chiefly the thread object
 Prefect makes for each deployment pull step and keeps for the interpreter's exit,
 ``atexit.register`` in ``WorkerThread.__init__``, ``prefect/_internal/concurrency/threads.py``).
-The sample hunt grew its children 0.80 MB per run (``--book hunts/suspicious_processes.yaml
---runs 60 --limit 2 --recycle 1000 --rss-every 20``: 403/396 MB after 20 runs in all, 415/416
-after 60; not analysed further). RSS after 1,000 runs in one process was not measured here
-(``bench/worker_cost.py --runs 1000 --recycle 2000``).
+With one API client per child as well (:func:`.run_slot.serve`), the same benchmark gave 0.07 MB
+per run (106/110 MB after 52 runs, 108/119 after 200) and 0.19 CPU-s per run (load 10-12). The
+sample hunt grew its children 0.80 MB per run (``--book hunts/suspicious_processes.yaml --runs
+60 --limit 2 --recycle 1000 --rss-every 20``: 403/396 MB after 20 runs in all, 415/416 after
+60); tracemalloc then showed huntline's own YAML reader keeping every scalar node it read (with
+its file's text), fixed in :mod:`huntline.yamlfile`. RSS after 1,000 runs in one process was not
+measured here (``bench/worker_cost.py --runs 1000 --recycle 2000``).
 
 When the API fails (the server or its database is down) the worker says so once and claims
 nothing until it answers again; a run that failed meanwhile and could not be marked is crashed
