@@ -47,7 +47,11 @@ per run (106/110 MB after 52 runs, 108/119 after 200) and 0.19 CPU-s per run (lo
 sample hunt grew its children 0.80 MB per run (``--book hunts/suspicious_processes.yaml --runs
 60 --limit 2 --recycle 1000 --rss-every 20``: 403/396 MB after 20 runs in all, 415/416 after
 60); tracemalloc then showed huntline's own YAML reader keeping every scalar node it read (with
-its file's text), fixed in :mod:`huntline.yamlfile`. RSS after 1,000 runs in one process was not
+its file's text), fixed in :mod:`huntline.yamlfile`: 0.40 MB per run after that fix and the one
+client (398/393 MB after 20 runs, 405/402 after 60, load 4-7). What is left there is mostly
+outside the Python heap too (tracemalloc over 24 runs before the fix: about 25 KB of Python
+objects a run, half of them the YAML nodes, the rest mostly the pull-step thread above and
+pandas blocks that Great Expectations hashes). RSS after 1,000 runs in one process was not
 measured here (``bench/worker_cost.py --runs 1000 --recycle 2000``).
 
 When the API fails (the server or its database is down) the worker says so once and claims
@@ -104,8 +108,8 @@ class Settings:
     #: Seconds a run may take before its child is killed and the run marked Crashed.
     run_timeout: float = 3600.0
     #: Runs a child does before it is replaced by a fresh one. Measured growth per run, no child
-    #: replaced: 0.13 MB for a trivial run (about 110 MB after 25 runs), 0.80 MB for the sample
-    #: hunt (about 400 MB after 10 runs, 415 after 30); so 200 runs add about 26 MB and 160 MB,
+    #: replaced: 0.07 MB for a trivial run (about 110 MB after 25 runs), 0.40 MB for the sample
+    #: hunt (about 400 MB after 10 runs, 405 after 30); so 200 runs add about 14 MB and 80 MB,
     #: for a new process's start (2-4 CPU-s) every 200 runs. It was 50 when a child grew 1.84 MB
     #: per trivial run (see the module docstring).
     recycle: int = 200
