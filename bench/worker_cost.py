@@ -154,6 +154,7 @@ def measure(args: argparse.Namespace, work: Path) -> None:
                 break
             if time.monotonic() - started > timeout:
                 _print_rss(rss)
+                stop_worker(work / "worker")  # not left polling after this process ends
                 raise SystemExit(f"runs not final after {timeout:g} s ({final} final)")
             time.sleep(1)
         wall = time.monotonic() - started
