@@ -367,28 +367,30 @@ def worker(
     stop_worker(home)
 
 
-@pytest.fixture
-def pg_state() -> Iterator[Path]:
+@contextmanager
+def reachable_state() -> Iterator[Path]:
     """A state directory the ``postgres`` user can reach (pytest's tmp dirs are 0700)."""
     import tempfile
 
     path = Path(tempfile.mkdtemp(prefix="huntline-pg-"))
     path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
-def huntline_in(
-    repo_root: Path, pg_state: Path
+@contextmanager
+def own_server_runner(
+    repo_root: Path, state: Path
 ) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
-    """``huntline`` from the repository root with ``pg_state`` as its state directory and no
+    """``huntline`` from the repository root with ``state`` as its state directory and no
     configured server, so it starts (and finally stops) its own."""
     import os
     import sys
 
     environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    environment.update(HUNTLINE_STATE_DIR=str(pg_state), HUNTLINE_STORAGE=str(pg_state / "store"))
+    environment.update(HUNTLINE_STATE_DIR=str(state), HUNTLINE_STORAGE=str(state / "store"))
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -400,5 +402,24 @@ def huntline_in(
             timeout=600,
         )
 
-    yield run
-    run("server", "stop")
+    try:
+        yield run
+    finally:
+        run("server", "stop")
+
+
+@pytest.fixture
+def pg_state() -> Iterator[Path]:
+    """A state directory the ``postgres`` user can reach (pytest's tmp dirs are 0700)."""
+    with reachable_state() as path:
+        yield path
+
+
+@pytest.fixture
+def huntline_in(
+    repo_root: Path, pg_state: Path
+) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """``huntline`` from the repository root with ``pg_state`` as its state directory and no
+    configured server, so it starts (and finally stops) its own."""
+    with own_server_runner(repo_root, pg_state) as run:
+        yield run
