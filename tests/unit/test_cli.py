@@ -152,3 +152,16 @@ def test_worker_rejects_values_not_above_zero(
     assert f"huntline worker: error: argument {option}: must be above 0, not {value}" in (
         capsys.readouterr().err
     )
+
+
+def test_server_start_sets_its_workers_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    from huntline.prefect.worker import _command
+
+    args = cli.build_parser().parse_args(["server", "start", "--processes", "10"])
+    assert args.processes == 10
+    assert _command("pool", "huntline", args.processes)[-2:] == ["--processes", "10"]
+    assert _command("process", "huntline", args.processes)[-2:] == ["--limit", "10"]
+    assert cli.build_parser().parse_args(["server", "start"]).processes is None  # the worker's 4
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["server", "start", "--processes", "0"])
+    assert "--processes: must be above 0, not 0" in capsys.readouterr().err

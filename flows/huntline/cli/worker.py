@@ -22,7 +22,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
+def positive(kind: type[int] | type[float]) -> Any:
+    """An argparse type: a number of ``kind`` above 0."""
+
     def parse(text: str) -> int | float:
         value = kind(text)
         if value <= 0:
@@ -39,23 +41,23 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     worker.add_argument("--pool", default="huntline", help="the work pool to poll (huntline)")
     worker.add_argument(
-        "--processes", type=_positive(int), default=4, help="runs at once, one per process (4)"
+        "--processes", type=positive(int), default=4, help="runs at once, one per process (4)"
     )
     worker.add_argument(
         "--run-timeout",
-        type=_positive(float),
+        type=positive(float),
         default=3600.0,
         help="seconds before a run's process is killed and the run marked Crashed (3600)",
     )
     worker.add_argument(
         "--recycle",
-        type=_positive(int),
+        type=positive(int),
         default=200,
         help="runs a process does before it is replaced, bounding memory (200)",
     )
     worker.add_argument(
         "--max-memory",
-        type=_positive(float),
+        type=positive(float),
         default=2048.0,
         metavar="MB",
         help="resident memory of a process past which it is killed (its run marked Crashed) "

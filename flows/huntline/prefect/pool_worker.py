@@ -8,13 +8,23 @@ per run; this worker 0.93 runs/s and 0.51 CPU-s per run, its processes' start in
 remains per run is mostly the engine's API round trips (states, logs). With 20 deployments due
 in the same minute (``bench/schedule_load.py --quick --backend sqlite --worker-limit 4``), the
 start slip was p50 35.7 s, p95 past 60 s (3 of 20 unstarted) with the process worker, and p50
-9.8 s, p95 16.5 s (all started) with this one. With 500 deployments due at the same tick
-(``bench/schedule_load.py --worker pool --ticks 1 --grace 300``, load 12-21) the slip is set by
-throughput: the last run waits about 500 / runs-per-second, so p95 <= 5 s would need about 95
-runs/s; this worker started 0.11-0.73 runs/s, and the server's CPU per run (1.7-3.8 s on SQLite,
-0.38 s on PostgreSQL) outweighed the worker's (0.35-0.46 s). Two things here cut that: a poll
-asks for no more due runs than there are idle processes (:meth:`PoolWorker._due_runs`), and a
-process that comes free while runs wait is given one at once rather than at the next poll.
+9.8 s, p95 16.5 s (all started) with this one.
+
+With 500 deployments due at the same tick the slip is set by throughput: the last run waits
+about 500 / runs-per-second, so p95 <= 5 s would need about 95 runs/s, out of reach for one
+Prefect flow run per hunt on 2 cores (a run costs the worker and the server about 0.4 CPU-s
+together). Three things here raised the throughput: a poll asks for no more due runs than there
+are idle processes (:meth:`PoolWorker._due_runs`; Prefect's client asked for up to 200 each
+poll, and answering them was most of the server's time), a process that comes free while runs
+wait is given one at once rather than at the next poll, and a child keeps one API client and
+Prefect's log and events workers for its life (:mod:`.run_slot`). Measured on PostgreSQL
+(``bench/schedule_load.py --backend postgres --worker pool --ticks 3 --grace 120``: 500
+deployments every 5 minutes for 15 minutes, 10 processes, 2026-12-07, load 3-11 on the shared
+2 cores): 2.02 runs/s (1,457 of the 1,500 due runs started by 2 minutes after the last tick),
+slip p50 89 s, p95 220 s, 0.17 CPU-s per run in the worker and 0.22 in the server; before the
+last change 1.40 runs/s, 0.47 / 0.39 CPU-s. Prefect's process worker in the same setting: 0.27
+runs/s, 5.31 / 1.28 CPU-s. On SQLite (before the last change) 0.81 runs/s: the server's CPU per
+run is 0.91 s there.
 
 What stays as it is: each book keeps its deployment (its schedule, concurrency limit, run
 history and UI); runs still go through Prefect's engine (:mod:`huntline.prefect.run_slot` calls
