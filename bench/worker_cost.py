@@ -80,6 +80,13 @@ def main() -> None:
         help="seconds to wait for the runs to be final (600, or 10 per run if more)",
     )
     parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the server's database (huntline's own PostgreSQL cluster with postgresql): "
+        "SQLite's locks under hundreds of due runs made creating 1,000 of them crawl",
+    )
+    parser.add_argument(
         "--book",
         help="run this hunt book through flows/hunt.py instead of the do-nothing flow (relative "
         "to the repository, e.g. hunts/suspicious_processes.yaml)",
@@ -87,8 +94,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     work = Path(tempfile.mkdtemp(prefix="huntline-workercost-"))
+    work.chmod(0o755)  # PostgreSQL runs as the postgres user and must reach work/postgres
     os.environ["PREFECT_HOME"] = str(work / "client")
     os.environ["HUNTLINE_STORAGE"] = str(work / "store")  # the hunts' outputs, thrown away
+    from huntline.prefect.postgres import stop_postgres
     from huntline.prefect.server import start_local_server
     from huntline.prefect.server_port import keep_port
     from huntline.processes import stop_group
@@ -97,13 +106,16 @@ def main() -> None:
     with socket.socket() as probe:  # a free port, not Prefect's 4200 that others may use
         probe.bind(("127.0.0.1", 0))
         keep_port(work / "prefect", probe.getsockname()[1])
-    server = start_local_server(work / "prefect")
     try:
-        os.environ["PREFECT_API_URL"] = server.api_url
-        measure(args, work)
+        server = start_local_server(work / "prefect", database=args.database)
+        try:
+            os.environ["PREFECT_API_URL"] = server.api_url
+            measure(args, work)
+        finally:
+            if server.pid:
+                stop_group(server.pid, 30)
     finally:
-        if server.pid:
-            stop_group(server.pid, 30)
+        stop_postgres(work / "postgres")  # a no-op on SQLite
         shutil.rmtree(work, ignore_errors=True)
 
 
