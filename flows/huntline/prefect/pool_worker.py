@@ -23,8 +23,8 @@ deployments every 5 minutes for 15 minutes, 10 processes, 2026-12-07, load 3-11 
 2 cores): 2.02 runs/s (1,457 of the 1,500 due runs started by 2 minutes after the last tick),
 slip p50 89 s, p95 220 s, 0.17 CPU-s per run in the worker and 0.22 in the server; before the
 last change 1.40 runs/s, 0.47 / 0.39 CPU-s. Prefect's process worker in the same setting: 0.27
-runs/s, 5.31 / 1.28 CPU-s. On SQLite (before the last change) 0.81 runs/s: the server's CPU per
-run is 0.91 s there.
+runs/s, 5.31 / 1.28 CPU-s. On SQLite 1.52 runs/s (0.81 before the last change): the server's
+CPU per run is 0.62 s there, so PostgreSQL is the database for hundreds of hunts.
 
 What stays as it is: each book keeps its deployment (its schedule, concurrency limit, run
 history and UI); runs still go through Prefect's engine (:mod:`huntline.prefect.run_slot` calls
@@ -61,8 +61,11 @@ its file's text), fixed in :mod:`huntline.yamlfile`: 0.40 MB per run after that 
 client (398/393 MB after 20 runs, 405/402 after 60, load 4-7). What is left there is mostly
 outside the Python heap too (tracemalloc over 24 runs before the fix: about 25 KB of Python
 objects a run, half of them the YAML nodes, the rest mostly the pull-step thread above and
-pandas blocks that Great Expectations hashes). RSS after 1,000 runs in one process was not
-measured here (``bench/worker_cost.py --runs 1000 --recycle 2000``).
+pandas blocks that Great Expectations hashes). 1,000 trivial runs in one process
+(``bench/worker_cost.py --worker pool --runs 1000 --limit 1 --recycle 2000 --rss-every 100
+--database postgresql``, 2026-12-07, load 1-3 with CI beside it): 112 MB after 102 runs, 149
+after 500, 169 after 1,000 (166 already after 606): 0.06 MB per run, levelling off; 0.16 CPU-s
+per run, the process's start included.
 
 When the API fails (the server or its database is down) the worker says so once and claims
 nothing until it answers again; a run that failed meanwhile and could not be marked is crashed
